@@ -1,0 +1,1 @@
+//! The dtl compiler: checks, lowering and the Cranelift JIT (issues #3, #4).

@@ -1,0 +1,1 @@
+//! The Python package `dtl` (issue #5); empty until then.

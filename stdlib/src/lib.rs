@@ -1,0 +1,1 @@
+//! The dtl standard library, written in dtl and embedded as source (issue #4).
