@@ -631,10 +631,19 @@ fn convert(src: &str, err: ParseError<usize, Tok, LexError>) -> SyntaxError {
                     | Tok::Fn
             );
             let semi = "`;`".to_owned();
+            let is_cmp = matches!(
+                tok,
+                Tok::Lt | Tok::Gt | Tok::Le | Tok::Ge | Tok::EqEq | Tok::Ne
+            );
             let message = if expected.len() == 1 {
                 format!("expected {}, found {found}", expected[0])
             } else if starts_stmt && expected.contains(&semi) {
                 format!("expected `;`, found {found}")
+            } else if is_cmp && expected.contains(&"`&&`".to_owned()) {
+                "comparison operators cannot be chained; write `a < b && b < c`".to_owned()
+            } else if let Some((last, init)) = expected.split_last().filter(|_| expected.len() <= 4)
+            {
+                format!("expected {} or {last}, found {found}", init.join(", "))
             } else {
                 format!("unexpected {found}")
             };
