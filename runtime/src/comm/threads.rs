@@ -1,1 +1,1812 @@
-//! (to be written)
+//! The threads backend: N ranks as N OS threads of one process, sharing memory.
+//!
+//! ## How a collective works
+//! Every rank owns a cache-padded *slot* per communicator. Entering a collective, a rank writes
+//! its [`CollSig`], pointers to its own buffers (and, for messages of at most [`SMALL`] bytes,
+//! a copy of its data) into the half of its slot selected by the epoch's parity, then
+//! increments the communicator's arrival counter. Once the counter shows every rank of this
+//! epoch, each rank checks that all signatures match (R0003 on every rank otherwise) and that
+//! no rank flagged a bad argument, then:
+//! - *small* collectives compute their result from the slot copies and return: one barrier
+//!   phase. The parity double-buffering makes that safe: a rank can only overwrite this half of
+//!   its slot two epochs later, after every rank has left this one.
+//! - *large* collectives read and write the other ranks' buffers in place through the
+//!   published pointers (an allreduce rank reduces its 1/P chunk of every rank's send buffer and
+//!   writes the result into every rank's receive buffer; a broadcast copies from the root's
+//!   buffer), then pass a *completion* phase so that no rank returns while another still
+//!   touches its memory.
+//!
+//! ## Waiting
+//! Waits spin briefly, then yield, then park on a condition variable; wakers only touch the
+//! mutex when someone sleeps. Every wait that may block on another rank is released with R0011
+//! when a rank fails ([`Comm::abort`]), and with R0010 (a report of where every rank waits)
+//! when it exceeds the watchdog limit. A rank that leaves a collective early (failure, watchdog,
+//! a peer that finished without joining) first *retracts* its arrival, so no other rank can
+//! start touching its buffers; the completion phase is never cancelled.
+//!
+//! This module is one of the runtime's allowed `unsafe` sites: shared slots, raw buffer
+//! pointers and one-sided windows. Every `unsafe` block states why it is sound.
+
+use std::cell::UnsafeCell;
+use std::collections::{HashMap, VecDeque};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId};
+use crate::elem::{DType, ReduceOp};
+use crate::error::{DtlError, Result, Site};
+use crate::ops;
+use crate::stats::Stats;
+
+/// Messages of at most this many bytes per rank travel through the slots (one barrier phase).
+pub const SMALL: usize = 64;
+
+/// Bytes processed per block in large reductions, so the result is still in cache when it is
+/// copied to the other ranks.
+const BLOCK: usize = 64 * 1024;
+
+/// Busy-wait iterations before a wait starts yielding.
+const SPIN: u32 = 256;
+/// How long a wait yields before it parks.
+const YIELD_FOR: Duration = Duration::from_micros(50);
+/// Longest single park; waits re-check failure and the watchdog at least this often.
+const PARK_MAX: Duration = Duration::from_millis(20);
+/// One-sided atomics lock stripes of this many bytes of a target's window.
+const STRIPE: usize = 512;
+const STRIPES: usize = 64;
+
+/// Default watchdog limit when neither the launcher config nor `DTL_WATCHDOG_SECS` sets one.
+pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(60);
+
+/// The watchdog limit from `DTL_WATCHDOG_SECS` (seconds, fractions allowed; `0` disables it),
+/// or [`DEFAULT_WATCHDOG`].
+pub fn watchdog_from_env() -> Option<Duration> {
+    match std::env::var("DTL_WATCHDOG_SECS") {
+        Ok(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x == 0.0 => None,
+            Ok(x) if x.is_finite() && x > 0.0 => Some(Duration::from_secs_f64(x)),
+            _ => Some(DEFAULT_WATCHDOG),
+        },
+        Err(_) => Some(DEFAULT_WATCHDOG),
+    }
+}
+
+/// Aligns `T` to 128 bytes (two cache lines, which also defeats adjacent-line prefetching) so
+/// that per-rank state written by one thread never shares a line with another's.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+pub struct CachePadded<T>(pub T);
+
+impl<T> Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: the data behind our mutexes stays consistent even if a
+/// holder panicked (every critical section is a single update).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------------------------------------
+// World: state shared by every communicator of one launch.
+
+struct World {
+    size: usize,
+    failed: AtomicBool,
+    failure: Mutex<Option<(usize, String)>>,
+    finished: Box<[CachePadded<AtomicBool>]>,
+    /// What each rank waits in, set once a wait leaves its spinning phase (watchdog reports).
+    waits: Box<[Mutex<Option<String>>]>,
+    stats: Box<[CachePadded<Stats>]>,
+    sleepers: CachePadded<AtomicUsize>,
+    park: Mutex<()>,
+    cv: Condvar,
+    watchdog: Option<Duration>,
+    next_id: AtomicU64,
+}
+
+impl World {
+    /// Records `rank`'s failure (the first one wins) and releases every wait.
+    fn fail(&self, rank: usize, cause: &str) {
+        {
+            let mut f = lock(&self.failure);
+            if f.is_none() {
+                *f = Some((rank, cause.to_string()));
+            }
+            self.failed.store(true, Ordering::SeqCst);
+        }
+        self.wake_all();
+    }
+
+    fn peer_failed(&self) -> DtlError {
+        match &*lock(&self.failure) {
+            Some((rank, cause)) => DtlError::PeerFailed {
+                rank: *rank,
+                cause: cause.clone(),
+            },
+            None => DtlError::PeerFailed {
+                rank: 0,
+                cause: "unknown".into(),
+            },
+        }
+    }
+
+    /// Wakes parked waiters after a state change, touching the mutex only if someone sleeps.
+    fn wake(&self) {
+        // Pairs with the fence in `Waiter::park`: either the sleeper sees our store, or we see
+        // its sleepers increment and notify under the mutex.
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
+            self.wake_all();
+        }
+    }
+
+    fn wake_all(&self) {
+        let _g = lock(&self.park);
+        self.cv.notify_all();
+    }
+
+    fn report(&self) -> String {
+        let mut lines = Vec::with_capacity(self.size);
+        for r in 0..self.size {
+            let state = if self.finished[r].load(Ordering::Acquire) {
+                "finished".to_string()
+            } else {
+                lock(&self.waits[r])
+                    .clone()
+                    .unwrap_or_else(|| "running".to_string())
+            };
+            lines.push(format!("  rank {r}: {state}"));
+        }
+        lines.join("\n")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups (communicators) and their slots.
+
+/// What a rank publishes for one collective. Raw pointers point into the rank's own buffers,
+/// which stay borrowed by the rank's (blocked) collective call while others use them.
+#[derive(Clone, Copy)]
+struct SlotData {
+    sig: CollSig,
+    bad: bool,
+    send: *const u8,
+    send_len: usize,
+    recv: *mut u8,
+    recv_len: usize,
+    counts: *const usize,
+    counts_len: usize,
+    counts2: *const usize,
+    counts2_len: usize,
+    words: [i64; 2],
+    small: [u8; SMALL],
+}
+
+impl SlotData {
+    fn new(sig: CollSig) -> Self {
+        SlotData {
+            sig,
+            bad: false,
+            send: std::ptr::null(),
+            send_len: 0,
+            recv: std::ptr::null_mut(),
+            recv_len: 0,
+            counts: std::ptr::null(),
+            counts_len: 0,
+            counts2: std::ptr::null(),
+            counts2_len: 0,
+            words: [0; 2],
+            small: [0; SMALL],
+        }
+    }
+
+    fn with_send(mut self, send: &[u8]) -> Self {
+        self.send = send.as_ptr();
+        self.send_len = send.len();
+        if send.len() <= SMALL {
+            self.small[..send.len()].copy_from_slice(send);
+        }
+        self
+    }
+
+    fn with_recv(mut self, recv: *mut u8, len: usize) -> Self {
+        self.recv = recv;
+        self.recv_len = len;
+        self
+    }
+
+    fn with_counts(mut self, c: &[usize]) -> Self {
+        self.counts = c.as_ptr();
+        self.counts_len = c.len();
+        self
+    }
+
+    fn with_counts2(mut self, c: &[usize]) -> Self {
+        self.counts2 = c.as_ptr();
+        self.counts2_len = c.len();
+        self
+    }
+
+    /// The published send buffer.
+    ///
+    /// # Safety
+    /// Only during the epoch that published it, before its completion phase ends.
+    unsafe fn send_slice(&self) -> &[u8] {
+        if self.send_len == 0 {
+            return &[];
+        }
+        // SAFETY: the owner published a live `&[u8]` of this length and keeps it borrowed until
+        // every rank passed the completion phase (caller's contract).
+        unsafe { std::slice::from_raw_parts(self.send, self.send_len) }
+    }
+
+    /// The published counts.
+    ///
+    /// # Safety
+    /// As for [`SlotData::send_slice`]; the counts live as long as the send buffer.
+    unsafe fn counts(&self) -> &[usize] {
+        if self.counts_len == 0 {
+            return &[];
+        }
+        // SAFETY: as in send_slice.
+        unsafe { std::slice::from_raw_parts(self.counts, self.counts_len) }
+    }
+
+    /// # Safety
+    /// As for [`SlotData::counts`].
+    unsafe fn counts2(&self) -> &[usize] {
+        if self.counts2_len == 0 {
+            return &[];
+        }
+        // SAFETY: as in send_slice.
+        unsafe { std::slice::from_raw_parts(self.counts2, self.counts2_len) }
+    }
+}
+
+struct Slot {
+    /// Set while this rank is inside a collective of this communicator (guards the slot
+    /// against two threads sharing one rank's communicator).
+    busy: AtomicBool,
+    /// The last epoch this rank entered; written by the owner only.
+    epoch: AtomicU64,
+    /// Completion phases this rank passed; written by the owner only.
+    done_phases: AtomicU64,
+    data: [UnsafeCell<SlotData>; 2],
+    err: [Mutex<Option<DtlError>>; 2],
+}
+
+// SAFETY: `data[p]` is written only by the slot's owner, while it holds `busy`, before it
+// publishes epoch e (with p = e % 2) through the group's arrival counter (release). Other
+// ranks read it only after observing that epoch complete (acquire), and the owner cannot
+// write the same half again before epoch e + 2, which needs every rank to have arrived at
+// e + 1, i.e. to have finished reading epoch e. The raw pointers inside are only dereferenced
+// under the same protocol (see `SlotData::send_slice`).
+unsafe impl Sync for Slot {}
+// SAFETY: the slot holds no thread-affine state; the raw pointers are plain addresses.
+unsafe impl Send for Slot {}
+
+impl Slot {
+    fn new() -> Self {
+        let empty = SlotData::new(CollSig::new(CollKind::Barrier, Site::NONE));
+        Slot {
+            busy: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
+            done_phases: AtomicU64::new(0),
+            data: [UnsafeCell::new(empty), UnsafeCell::new(empty)],
+            err: [Mutex::new(None), Mutex::new(None)],
+        }
+    }
+}
+
+struct Msg {
+    source: usize,
+    tag: i32,
+    data: Vec<u8>,
+}
+
+struct Group {
+    id: u64,
+    world: Arc<World>,
+    /// World rank of each rank of this group.
+    members: Vec<usize>,
+    arrive: CachePadded<AtomicU64>,
+    done: CachePadded<AtomicU64>,
+    slots: Box<[CachePadded<Slot>]>,
+    /// Per destination: messages in arrival order (FIFO per source).
+    boxes: Box<[CachePadded<Mutex<VecDeque<Msg>>>]>,
+    splits: Mutex<HashMap<(u64, i32), (Arc<Group>, usize)>>,
+    creating: Mutex<HashMap<u64, (Arc<Window>, usize)>>,
+    windows: RwLock<HashMap<u64, Arc<Window>>>,
+}
+
+impl Group {
+    fn new(world: Arc<World>, members: Vec<usize>) -> Self {
+        let n = members.len();
+        let id = world.next_id.fetch_add(1, Ordering::Relaxed);
+        Group {
+            id,
+            world,
+            members,
+            arrive: CachePadded(AtomicU64::new(0)),
+            done: CachePadded(AtomicU64::new(0)),
+            slots: (0..n).map(|_| CachePadded(Slot::new())).collect(),
+            boxes: (0..n)
+                .map(|_| CachePadded(Mutex::new(VecDeque::new())))
+                .collect(),
+            splits: Mutex::new(HashMap::new()),
+            creating: Mutex::new(HashMap::new()),
+            windows: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.members.len()
+    }
+
+    fn window(&self, win: WinId) -> Result<Arc<Window>> {
+        let map = self.windows.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(&win.0).cloned().ok_or_else(|| {
+            DtlError::invalid(format!(
+                "window {} does not exist on this communicator (freed?)",
+                win.0
+            ))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-sided windows.
+
+/// A target's exposed memory: a plain address.
+#[derive(Clone, Copy)]
+struct RawMem(*mut u8);
+
+// SAFETY: the address is only dereferenced through `Window::access`, under the contract of
+// `Comm::win_create` (the memory stays valid until `win_free`, which revokes access under the
+// target's write gate before returning).
+unsafe impl Send for RawMem {}
+// SAFETY: as above; concurrent accesses follow MPI's rules (atomics are serialised by stripes).
+unsafe impl Sync for RawMem {}
+
+struct Target {
+    base: RawMem,
+    len: usize,
+    /// `true` once the owner released its memory; held for reading during every access.
+    revoked: RwLock<bool>,
+}
+
+/// A one-sided window: every rank's exposed memory plus lock stripes for atomics.
+pub(crate) struct Window {
+    id: u64,
+    targets: Box<[Target]>,
+    stripes: Box<[Mutex<()>]>,
+}
+
+impl Window {
+    fn new(id: u64, targets: Vec<(*mut u8, usize)>) -> Self {
+        Window {
+            id,
+            targets: targets
+                .into_iter()
+                .map(|(p, len)| Target {
+                    base: RawMem(p),
+                    len,
+                    revoked: RwLock::new(false),
+                })
+                .collect(),
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    fn stripe(&self, target: usize, byte: usize) -> &Mutex<()> {
+        let h = (target.wrapping_mul(0x9E37_79B9) ^ (byte / STRIPE)) % STRIPES;
+        &self.stripes[h]
+    }
+
+    /// Runs `f` on the address of `target`'s bytes `offset..offset + len`, after bounds and
+    /// liveness checks, holding the target's read gate.
+    fn access<R>(
+        &self,
+        target: usize,
+        offset: usize,
+        len: usize,
+        f: impl FnOnce(*mut u8) -> Result<R>,
+    ) -> Result<R> {
+        let t = self.targets.get(target).ok_or(DtlError::NoSuchRank {
+            rank: target as i64,
+            size: self.targets.len(),
+            what: "target rank",
+        })?;
+        let end = offset.checked_add(len);
+        if end.is_none_or(|e| e > t.len) {
+            let index =
+                i64::try_from(offset.saturating_add(len.saturating_sub(1))).unwrap_or(i64::MAX);
+            return Err(DtlError::OutOfBounds {
+                index,
+                len: t.len,
+                what: format!("window {} of rank {target} (bytes)", self.id),
+            });
+        }
+        let gate = t.revoked.read().unwrap_or_else(PoisonError::into_inner);
+        if *gate {
+            return Err(DtlError::invalid(format!(
+                "window {} of rank {target} was freed",
+                self.id
+            )));
+        }
+        // SAFETY: offset + len <= t.len was checked, and the memory stays valid while the gate
+        // is held (win_free revokes under the write gate before its memory may go away).
+        let p = unsafe { t.base.0.add(offset) };
+        f(p)
+    }
+
+    fn get(&self, target: usize, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.access(target, offset, buf.len(), |p| {
+            // SAFETY: `p..p+len` is in bounds and live (access); `ptr::copy` tolerates overlap
+            // with `buf` when a rank reads its own window into itself.
+            unsafe { std::ptr::copy(p, buf.as_mut_ptr(), buf.len()) };
+            Ok(())
+        })
+    }
+
+    fn put(&self, target: usize, offset: usize, buf: &[u8]) -> Result<()> {
+        self.access(target, offset, buf.len(), |p| {
+            // SAFETY: as in get, in the other direction.
+            unsafe { std::ptr::copy(buf.as_ptr(), p, buf.len()) };
+            Ok(())
+        })
+    }
+
+    fn check_atomic(offset: usize, len: usize, dtype: DType, op: ReduceOp) -> Result<usize> {
+        ops::check_op(dtype, op)?;
+        ops::unit_count(len, dtype, op)?;
+        let unit = ops::unit_size(dtype, op);
+        if offset % unit != 0 {
+            return Err(DtlError::invalid(format!(
+                "one-sided atomic at byte offset {offset}, not a multiple of the element size {unit}"
+            )));
+        }
+        Ok(unit)
+    }
+
+    fn accumulate(
+        &self,
+        target: usize,
+        offset: usize,
+        buf: &[u8],
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<()> {
+        Self::check_atomic(offset, buf.len(), dtype, op)?;
+        self.access(target, offset, buf.len(), |p| {
+            let mut done = 0;
+            while done < buf.len() {
+                let at = offset + done;
+                let n = (STRIPE - at % STRIPE).min(buf.len() - done);
+                let _g = lock(self.stripe(target, at));
+                // SAFETY: `done + n <= len`, in bounds and live (access); the stripe lock
+                // serialises this against every other atomic on these elements.
+                let dst = unsafe { std::slice::from_raw_parts_mut(p.add(done), n) };
+                ops::reduce_into(dtype, op, dst, &buf[done..done + n])?;
+                done += n;
+            }
+            Ok(())
+        })
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "mirrors MPI_Fetch_and_op")]
+    fn fetch_op(
+        &self,
+        target: usize,
+        offset: usize,
+        operand: &[u8],
+        result: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<()> {
+        let unit = Self::check_atomic(offset, operand.len(), dtype, op)?;
+        if operand.len() != unit || result.len() != unit {
+            return Err(DtlError::invalid(format!(
+                "fetch_op needs one element ({unit} bytes), got {} and {} bytes",
+                operand.len(),
+                result.len()
+            )));
+        }
+        self.access(target, offset, unit, |p| {
+            let _g = lock(self.stripe(target, offset));
+            // SAFETY: in bounds and live (access); serialised by the stripe lock.
+            let dst = unsafe { std::slice::from_raw_parts_mut(p, unit) };
+            result.copy_from_slice(dst);
+            ops::reduce_into(dtype, op, dst, operand)
+        })
+    }
+
+    fn compare_and_swap(
+        &self,
+        target: usize,
+        offset: usize,
+        compare: &[u8],
+        swap: &[u8],
+        result: &mut [u8],
+        dtype: DType,
+    ) -> Result<()> {
+        let unit = dtype.size();
+        if offset % unit != 0 {
+            return Err(DtlError::invalid(format!(
+                "compare_and_swap at unaligned byte offset {offset}"
+            )));
+        }
+        if compare.len() != unit || swap.len() != unit || result.len() != unit {
+            return Err(DtlError::invalid(format!(
+                "compare_and_swap needs one {dtype} element"
+            )));
+        }
+        self.access(target, offset, unit, |p| {
+            let _g = lock(self.stripe(target, offset));
+            // SAFETY: in bounds and live (access); serialised by the stripe lock.
+            let dst = unsafe { std::slice::from_raw_parts_mut(p, unit) };
+            result.copy_from_slice(dst);
+            if dst == compare {
+                dst.copy_from_slice(swap);
+            }
+            Ok(())
+        })
+    }
+
+    /// Revokes access to `target`'s memory, waiting for accesses in progress.
+    fn revoke(&self, target: usize) {
+        if let Some(t) = self.targets.get(target) {
+            *t.revoked.write().unwrap_or_else(PoisonError::into_inner) = true;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The communicator.
+
+/// One rank's handle on a threads-backend communicator. Create a world with [`create`] (the
+/// launcher does); `split`/`dup` derive more. A handle must not run two collectives at once
+/// (sharing it between threads of one rank for collectives is an error, R0009).
+pub struct ThreadsComm {
+    group: Arc<Group>,
+    rank: usize,
+    name: &'static str,
+}
+
+/// Creates the world communicator of `nranks` thread ranks: element r is rank r's handle.
+/// `watchdog` is the longest any wait may take (`None`: no limit).
+pub fn create(nranks: usize, watchdog: Option<Duration>) -> Result<Vec<Arc<ThreadsComm>>> {
+    create_named(nranks, watchdog, "threads")
+}
+
+pub(crate) fn create_named(
+    nranks: usize,
+    watchdog: Option<Duration>,
+    name: &'static str,
+) -> Result<Vec<Arc<ThreadsComm>>> {
+    if nranks == 0 || nranks > (1 << 16) {
+        return Err(DtlError::BadSize {
+            requested: nranks as i128,
+            what: "number of ranks".into(),
+        });
+    }
+    let group = Arc::new(world_group(nranks, watchdog));
+    Ok((0..nranks)
+        .map(|rank| {
+            Arc::new(ThreadsComm {
+                group: group.clone(),
+                rank,
+                name,
+            })
+        })
+        .collect())
+}
+
+/// A one-rank world (the local backend).
+pub(crate) fn single(name: &'static str) -> Arc<ThreadsComm> {
+    Arc::new(ThreadsComm {
+        group: Arc::new(world_group(1, None)),
+        rank: 0,
+        name,
+    })
+}
+
+fn world_group(nranks: usize, watchdog: Option<Duration>) -> Group {
+    let world = Arc::new(World {
+        size: nranks,
+        failed: AtomicBool::new(false),
+        failure: Mutex::new(None),
+        finished: (0..nranks)
+            .map(|_| CachePadded(AtomicBool::new(false)))
+            .collect(),
+        waits: (0..nranks).map(|_| Mutex::new(None)).collect(),
+        stats: (0..nranks).map(|_| CachePadded(Stats::default())).collect(),
+        sleepers: CachePadded(AtomicUsize::new(0)),
+        park: Mutex::new(()),
+        cv: Condvar::new(),
+        watchdog,
+        next_id: AtomicU64::new(0),
+    });
+    Group::new(world, (0..nranks).collect())
+}
+
+enum Poll {
+    Ready,
+    Pending,
+    Fail(DtlError),
+}
+
+/// Clears the busy flag of a slot when a collective returns (or unwinds).
+struct Busy<'a>(&'a AtomicBool);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// The state after every rank arrived at epoch `e`: read access to all slots' data.
+struct Arrived<'a> {
+    group: &'a Group,
+    p: usize,
+}
+
+impl Arrived<'_> {
+    fn data(&self, q: usize) -> &SlotData {
+        // SAFETY: every rank arrived at this epoch, so every slot's half `p` holds this epoch's
+        // data and nobody writes it until we leave the epoch (see `unsafe impl Sync for Slot`).
+        unsafe { &*self.group.slots[q].data[self.p].get() }
+    }
+}
+
+/// Runs the completion phase when dropped (also on unwinding), so no rank leaves a large
+/// collective while another may still touch its buffers.
+struct Completion<'a>(&'a ThreadsComm);
+
+impl Drop for Completion<'_> {
+    fn drop(&mut self) {
+        self.0.complete();
+    }
+}
+
+fn ceil_div(a: usize, b: usize) -> usize {
+    a.div_ceil(b.max(1))
+}
+
+fn bytes_of(count: usize, size: usize, what: &str) -> Result<usize> {
+    count.checked_mul(size).ok_or_else(|| DtlError::BadSize {
+        requested: count as i128,
+        what: what.to_string(),
+    })
+}
+
+fn total_bytes(counts: &[usize], size: usize, what: &str) -> Result<usize> {
+    let mut t: usize = 0;
+    for &c in counts {
+        t = t
+            .checked_add(bytes_of(c, size, what)?)
+            .ok_or_else(|| DtlError::BadSize {
+                requested: c as i128,
+                what: what.to_string(),
+            })?;
+    }
+    Ok(t)
+}
+
+fn whole(len: usize, dtype: DType, what: &str) -> Result<usize> {
+    if len % dtype.size() != 0 {
+        return Err(DtlError::invalid(format!(
+            "{what}: {len} bytes are not a whole number of {dtype} elements"
+        )));
+    }
+    Ok(len / dtype.size())
+}
+
+/// Copies `len` bytes between published buffers.
+///
+/// # Safety
+/// Both ranges must be valid and not overlap, and nobody else may write `dst..dst+len`.
+unsafe fn copy_raw(src: *const u8, dst: *mut u8, len: usize) {
+    if len > 0 {
+        // SAFETY: caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(src, dst, len) };
+    }
+}
+
+impl ThreadsComm {
+    fn world(&self) -> &World {
+        &self.group.world
+    }
+
+    fn world_rank(&self) -> usize {
+        self.group.members[self.rank]
+    }
+
+    fn slot(&self) -> &Slot {
+        &self.group.slots[self.rank]
+    }
+
+    /// Marks this rank's code as returned: receives from it (and collectives it never joined)
+    /// now fail at once instead of waiting. The launcher calls it.
+    pub fn mark_finished(&self) {
+        let w = self.world();
+        w.finished[self.world_rank()].store(true, Ordering::SeqCst);
+        w.wake_all();
+    }
+
+    /// The first failure recorded in this world: (world rank, cause).
+    pub fn first_failure(&self) -> Option<(usize, String)> {
+        lock(&self.world().failure).clone()
+    }
+
+    /// The generic wait: spins, yields, then parks until `poll` is ready. `cancellable` waits
+    /// also end on failure, on a watchdog timeout and when `poll` fails; they then call
+    /// `retract`, which returns `false` if the operation completed after all (the wait then
+    /// succeeds).
+    fn wait(
+        &self,
+        cancellable: bool,
+        poll: &mut dyn FnMut(bool) -> Poll,
+        retract: &mut dyn FnMut() -> bool,
+        what: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let world = self.world();
+        let me = self.world_rank();
+        let mut spins = 0u32;
+        let mut start: Option<Instant> = None;
+        let mut described = false;
+        let mut carried: Option<Poll> = None;
+        let result = loop {
+            let slow = spins >= SPIN;
+            let mut outcome = match carried.take() {
+                Some(p) => p,
+                None => poll(slow),
+            };
+            if matches!(outcome, Poll::Pending)
+                && cancellable
+                && world.failed.load(Ordering::Acquire)
+            {
+                outcome = Poll::Fail(world.peer_failed());
+            }
+            match outcome {
+                Poll::Ready => break Ok(()),
+                Poll::Fail(e) => break if retract() { Err(e) } else { Ok(()) },
+                Poll::Pending => {}
+            }
+            if !slow {
+                spins += 1;
+                std::hint::spin_loop();
+                continue;
+            }
+            let t0 = *start.get_or_insert_with(Instant::now);
+            let elapsed = t0.elapsed();
+            let mut park_for = PARK_MAX;
+            if cancellable && let Some(limit) = world.watchdog {
+                if elapsed >= limit {
+                    if !described {
+                        *lock(&world.waits[me]) = Some(what());
+                        described = true;
+                    }
+                    let report = world.report();
+                    if retract() {
+                        world.fail(
+                            me,
+                            &format!(
+                                "watchdog: rank {me} waited longer than {limit:?} in {}",
+                                what()
+                            ),
+                        );
+                        break Err(DtlError::Timeout { report });
+                    }
+                    break Ok(());
+                }
+                park_for = park_for.min(limit - elapsed);
+            }
+            if elapsed < YIELD_FOR {
+                std::thread::yield_now();
+                continue;
+            }
+            if !described {
+                *lock(&world.waits[me]) = Some(what());
+                described = true;
+            }
+            let guard = lock(&world.park);
+            world.sleepers.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            let again = poll(true);
+            let stop = !matches!(again, Poll::Pending)
+                || (cancellable && world.failed.load(Ordering::SeqCst));
+            if stop {
+                drop(guard);
+            } else {
+                let _ = world
+                    .cv
+                    .wait_timeout(guard, park_for)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            world.sleepers.fetch_sub(1, Ordering::SeqCst);
+            carried = Some(again);
+        };
+        if described {
+            *lock(&world.waits[me]) = None;
+        }
+        result
+    }
+
+    /// Enters a collective: publishes `d` (and this rank's argument error, if any), waits for
+    /// every rank, and checks signatures and arguments uniformly. Returns the epoch's view.
+    fn arrive(&self, mut d: SlotData, err: Option<DtlError>) -> Result<(Busy<'_>, Arrived<'_>)> {
+        let g = &*self.group;
+        let slot = self.slot();
+        if slot
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Err(DtlError::invalid(format!(
+                "rank {} called a collective while another collective of the same communicator was running on it \
+                 (one communicator handle must not be used by two threads at once)",
+                self.rank
+            )));
+        }
+        let busy = Busy(&slot.busy);
+        let e = slot.epoch.load(Ordering::Relaxed) + 1;
+        let p = (e & 1) as usize;
+        d.bad = err.is_some();
+        if let Some(err) = err {
+            *lock(&slot.err[p]) = Some(err);
+        }
+        let sig = d.sig;
+        // SAFETY: we hold `busy`, and half `p` is not read by anyone until we publish epoch e
+        // (see `unsafe impl Sync for Slot`).
+        unsafe { *slot.data[p].get() = d };
+        slot.epoch.store(e, Ordering::Relaxed);
+        let size = g.size() as u64;
+        let target = size * e;
+        if g.arrive.fetch_add(1, Ordering::AcqRel) + 1 == target {
+            g.world.wake();
+        }
+        let world = self.world();
+        let res = self.wait(
+            true,
+            &mut |slow| {
+                if g.arrive.load(Ordering::Acquire) >= target {
+                    return Poll::Ready;
+                }
+                if slow {
+                    for (q, &wr) in g.members.iter().enumerate() {
+                        if world.finished[wr].load(Ordering::Acquire) && g.slots[q].epoch.load(Ordering::Relaxed) < e {
+                            return Poll::Fail(DtlError::Backend {
+                                detail: format!(
+                                    "rank {wr} finished without calling {sig} (rank {} waits in it)",
+                                    self.world_rank()
+                                ),
+                            });
+                        }
+                    }
+                }
+                Poll::Pending
+            },
+            &mut || {
+                let mut c = g.arrive.load(Ordering::Acquire);
+                loop {
+                    if c >= target {
+                        return false;
+                    }
+                    match g.arrive.compare_exchange_weak(c, c - 1, Ordering::AcqRel, Ordering::Acquire) {
+                        Ok(_) => return true,
+                        Err(x) => c = x,
+                    }
+                }
+            },
+            &|| format!("{sig} (communicator {}, collective #{e})", g.id),
+        );
+        if let Err(err) = res {
+            // We retracted our arrival: this communicator is out of step for good, so the
+            // failure must stop every rank.
+            if !matches!(err, DtlError::PeerFailed { .. }) {
+                world.fail(self.world_rank(), &err.to_string());
+            }
+            return Err(err);
+        }
+        let view = Arrived { group: g, p };
+        // Signatures first: with different collectives the arguments mean nothing.
+        if (0..g.size()).any(|q| !view.data(q).sig.matches(&sig)) {
+            let detail = (0..g.size())
+                .map(|q| format!("rank {q}: {}", view.data(q).sig))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(DtlError::CollectiveMismatch { detail });
+        }
+        if view.data(self.rank).bad {
+            let mine = lock(&slot.err[p]).clone();
+            return Err(mine.unwrap_or_else(|| DtlError::invalid("invalid argument")));
+        }
+        if let Some(q) = (0..g.size()).find(|&q| view.data(q).bad) {
+            let theirs = lock(&g.slots[q].err[p]).clone();
+            return Err(theirs.unwrap_or_else(|| {
+                DtlError::invalid(format!("rank {q} passed an invalid argument to {sig}"))
+            }));
+        }
+        Ok((busy, view))
+    }
+
+    /// The completion phase of a large collective: returns when every rank got here.
+    fn complete(&self) {
+        let g = &*self.group;
+        let slot = self.slot();
+        let k = slot.done_phases.load(Ordering::Relaxed) + 1;
+        slot.done_phases.store(k, Ordering::Relaxed);
+        let target = g.size() as u64 * k;
+        if g.done.fetch_add(1, Ordering::AcqRel) + 1 == target {
+            g.world.wake();
+        }
+        // Not cancellable: every rank passed the arrival phase and reaches this point without
+        // blocking, and until then it may touch our buffers.
+        let _ = self.wait(
+            false,
+            &mut |_| {
+                if g.done.load(Ordering::Acquire) >= target {
+                    Poll::Ready
+                } else {
+                    Poll::Pending
+                }
+            },
+            &mut || false,
+            &|| format!("completing a collective (communicator {})", g.id),
+        );
+    }
+
+    fn sig(&self, kind: CollKind, site: Site) -> CollSig {
+        CollSig::new(kind, site)
+    }
+
+    fn record(&self, kind: CollKind, bytes: usize) {
+        self.stats().record_collective(kind, bytes);
+    }
+
+    fn check_root(&self, root: usize) -> Option<DtlError> {
+        DtlError::check_rank(
+            i64::try_from(root).unwrap_or(i64::MAX),
+            self.size(),
+            "root rank",
+        )
+        .err()
+    }
+
+    /// The chunk `[lo, hi)` in bytes of `n` units of `unit` bytes that rank `r` of `p` owns.
+    fn chunk(n: usize, unit: usize, r: usize, p: usize) -> (usize, usize) {
+        let per = ceil_div(n, p);
+        let lo = (per * r).min(n);
+        let hi = (per * (r + 1)).min(n);
+        (lo * unit, hi * unit)
+    }
+
+    /// Reduces bytes `[lo, hi)` of every rank's send buffer (rank order) into `dst`, which is
+    /// `hi - lo` bytes long.
+    fn reduce_range(
+        view: &Arrived<'_>,
+        size: usize,
+        dtype: DType,
+        op: ReduceOp,
+        lo: usize,
+        dst: &mut [u8],
+    ) -> Result<()> {
+        let hi = lo + dst.len();
+        // SAFETY: within the epoch, before the completion phase (every caller runs under a
+        // Completion guard); the send buffers were checked to be `count` units long.
+        unsafe {
+            dst.copy_from_slice(&view.data(0).send_slice()[lo..hi]);
+            for q in 1..size {
+                ops::reduce_into(dtype, op, dst, &view.data(q).send_slice()[lo..hi])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn reduce_small(
+        view: &Arrived<'_>,
+        upto: usize,
+        dtype: DType,
+        op: ReduceOp,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let n = out.len();
+        out.copy_from_slice(&view.data(0).small[..n]);
+        for q in 1..upto {
+            ops::reduce_into(dtype, op, out, &view.data(q).small[..n])?;
+        }
+        Ok(())
+    }
+
+    fn reduction_args(
+        &self,
+        send: &[u8],
+        recv_len: Option<usize>,
+        dtype: DType,
+        op: ReduceOp,
+        what: &str,
+    ) -> (usize, Option<DtlError>) {
+        let count = send.len() / ops::unit_size(dtype, op);
+        let err = ops::check_op(dtype, op)
+            .and_then(|_| ops::unit_count(send.len(), dtype, op))
+            .and_then(|_| match recv_len {
+                Some(r) if r != send.len() => Err(DtlError::invalid(format!(
+                    "{what}: send buffer of {} bytes but receive buffer of {r} bytes",
+                    send.len()
+                ))),
+                _ => Ok(()),
+            })
+            .err();
+        (count, err)
+    }
+
+    fn p2p_wait_desc(&self, verb: &str, source: Source, tag: TagSel) -> String {
+        let s = match source {
+            Source::Rank(r) => format!("rank {r}"),
+            Source::Any => "any rank".into(),
+        };
+        let t = match tag {
+            TagSel::Tag(t) => format!("tag {t}"),
+            TagSel::Any => "any tag".into(),
+        };
+        format!("{verb} from {s}, {t} (communicator {})", self.group.id)
+    }
+
+    fn check_source(&self, source: Source, tag: TagSel) -> Result<()> {
+        if let Source::Rank(s) = source {
+            DtlError::check_rank(
+                i64::try_from(s).unwrap_or(i64::MAX),
+                self.size(),
+                "source rank",
+            )?;
+        }
+        if let TagSel::Tag(t) = tag
+            && t < 0
+        {
+            return Err(DtlError::invalid(format!("tag {t} is negative")));
+        }
+        Ok(())
+    }
+
+    fn matches(m: &Msg, source: Source, tag: TagSel) -> bool {
+        (match source {
+            Source::Rank(s) => m.source == s,
+            Source::Any => true,
+        }) && (match tag {
+            TagSel::Tag(t) => m.tag == t,
+            TagSel::Any => true,
+        })
+    }
+
+    /// Whether no matching message can ever arrive: the source (every other rank for
+    /// `Source::Any`) has finished, or it is this rank itself.
+    fn source_gone(&self, source: Source) -> bool {
+        let w = self.world();
+        let gone =
+            |q: usize| q == self.rank || w.finished[self.group.members[q]].load(Ordering::Acquire);
+        match source {
+            Source::Rank(s) => gone(s),
+            Source::Any => (0..self.size()).all(gone),
+        }
+    }
+
+    /// Receives or probes: waits for the first matching message; `take` moves it into `buf`.
+    fn p2p_wait(&self, buf: Option<&mut [u8]>, source: Source, tag: TagSel) -> Result<Status> {
+        self.check_source(source, tag)?;
+        let mbox = &self.group.boxes[self.rank];
+        let mut found: Option<Status> = None;
+        let mut buf = buf;
+        let verb = if buf.is_some() { "recv" } else { "probe" };
+        let mut try_take = |gone_check: bool| -> Poll {
+            // Read "gone" before looking, so a message sent just before the source finished is
+            // still found.
+            let gone = gone_check && self.source_gone(source);
+            let mut q = lock(mbox);
+            let Some(i) = q.iter().position(|m| Self::matches(m, source, tag)) else {
+                return if gone {
+                    Poll::Fail(DtlError::Backend {
+                        detail: format!(
+                            "{} can never complete: the sender has finished (or is this rank) without a matching message",
+                            self.p2p_wait_desc(verb, source, tag)
+                        ),
+                    })
+                } else {
+                    Poll::Pending
+                };
+            };
+            let m = &q[i];
+            let st = Status {
+                source: m.source,
+                tag: m.tag,
+                bytes: m.data.len(),
+            };
+            if let Some(b) = buf.as_deref_mut() {
+                if m.data.len() > b.len() {
+                    return Poll::Fail(DtlError::invalid(format!(
+                        "message of {} bytes from rank {} (tag {}) does not fit a receive buffer of {} bytes",
+                        m.data.len(),
+                        m.source,
+                        m.tag,
+                        b.len()
+                    )));
+                }
+                b[..m.data.len()].copy_from_slice(&m.data);
+                q.remove(i);
+            }
+            found = Some(st);
+            Poll::Ready
+        };
+        self.wait(true, &mut try_take, &mut || true, &|| {
+            self.p2p_wait_desc(verb, source, tag)
+        })?;
+        found.ok_or_else(|| DtlError::Backend {
+            detail: "receive completed without a message".into(),
+        })
+    }
+
+    /// Builds the communicator of the ranks with `color`, ordered by (key, rank), after an
+    /// exchange of (color, key) through the slots.
+    fn split_impl(&self, kind: CollKind, color: i32, key: i32, site: Site) -> Result<CommRef> {
+        let mut d = SlotData::new(self.sig(kind, site));
+        d.words = [color as i64, key as i64];
+        let (_busy, view) = self.arrive(d, None)?;
+        let g = &*self.group;
+        let mut mine: Vec<(i64, usize)> = (0..g.size())
+            .filter(|&q| view.data(q).words[0] == color as i64)
+            .map(|q| (view.data(q).words[1], q))
+            .collect();
+        mine.sort_unstable();
+        let new_rank = mine
+            .iter()
+            .position(|&(_, q)| q == self.rank)
+            .ok_or_else(|| DtlError::Backend {
+                detail: "split: this rank is missing from its own color".into(),
+            })?;
+        let e = self.slot().epoch.load(Ordering::Relaxed);
+        let members: Vec<usize> = mine.iter().map(|&(_, q)| g.members[q]).collect();
+        let n = members.len();
+        let child = {
+            let mut reg = lock(&g.splits);
+            let entry = reg
+                .entry((e, color))
+                .or_insert_with(|| (Arc::new(Group::new(g.world.clone(), members)), n));
+            let child = entry.0.clone();
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                reg.remove(&(e, color));
+            }
+            child
+        };
+        self.record(kind, 0);
+        Ok(Arc::new(ThreadsComm {
+            group: child,
+            rank: new_rank,
+            name: self.name,
+        }))
+    }
+}
+
+impl Comm for ThreadsComm {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.group.size()
+    }
+
+    fn backend(&self) -> &'static str {
+        self.name
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.world().stats[self.world_rank()]
+    }
+
+    fn barrier(&self, site: Site) -> Result<()> {
+        let _ = self.arrive(SlotData::new(self.sig(CollKind::Barrier, site)), None)?;
+        self.record(CollKind::Barrier, 0);
+        Ok(())
+    }
+
+    fn broadcast(&self, buf: &mut [u8], dtype: DType, root: usize, site: Site) -> Result<()> {
+        let mut sig = self.sig(CollKind::Broadcast, site);
+        sig.dtype = Some(dtype);
+        sig.root = Some(root);
+        sig.count = Some(buf.len() / dtype.size());
+        let err = self
+            .check_root(root)
+            .or_else(|| whole(buf.len(), dtype, "broadcast").err());
+        let len = buf.len();
+        let ptr = buf.as_mut_ptr();
+        let mut d = SlotData::new(sig).with_recv(ptr, len);
+        if self.rank == root {
+            d = d.with_send(buf);
+        }
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Broadcast, if self.rank == root { len } else { 0 });
+        if len <= SMALL {
+            if self.rank != root {
+                buf.copy_from_slice(&view.data(root).small[..len]);
+            }
+            return Ok(());
+        }
+        let _done = Completion(self);
+        if self.rank != root {
+            // SAFETY: the root's buffer holds `len` bytes (matching counts) and stays borrowed
+            // until the completion phase; ours is a distinct allocation we hold exclusively.
+            unsafe { copy_raw(view.data(root).send, ptr, len) };
+        }
+        Ok(())
+    }
+
+    fn reduce(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+        root: usize,
+        site: Site,
+    ) -> Result<()> {
+        let is_root = self.rank == root;
+        let (count, err) =
+            self.reduction_args(send, is_root.then_some(recv.len()), dtype, op, "reduce");
+        let err = self.check_root(root).or(err);
+        let mut sig = self.sig(CollKind::Reduce, site);
+        sig.dtype = Some(dtype);
+        sig.op = Some(op);
+        sig.root = Some(root);
+        sig.count = Some(count);
+        let recv_len = recv.len();
+        let rptr = recv.as_mut_ptr();
+        let d = SlotData::new(sig).with_send(send).with_recv(rptr, recv_len);
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Reduce, send.len());
+        let size = self.size();
+        if send.len() <= SMALL {
+            if is_root {
+                Self::reduce_small(&view, size, dtype, op, recv)?;
+            }
+            return Ok(());
+        }
+        let _done = Completion(self);
+        let unit = ops::unit_size(dtype, op);
+        let (lo, hi) = Self::chunk(count, unit, self.rank, size);
+        if hi > lo {
+            // SAFETY: disjoint chunk [lo, hi) of root's receive buffer (same length as every
+            // send buffer, checked on root), written only by this rank during this epoch.
+            let dst =
+                unsafe { std::slice::from_raw_parts_mut(view.data(root).recv.add(lo), hi - lo) };
+            Self::reduce_range(&view, size, dtype, op, lo, dst)?;
+        }
+        Ok(())
+    }
+
+    fn allreduce(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+        site: Site,
+    ) -> Result<()> {
+        let (count, err) = self.reduction_args(send, Some(recv.len()), dtype, op, "allreduce");
+        let mut sig = self.sig(CollKind::Allreduce, site);
+        sig.dtype = Some(dtype);
+        sig.op = Some(op);
+        sig.count = Some(count);
+        let len = recv.len();
+        let rptr = recv.as_mut_ptr();
+        let d = SlotData::new(sig).with_send(send).with_recv(rptr, len);
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Allreduce, send.len());
+        let size = self.size();
+        if send.len() <= SMALL {
+            return Self::reduce_small(&view, size, dtype, op, recv);
+        }
+        let _done = Completion(self);
+        let unit = ops::unit_size(dtype, op);
+        let (lo, hi) = Self::chunk(count, unit, self.rank, size);
+        let block = (BLOCK / unit).max(1) * unit;
+        let mut a = lo;
+        while a < hi {
+            let b = (a + block).min(hi);
+            // SAFETY: [a, b) lies in this rank's chunk of its own receive buffer, which only
+            // this rank writes during this epoch (others write their own chunks).
+            let mine = unsafe { std::slice::from_raw_parts_mut(rptr.add(a), b - a) };
+            Self::reduce_range(&view, size, dtype, op, a, mine)?;
+            for q in (0..size).filter(|&q| q != self.rank) {
+                // SAFETY: rank q's receive buffer has `len` bytes (matching counts); chunk
+                // [a, b) of it is written only by this rank during this epoch.
+                unsafe { copy_raw(rptr.add(a), view.data(q).recv.add(a), b - a) };
+            }
+            a = b;
+        }
+        Ok(())
+    }
+
+    fn gatherv(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        counts: &[usize],
+        dtype: DType,
+        root: usize,
+        site: Site,
+    ) -> Result<()> {
+        let is_root = self.rank == root;
+        let size = self.size();
+        let err = self
+            .check_root(root)
+            .or_else(|| whole(send.len(), dtype, "gatherv").err())
+            .or_else(|| {
+                if !is_root {
+                    return None;
+                }
+                if counts.len() != size {
+                    return Some(DtlError::invalid(format!(
+                        "gatherv: {} counts for {size} ranks",
+                        counts.len()
+                    )));
+                }
+                match total_bytes(counts, dtype.size(), "gatherv counts") {
+                    Ok(t) if t == recv.len() => None,
+                    Ok(t) => Some(DtlError::invalid(format!(
+                        "gatherv: counts total {t} bytes but the receive buffer has {}",
+                        recv.len()
+                    ))),
+                    Err(e) => Some(e),
+                }
+            });
+        let mut sig = self.sig(CollKind::Gatherv, site);
+        sig.dtype = Some(dtype);
+        sig.root = Some(root);
+        let rlen = recv.len();
+        let rptr = recv.as_mut_ptr();
+        let mut d = SlotData::new(sig).with_send(send);
+        if is_root {
+            d = d.with_recv(rptr, rlen).with_counts(counts);
+        }
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Gatherv, send.len());
+        // Variable counts always take the pointer path: every rank reads the root's counts,
+        // which stay valid until the root passes the completion phase.
+        let _done = Completion(self);
+        let sz = dtype.size();
+        // SAFETY: the root's counts stay borrowed by its call until the completion phase.
+        let rc = unsafe { view.data(root).counts() };
+        if let Some(q) = (0..size).find(|&q| rc[q].checked_mul(sz) != Some(view.data(q).send_len)) {
+            return Err(DtlError::invalid(format!(
+                "gatherv: rank {q} sends {} bytes but root {root} expects {} elements from it",
+                view.data(q).send_len,
+                rc[q]
+            )));
+        }
+        let off: usize = rc[..self.rank].iter().sum::<usize>() * sz;
+        // SAFETY: root's receive buffer holds sum(counts) elements (checked on root); our block
+        // [off, off + send.len()) is written only by us, before the completion phase.
+        unsafe { copy_raw(send.as_ptr(), view.data(root).recv.add(off), send.len()) };
+        Ok(())
+    }
+
+    fn scatterv(
+        &self,
+        send: &[u8],
+        counts: &[usize],
+        recv: &mut [u8],
+        dtype: DType,
+        root: usize,
+        site: Site,
+    ) -> Result<()> {
+        let is_root = self.rank == root;
+        let size = self.size();
+        let err = self
+            .check_root(root)
+            .or_else(|| whole(recv.len(), dtype, "scatterv").err())
+            .or_else(|| {
+                if !is_root {
+                    return None;
+                }
+                if counts.len() != size {
+                    return Some(DtlError::invalid(format!(
+                        "scatterv: {} counts for {size} ranks",
+                        counts.len()
+                    )));
+                }
+                match total_bytes(counts, dtype.size(), "scatterv counts") {
+                    Ok(t) if t == send.len() => None,
+                    Ok(t) => Some(DtlError::invalid(format!(
+                        "scatterv: counts total {t} bytes but the send buffer has {}",
+                        send.len()
+                    ))),
+                    Err(e) => Some(e),
+                }
+            });
+        let mut sig = self.sig(CollKind::Scatterv, site);
+        sig.dtype = Some(dtype);
+        sig.root = Some(root);
+        let rlen = recv.len();
+        let mut d = SlotData::new(sig).with_recv(recv.as_mut_ptr(), rlen);
+        if is_root {
+            d = d.with_send(send).with_counts(counts);
+        }
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Scatterv, send.len());
+        let _done = Completion(self);
+        let sz = dtype.size();
+        // SAFETY: the root's counts and send buffer stay borrowed until the completion phase.
+        let rc = unsafe { view.data(root).counts() };
+        if let Some(q) = (0..size).find(|&q| rc[q].checked_mul(sz) != Some(view.data(q).recv_len)) {
+            return Err(DtlError::invalid(format!(
+                "scatterv: rank {q} receives {} bytes but root {root} sends it {} elements",
+                view.data(q).recv_len,
+                rc[q]
+            )));
+        }
+        let off: usize = rc[..self.rank].iter().sum::<usize>() * sz;
+        // SAFETY: root's send buffer holds sum(counts) elements (checked on root) and stays
+        // borrowed until the completion phase; `recv` is ours.
+        unsafe { copy_raw(view.data(root).send.add(off), recv.as_mut_ptr(), rlen) };
+        Ok(())
+    }
+
+    fn allgatherv(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        counts: &[usize],
+        dtype: DType,
+        site: Site,
+    ) -> Result<()> {
+        let size = self.size();
+        let sz = dtype.size();
+        let err = if counts.len() != size {
+            Some(DtlError::invalid(format!(
+                "allgatherv: {} counts for {size} ranks",
+                counts.len()
+            )))
+        } else {
+            match total_bytes(counts, sz, "allgatherv counts") {
+                Ok(t) if t != recv.len() => Some(DtlError::invalid(format!(
+                    "allgatherv: counts total {t} bytes but the receive buffer has {}",
+                    recv.len()
+                ))),
+                Ok(_) if counts[self.rank].checked_mul(sz) != Some(send.len()) => {
+                    Some(DtlError::invalid(format!(
+                        "allgatherv: rank {} sends {} bytes but counts[{}] = {}",
+                        self.rank,
+                        send.len(),
+                        self.rank,
+                        counts[self.rank]
+                    )))
+                }
+                Ok(_) => None,
+                Err(e) => Some(e),
+            }
+        };
+        let mut sig = self.sig(CollKind::Allgatherv, site);
+        sig.dtype = Some(dtype);
+        let d = SlotData::new(sig).with_send(send).with_counts(counts);
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Allgatherv, send.len());
+        let _done = Completion(self);
+        // SAFETY: every rank's counts and send buffer stay borrowed until the completion phase.
+        let c0 = unsafe { view.data(0).counts() };
+        if let Some(q) = (1..size).find(|&q| unsafe { view.data(q).counts() } != c0) {
+            return Err(DtlError::invalid(format!(
+                "allgatherv: rank {q} passed different counts than rank 0"
+            )));
+        }
+        let mut off = 0;
+        for q in 0..size {
+            // SAFETY: as above.
+            let src = unsafe { view.data(q).send_slice() };
+            recv[off..off + src.len()].copy_from_slice(src);
+            off += src.len();
+        }
+        Ok(())
+    }
+
+    fn alltoallv(
+        &self,
+        send: &[u8],
+        send_counts: &[usize],
+        recv: &mut [u8],
+        recv_counts: &[usize],
+        dtype: DType,
+        site: Site,
+    ) -> Result<()> {
+        let size = self.size();
+        let sz = dtype.size();
+        let check = |c: &[usize], len: usize, what: &str| -> Option<DtlError> {
+            if c.len() != size {
+                return Some(DtlError::invalid(format!(
+                    "alltoallv: {} {what} counts for {size} ranks",
+                    c.len()
+                )));
+            }
+            match total_bytes(c, sz, "alltoallv counts") {
+                Ok(t) if t != len => Some(DtlError::invalid(format!(
+                    "alltoallv: {what} counts total {t} bytes but the {what} buffer has {len}"
+                ))),
+                Ok(_) => None,
+                Err(e) => Some(e),
+            }
+        };
+        let err = check(send_counts, send.len(), "send")
+            .or_else(|| check(recv_counts, recv.len(), "receive"));
+        let mut sig = self.sig(CollKind::Alltoallv, site);
+        sig.dtype = Some(dtype);
+        let d = SlotData::new(sig)
+            .with_send(send)
+            .with_counts(send_counts)
+            .with_counts2(recv_counts);
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(CollKind::Alltoallv, send.len());
+        let _done = Completion(self);
+        // SAFETY (all reads below): every rank's counts and send buffer stay borrowed until the
+        // completion phase.
+        for q in 0..size {
+            let sc = unsafe { view.data(q).counts() };
+            for (k, &n) in sc.iter().enumerate() {
+                let rc = unsafe { view.data(k).counts2() };
+                if rc[q] != n {
+                    return Err(DtlError::invalid(format!(
+                        "alltoallv: rank {q} sends {n} elements to rank {k}, which expects {}",
+                        rc[q]
+                    )));
+                }
+            }
+        }
+        let mut roff = 0;
+        for q in 0..size {
+            let sc = unsafe { view.data(q).counts() };
+            let off = sc[..self.rank].iter().sum::<usize>() * sz;
+            let n = sc[self.rank] * sz;
+            let src = unsafe { view.data(q).send_slice() };
+            recv[roff..roff + n].copy_from_slice(&src[off..off + n]);
+            roff += n;
+        }
+        Ok(())
+    }
+
+    fn scan(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+        exclusive: bool,
+        site: Site,
+    ) -> Result<()> {
+        let kind = if exclusive {
+            CollKind::Exscan
+        } else {
+            CollKind::Scan
+        };
+        let (count, err) = self.reduction_args(send, Some(recv.len()), dtype, op, "scan");
+        let mut sig = self.sig(kind, site);
+        sig.dtype = Some(dtype);
+        sig.op = Some(op);
+        sig.count = Some(count);
+        let d = SlotData::new(sig).with_send(send);
+        let (_busy, view) = self.arrive(d, err)?;
+        self.record(kind, send.len());
+        let upto = if exclusive { self.rank } else { self.rank + 1 };
+        if send.len() <= SMALL {
+            if upto > 0 {
+                Self::reduce_small(&view, upto, dtype, op, recv)?;
+            }
+            return Ok(());
+        }
+        let _done = Completion(self);
+        if upto > 0 {
+            // SAFETY: within the epoch, before the completion phase.
+            unsafe {
+                recv.copy_from_slice(view.data(0).send_slice());
+                for q in 1..upto {
+                    ops::reduce_into(dtype, op, recv, view.data(q).send_slice())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, buf: &[u8], dest: usize, tag: i32) -> Result<()> {
+        let dest = DtlError::check_rank(
+            i64::try_from(dest).unwrap_or(i64::MAX),
+            self.size(),
+            "destination rank",
+        )?;
+        if tag < 0 {
+            return Err(DtlError::invalid(format!("tag {tag} is negative")));
+        }
+        let msg = Msg {
+            source: self.rank,
+            tag,
+            data: buf.to_vec(),
+        };
+        lock(&self.group.boxes[dest]).push_back(msg);
+        self.stats().record_send(buf.len());
+        self.world().wake();
+        Ok(())
+    }
+
+    fn recv(&self, buf: &mut [u8], source: Source, tag: TagSel) -> Result<Status> {
+        let st = self.p2p_wait(Some(buf), source, tag)?;
+        self.stats().record_recv(st.bytes);
+        Ok(st)
+    }
+
+    fn probe(&self, source: Source, tag: TagSel) -> Result<Status> {
+        self.p2p_wait(None, source, tag)
+    }
+
+    fn iprobe(&self, source: Source, tag: TagSel) -> Result<Option<Status>> {
+        self.check_source(source, tag)?;
+        let q = lock(&self.group.boxes[self.rank]);
+        Ok(q.iter()
+            .find(|m| Self::matches(m, source, tag))
+            .map(|m| Status {
+                source: m.source,
+                tag: m.tag,
+                bytes: m.data.len(),
+            }))
+    }
+
+    fn split(&self, color: i32, key: i32, site: Site) -> Result<CommRef> {
+        self.split_impl(CollKind::Split, color, key, site)
+    }
+
+    fn dup(&self, site: Site) -> Result<CommRef> {
+        self.split_impl(CollKind::Dup, 0, self.rank as i32, site)
+    }
+
+    unsafe fn win_create(&self, base: *mut u8, len_bytes: usize, site: Site) -> Result<WinId> {
+        let mut d = SlotData::new(self.sig(CollKind::WinCreate, site));
+        d.recv = base;
+        d.recv_len = len_bytes;
+        let err = (base.is_null() && len_bytes > 0)
+            .then(|| DtlError::invalid("win_create: null base with a nonzero length"));
+        let (_busy, view) = self.arrive(d, err)?;
+        let g = &*self.group;
+        let e = self.slot().epoch.load(Ordering::Relaxed);
+        let win = {
+            let mut reg = lock(&g.creating);
+            let entry = reg.entry(e).or_insert_with(|| {
+                let targets = (0..g.size())
+                    .map(|q| (view.data(q).recv, view.data(q).recv_len))
+                    .collect();
+                let id = g.world.next_id.fetch_add(1, Ordering::Relaxed);
+                let w = Arc::new(Window::new(id, targets));
+                g.windows
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id, w.clone());
+                (w, g.size())
+            });
+            let w = entry.0.clone();
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                reg.remove(&e);
+            }
+            w
+        };
+        self.record(CollKind::WinCreate, 0);
+        Ok(WinId(win.id))
+    }
+
+    fn win_free(&self, win: WinId, site: Site) -> Result<()> {
+        let w = self.group.window(win);
+        let sync = self.arrive(
+            SlotData::new(self.sig(CollKind::WinFree, site)),
+            w.as_ref().err().cloned(),
+        );
+        // Whatever happened, our memory must be unreachable once we return.
+        if let Ok(w) = &w {
+            w.revoke(self.rank);
+        }
+        drop(sync?);
+        self.group
+            .windows
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&win.0);
+        self.record(CollKind::WinFree, 0);
+        Ok(())
+    }
+
+    fn win_fence(&self, win: WinId, site: Site) -> Result<()> {
+        let err = self.group.window(win).err();
+        drop(self.arrive(SlotData::new(self.sig(CollKind::WinFence, site)), err)?);
+        self.record(CollKind::WinFence, 0);
+        Ok(())
+    }
+
+    fn win_get(&self, win: WinId, target: usize, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.group.window(win)?.get(target, offset, buf)?;
+        self.stats().record_rma(buf.len());
+        Ok(())
+    }
+
+    fn win_put(&self, win: WinId, target: usize, offset: usize, buf: &[u8]) -> Result<()> {
+        self.group.window(win)?.put(target, offset, buf)?;
+        self.stats().record_rma(buf.len());
+        Ok(())
+    }
+
+    fn win_accumulate(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        buf: &[u8],
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<()> {
+        self.group
+            .window(win)?
+            .accumulate(target, offset, buf, dtype, op)?;
+        self.stats().record_rma(buf.len());
+        Ok(())
+    }
+
+    fn win_fetch_op(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        operand: &[u8],
+        result: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<()> {
+        self.group
+            .window(win)?
+            .fetch_op(target, offset, operand, result, dtype, op)?;
+        self.stats().record_rma(operand.len());
+        Ok(())
+    }
+
+    fn win_compare_and_swap(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        compare: &[u8],
+        swap: &[u8],
+        result: &mut [u8],
+        dtype: DType,
+    ) -> Result<()> {
+        self.group
+            .window(win)?
+            .compare_and_swap(target, offset, compare, swap, result, dtype)?;
+        self.stats().record_rma(swap.len());
+        Ok(())
+    }
+
+    fn win_flush(&self, win: WinId, target: Option<usize>) -> Result<()> {
+        // One-sided operations complete before they return, so a flush only validates.
+        self.group.window(win)?;
+        if let Some(t) = target {
+            DtlError::check_rank(
+                i64::try_from(t).unwrap_or(i64::MAX),
+                self.size(),
+                "target rank",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn abort(&self, cause: &str) {
+        self.world().fail(self.world_rank(), cause);
+    }
+}
