@@ -300,6 +300,7 @@ pub fn scan<T: Num>(c: &Distributed<T>, op: ReduceOp, exclusive: bool) -> Result
                 identity(op)
             };
             scan_local(c.local(), out.local_mut(), op, exclusive, prefix);
+            out.fence_at(site)?;
             Ok(out)
         }
         p => {
@@ -310,6 +311,7 @@ pub fn scan<T: Num>(c: &Distributed<T>, op: ReduceOp, exclusive: bool) -> Result
             let mut out = Distributed::new_at(c.comm(), c.shape(), opts, site)?;
             let dst = *out.layout();
             transfer(c.comm(), scanned.layout(), scanned.local(), &dst, out.local_mut(), c.row_len(), site)?;
+            out.fence_at(site)?;
             Ok(out)
         }
     }
@@ -349,10 +351,11 @@ pub fn copy_into<T: Element>(src: &Distributed<T>, dst: &mut Distributed<T>) -> 
     }
     if src.layout() == dst.layout() {
         dst.local_mut().copy_from_slice(src.local());
-        return Ok(());
+        return dst.fence_at(site);
     }
     let dl = *dst.layout();
-    transfer(src.comm(), src.layout(), src.local(), &dl, dst.local_mut(), src.row_len(), site)
+    transfer(src.comm(), src.layout(), src.local(), &dl, dst.local_mut(), src.row_len(), site)?;
+    dst.fence_at(site)
 }
 
 /// Collective: the whole container in global order on `root` (empty elsewhere).

@@ -407,7 +407,11 @@ impl<T: Element> Distributed<T> {
     /// them visible.
     #[track_caller]
     pub fn fence(&self) -> Result<()> {
-        self.comm.win_fence(self.window()?, Site::caller())
+        self.fence_at(Site::caller())
+    }
+
+    pub(crate) fn fence_at(&self, site: Site) -> Result<()> {
+        self.comm.win_fence(self.window()?, site)
     }
 
     /// Whether `other` has the same shape, partition and rank count (aligned, LANGUAGE.md §7).
@@ -442,7 +446,8 @@ impl<T: Element> Distributed<T> {
         Ok(())
     }
 
-    /// Collective: a container with the same options whose elements are `f(global index)`.
+    /// Collective: a container with the same options whose elements are `f(global index)`
+    /// (ends with a fence, so every rank can `get` any element at once).
     #[track_caller]
     pub fn from_fn(
         comm: &CommRef,
@@ -450,8 +455,11 @@ impl<T: Element> Distributed<T> {
         opts: Options<T>,
         f: impl Fn(usize) -> T,
     ) -> Result<Self> {
-        let mut c = Self::new_at(comm, shape, opts, Site::caller())?;
+        let site = Site::caller();
+        let mut c = Self::new_at(comm, shape, opts, site)?;
         c.map_indexed(|g, _| f(g));
+        // Other ranks may read these elements one-sidedly as soon as this returns.
+        c.comm.win_fence(c.window()?, site)?;
         Ok(c)
     }
 
@@ -479,6 +487,7 @@ impl<T: Element> Distributed<T> {
         let opts = Options { partition, halo, fill: T::ZERO };
         let mut out = Distributed::new_at(&self.comm, &self.shape, opts, site)?;
         transfer(&self.comm, &self.layout, self.local(), &out.layout.clone(), out.local_mut(), self.row, site)?;
+        out.fence_at(site)?;
         Ok(out)
     }
 
@@ -486,8 +495,10 @@ impl<T: Element> Distributed<T> {
     #[track_caller]
     pub fn duplicate(&self) -> Result<Distributed<T>> {
         let opts = Options { partition: self.partition(), halo: self.halo, fill: T::ZERO };
-        let mut out = Distributed::new_at(&self.comm, &self.shape, opts, Site::caller())?;
+        let site = Site::caller();
+        let mut out = Distributed::new_at(&self.comm, &self.shape, opts, site)?;
         out.data.copy_from_slice(&self.data);
+        out.fence_at(site)?;
         Ok(out)
     }
 
@@ -612,7 +623,9 @@ pub(crate) fn transfer_from<T: Element>(
             if g >= common {
                 break;
             }
-            let from = if src.replicated() { g } else { local_pos(runs, g) };
+            // With one rank (or a replicated source) the local index is the global one, less
+            // the start of this rank's range.
+            let from = if src.replicated() { g } else { g - runs.first().map_or(0, |r| r.0) };
             out[k * row..(k + 1) * row].copy_from_slice(&mine[from * row..(from + 1) * row]);
         }
         return Ok(());
@@ -682,18 +695,6 @@ pub(crate) fn transfer_from<T: Element>(
         cursor[s] += 1;
     }
     Ok(())
-}
-
-/// Position in local order of global row `g` among `runs` (which must contain it).
-fn local_pos(runs: &[(usize, usize)], g: usize) -> usize {
-    let mut base = 0;
-    for &(s, len) in runs {
-        if g >= s && g < s + len {
-            return base + g - s;
-        }
-        base += len;
-    }
-    base
 }
 
 /// Read access shared by distributed containers and spans, for the algorithms of

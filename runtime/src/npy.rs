@@ -208,6 +208,7 @@ pub fn load<T: Element>(comm: &CommRef, path: &str, partition: Partition) -> Res
     })();
     agree(comm, path, read)?;
     if partition == Partition::Block {
+        c.fence_at(site)?;
         Ok(c)
     } else {
         c.redistribute(partition)

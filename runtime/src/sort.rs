@@ -152,7 +152,7 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
     let p = comm.size();
     if p == 1 || c.partition() == Partition::Replicated {
         sort_local(c.local_mut(), descending);
-        return Ok(());
+        return c.fence_at(site);
     }
     let flip = if descending { u64::MAX } else { 0 };
     let keys: Vec<u64> = c.local().iter().map(|&x| x.key() ^ flip).collect();
@@ -203,7 +203,8 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
     let me = comm.rank();
     let runs = [(prefix[me], sizes[me])];
     let dst = *c.layout();
-    transfer_from(&comm, &Source::Ranges(&prefix), &runs, &vals, &dst, c.local_mut(), 1, site)
+    transfer_from(&comm, &Source::Ranges(&prefix), &runs, &vals, &dst, c.local_mut(), 1, site)?;
+    c.fence_at(site)
 }
 
 /// Collective: whether a 1-D container is sorted ascending (or descending) in global order

@@ -26,11 +26,13 @@ impl<T: Element> Vector<T> {
         Distributed::new_at(comm, &[n], opts, Site::caller()).map(Vector)
     }
 
-    /// Collective: `n` elements `f(i)` with the given options.
+    /// Collective: `n` elements `f(i)` with the given options (ends with a fence).
     #[track_caller]
     pub fn from_fn(comm: &CommRef, n: usize, opts: Options<T>, f: impl Fn(usize) -> T) -> Result<Self> {
-        let mut c = Distributed::new_at(comm, &[n], opts, Site::caller())?;
+        let site = Site::caller();
+        let mut c = Distributed::new_at(comm, &[n], opts, site)?;
         c.map_indexed(|g, _| f(g));
+        c.fence_at(site)?;
         Ok(Vector(c))
     }
 
