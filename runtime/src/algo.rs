@@ -196,6 +196,9 @@ pub fn reduce<T: Num, V: View<T> + ?Sized>(v: &V, op: ReduceOp) -> Result<T> {
     let site = Site::caller();
     check_elementwise::<T>(op)?;
     let local = fold_local(v.local(), op);
+    if v.is_replicated() {
+        return Ok(local);
+    }
     let mut out = [local];
     v.comm().allreduce(as_bytes(&[local]), as_bytes_mut(&mut out), T::DTYPE, op, site)?;
     Ok(out[0])
@@ -211,6 +214,9 @@ pub fn sum<T: Num, V: View<T> + ?Sized>(v: &V) -> Result<T> {
 #[track_caller]
 pub fn count<T: Element, V: View<T> + ?Sized>(v: &V, pred: impl Fn(T) -> bool) -> Result<usize> {
     let c = v.local().iter().filter(|&&x| pred(x)).count() as u64;
+    if v.is_replicated() {
+        return Ok(c as usize);
+    }
     Ok(v.comm().allreduce_scalar(c, ReduceOp::Sum)? as usize)
 }
 
@@ -219,6 +225,9 @@ pub fn count<T: Element, V: View<T> + ?Sized>(v: &V, pred: impl Fn(T) -> bool) -
 pub fn find<T: Element, V: View<T> + ?Sized>(v: &V, pred: impl Fn(T) -> bool) -> Result<Option<usize>> {
     // Local order is increasing global order, so the first local match is this rank's lowest.
     let mine = v.local().iter().position(|&x| pred(x)).map_or(u64::MAX, |k| v.global_of_local(k) as u64);
+    if v.is_replicated() {
+        return Ok((mine != u64::MAX).then_some(mine as usize));
+    }
     let g = v.comm().allreduce_scalar(mine, ReduceOp::Min)?;
     Ok((g != u64::MAX).then_some(g as usize))
 }
@@ -241,6 +250,9 @@ fn loc_reduce<T: Num, V: View<T> + ?Sized>(v: &V, max: bool, site: Site) -> Resu
         if better {
             best = Some((k, x));
         }
+    }
+    if v.is_replicated() {
+        return Ok(best.map(|(k, x)| (v.global_of_local(k), x)));
     }
     let rec = match best {
         Some((k, x)) => LocPair::new(x, v.global_of_local(k) as i64),
@@ -277,6 +289,9 @@ pub fn dot<T: Num>(a: &Distributed<T>, b: &Distributed<T>) -> Result<T> {
         return Err(DtlError::invalid("dot is not defined for bool"));
     }
     let local = a.local().iter().zip(b.local()).fold(T::ZERO, |acc, (&x, &y)| acc.add(x.mul(y)));
+    if a.partition() == Partition::Replicated {
+        return Ok(local);
+    }
     a.comm().allreduce_scalar(local, ReduceOp::Sum)
 }
 

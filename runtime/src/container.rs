@@ -707,6 +707,10 @@ pub trait View<T: Element> {
     fn local(&self) -> &[T];
     /// The global index of local element `k`.
     fn global_of_local(&self, k: usize) -> usize;
+    /// Whether every rank holds every element (reductions then need no communication).
+    fn is_replicated(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Element> View<T> for Distributed<T> {
@@ -721,5 +725,7 @@ impl<T: Element> View<T> for Distributed<T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         Distributed::global_of_local(self, k)
+    }    fn is_replicated(&self) -> bool {
+        self.partition() == Partition::Replicated
     }
 }

@@ -113,5 +113,7 @@ impl<T: Element> View<T> for Span<'_, T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         self.base.global_of_local(self.lo + k) - self.offset
+    }    fn is_replicated(&self) -> bool {
+        self.base.is_replicated()
     }
 }
