@@ -409,11 +409,10 @@ impl Resolver<'_> {
 
     fn annotations(&mut self, anns: &[ast::Annotation]) {
         for a in anns {
-            for arg in &a.args {
-                // `periodic` in `@halo(w, periodic)` is a word, not a name.
-                if let ast::ExprKind::Name(id) = &arg.kind
-                    && id.name == "periodic"
-                {
+            for (i, arg) in a.args.iter().enumerate() {
+                // The second argument of `@halo(w, periodic)` is a word, not a name; typeck
+                // checks it.
+                if a.name.name == "halo" && i == 1 && matches!(arg.kind, ast::ExprKind::Name(_)) {
                     continue;
                 }
                 self.expr(arg);

@@ -245,12 +245,11 @@ pub fn typeck(modules: &[ParsedModule], names: &Names, diags: &mut Diagnostics) 
     if names.main.is_none()
         && let Some(m) = modules.first()
     {
-        let end = m.ast.span.end as usize;
         cx.diags.push(
             Diagnostic::error(
                 Code::E0103,
                 "the program has no `fn main()`",
-                Label::new(Span::new(m.file, end..end), "`main` expected in this file"),
+                Label::new(Span::new(m.file, 0..0), "`main` expected in this file"),
             )
             .with_help("every rank starts by running `fn main() { ... }`"),
         );
