@@ -1,28 +1,31 @@
 //! The threads backend: N ranks as N OS threads of one process, sharing memory.
 //!
 //! ## How a collective works
-//! Every rank owns a cache-padded *slot* per communicator. Entering a collective, a rank writes
-//! its [`CollSig`], pointers to its own buffers (and, for messages of at most [`SMALL`] bytes,
-//! a copy of its data) into the half of its slot selected by the epoch's parity, then
-//! increments the communicator's arrival counter. Once the counter shows every rank of this
-//! epoch, each rank checks that all signatures match (R0003 on every rank otherwise) and that
-//! no rank flagged a bad argument, then:
+//! Every rank owns a cache-padded *slot* per communicator, split in two halves by the parity
+//! of the collective's epoch. Entering a collective, a rank writes its [`CollSig`] (also packed
+//! into three words for a fast comparison), pointers to its own buffers and, for messages of
+//! at most [`SMALL`] bytes, a copy of its data into the half of this epoch, then publishes the
+//! epoch in that half's flag (release). Once every rank's flag shows the epoch, each rank
+//! checks that all signatures match (R0003 on every rank otherwise) and that no rank flagged a
+//! bad argument, then:
 //! - *small* collectives compute their result from the slot copies and return: one barrier
-//!   phase. The parity double-buffering makes that safe: a rank can only overwrite this half of
-//!   its slot two epochs later, after every rank has left this one.
-//! - *large* collectives read and write the other ranks' buffers in place through the
-//!   published pointers (an allreduce rank reduces its 1/P chunk of every rank's send buffer and
-//!   writes the result into every rank's receive buffer; a broadcast copies from the root's
-//!   buffer), then pass a *completion* phase so that no rank returns while another still
-//!   touches its memory.
+//!   phase, one cache-line transfer per peer. The parity double-buffering makes that safe: a
+//!   rank can only overwrite this half two epochs later, after every rank left this one.
+//! - *large* collectives pass a *commit* phase (a shared counter, so that leaving early and
+//!   going on are decided atomically), then read and write the other ranks' buffers in place
+//!   through the published pointers (an allreduce rank reduces its 1/P chunk of every rank's
+//!   send buffer and writes the result into every rank's receive buffer; a broadcast copies
+//!   from the root's buffer), then pass a *completion* phase so that no rank returns while
+//!   another still touches its memory.
 //!
 //! ## Waiting
 //! Waits spin briefly, then yield, then park on a condition variable; wakers only touch the
 //! mutex when someone sleeps. Every wait that may block on another rank is released with R0011
 //! when a rank fails ([`Comm::abort`]), and with R0010 (a report of where every rank waits)
-//! when it exceeds the watchdog limit. A rank that leaves a collective early (failure, watchdog,
-//! a peer that finished without joining) first *retracts* its arrival, so no other rank can
-//! start touching its buffers; the completion phase is never cancelled.
+//! when it exceeds the watchdog limit. A rank that leaves a commit phase early (failure,
+//! watchdog) first *retracts* its increment, so no other rank can start touching its buffers;
+//! the completion phase is never cancelled. Any early exit fails the whole world: the
+//! communicator is out of step for good.
 //!
 //! This module is one of the runtime's allowed `unsafe` sites: shared slots, raw buffer
 //! pointers and one-sided windows. Every `unsafe` block states why it is sound.
@@ -172,12 +175,18 @@ impl World {
 
 /// What a rank publishes for one collective. Raw pointers point into the rank's own buffers,
 /// which stay borrowed by the rank's (blocked) collective call while others use them.
+/// The fields a small collective needs come first, so that they share cache lines with the
+/// arrival flag.
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct SlotData {
-    sig: CollSig,
+    /// The signature packed for a fast comparison (see `sig_key`).
+    key: [u64; 3],
     bad: bool,
-    send: *const u8,
     send_len: usize,
+    small: [u8; SMALL],
+    sig: CollSig,
+    send: *const u8,
     recv: *mut u8,
     recv_len: usize,
     counts: *const usize,
@@ -185,12 +194,25 @@ struct SlotData {
     counts2: *const usize,
     counts2_len: usize,
     words: [i64; 2],
-    small: [u8; SMALL],
+}
+
+/// `CollSig::matches` as three words: equal keys iff matching signatures.
+fn sig_key(s: &CollSig) -> [u64; 3] {
+    let kind = s.kind as u64;
+    let dtype = s.dtype.map_or(0xFF, |d| d as u64);
+    let op = s.op.map_or(0xFF, |o| o as u64);
+    let has = (s.root.is_some() as u64) | ((s.count.is_some() as u64) << 1);
+    [
+        kind | (dtype << 8) | (op << 16) | (has << 24),
+        s.root.unwrap_or(0) as u64,
+        s.count.unwrap_or(0) as u64,
+    ]
 }
 
 impl SlotData {
     fn new(sig: CollSig) -> Self {
         SlotData {
+            key: sig_key(&sig),
             sig,
             bad: false,
             send: std::ptr::null(),
@@ -269,24 +291,35 @@ impl SlotData {
     }
 }
 
+/// One half of a slot: the arrival flag and the data of the epochs of one parity.
+#[repr(C, align(128))]
+struct Half {
+    /// The last epoch whose data this half holds (release-published by the owner).
+    flag: AtomicU64,
+    data: UnsafeCell<SlotData>,
+}
+
 struct Slot {
+    half: [Half; 2],
     /// Set while this rank is inside a collective of this communicator (guards the slot
     /// against two threads sharing one rank's communicator).
     busy: AtomicBool,
     /// The last epoch this rank entered; written by the owner only.
     epoch: AtomicU64,
-    /// Completion phases this rank passed; written by the owner only.
+    /// Commit and completion phases this rank passed; written by the owner only.
+    commits: AtomicU64,
     done_phases: AtomicU64,
-    data: [UnsafeCell<SlotData>; 2],
     err: [Mutex<Option<DtlError>>; 2],
 }
 
-// SAFETY: `data[p]` is written only by the slot's owner, while it holds `busy`, before it
-// publishes epoch e (with p = e % 2) through the group's arrival counter (release). Other
-// ranks read it only after observing that epoch complete (acquire), and the owner cannot
-// write the same half again before epoch e + 2, which needs every rank to have arrived at
-// e + 1, i.e. to have finished reading epoch e. The raw pointers inside are only dereferenced
-// under the same protocol (see `SlotData::send_slice`).
+// SAFETY: `half[p].data` is written only by the slot's owner, while it holds `busy` and while
+// the world has not failed, before it publishes epoch e (p = e % 2) with a release store of
+// `half[p].flag`. Other ranks read it only after an acquire load shows that flag at e, and the
+// owner cannot write the same half again before epoch e + 2, which needs every rank to have
+// arrived at e + 1, i.e. to have finished reading epoch e. A rank that leaves an epoch early
+// does so only once the world has failed, and then never writes its slot again. The raw
+// pointers inside are dereferenced only between a successful commit phase and the completion
+// phase (see `SlotData::send_slice`).
 unsafe impl Sync for Slot {}
 // SAFETY: the slot holds no thread-affine state; the raw pointers are plain addresses.
 unsafe impl Send for Slot {}
@@ -294,11 +327,16 @@ unsafe impl Send for Slot {}
 impl Slot {
     fn new() -> Self {
         let empty = SlotData::new(CollSig::new(CollKind::Barrier, Site::NONE));
+        let half = || Half {
+            flag: AtomicU64::new(0),
+            data: UnsafeCell::new(empty),
+        };
         Slot {
+            half: [half(), half()],
             busy: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
             done_phases: AtomicU64::new(0),
-            data: [UnsafeCell::new(empty), UnsafeCell::new(empty)],
             err: [Mutex::new(None), Mutex::new(None)],
         }
     }
@@ -315,7 +353,7 @@ struct Group {
     world: Arc<World>,
     /// World rank of each rank of this group.
     members: Vec<usize>,
-    arrive: CachePadded<AtomicU64>,
+    commit: CachePadded<AtomicU64>,
     done: CachePadded<AtomicU64>,
     slots: Box<[CachePadded<Slot>]>,
     /// Per destination: messages in arrival order (FIFO per source).
@@ -333,7 +371,7 @@ impl Group {
             id,
             world,
             members,
-            arrive: CachePadded(AtomicU64::new(0)),
+            commit: CachePadded(AtomicU64::new(0)),
             done: CachePadded(AtomicU64::new(0)),
             slots: (0..n).map(|_| CachePadded(Slot::new())).collect(),
             boxes: (0..n)
@@ -661,7 +699,7 @@ impl Arrived<'_> {
     fn data(&self, q: usize) -> &SlotData {
         // SAFETY: every rank arrived at this epoch, so every slot's half `p` holds this epoch's
         // data and nobody writes it until we leave the epoch (see `unsafe impl Sync for Slot`).
-        unsafe { &*self.group.slots[q].data[self.p].get() }
+        unsafe { &*self.group.slots[q].half[self.p].data.get() }
     }
 }
 
@@ -768,7 +806,8 @@ impl ThreadsComm {
                 Some(p) => p,
                 None => poll(slow),
             };
-            if matches!(outcome, Poll::Pending)
+            // A failure takes precedence over what it may have caused (a finished peer).
+            if !matches!(outcome, Poll::Ready)
                 && cancellable
                 && world.failed.load(Ordering::Acquire)
             {
@@ -843,7 +882,12 @@ impl ThreadsComm {
     /// every rank, and checks signatures and arguments uniformly. Returns the epoch's view.
     fn arrive(&self, mut d: SlotData, err: Option<DtlError>) -> Result<(Busy<'_>, Arrived<'_>)> {
         let g = &*self.group;
+        let world = self.world();
         let slot = self.slot();
+        // After a failure nobody may write its slot again (see `unsafe impl Sync for Slot`).
+        if world.failed.load(Ordering::Acquire) {
+            return Err(world.peer_failed());
+        }
         if slot
             .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -863,25 +907,30 @@ impl ThreadsComm {
             *lock(&slot.err[p]) = Some(err);
         }
         let sig = d.sig;
-        // SAFETY: we hold `busy`, and half `p` is not read by anyone until we publish epoch e
-        // (see `unsafe impl Sync for Slot`).
-        unsafe { *slot.data[p].get() = d };
+        let key = d.key;
+        // SAFETY: we hold `busy`, the world has not failed, and half `p` is not read by anyone
+        // until we publish epoch e (see `unsafe impl Sync for Slot`).
+        unsafe { *slot.half[p].data.get() = d };
         slot.epoch.store(e, Ordering::Relaxed);
-        let size = g.size() as u64;
-        let target = size * e;
-        if g.arrive.fetch_add(1, Ordering::AcqRel) + 1 == target {
-            g.world.wake();
-        }
-        let world = self.world();
+        slot.half[p].flag.store(e, Ordering::Release);
+        world.wake();
+        let size = g.size();
+        let mut next = 0;
         let res = self.wait(
             true,
             &mut |slow| {
-                if g.arrive.load(Ordering::Acquire) >= target {
+                while next < size && g.slots[next].half[p].flag.load(Ordering::Acquire) >= e {
+                    next += 1;
+                }
+                if next == size {
                     return Poll::Ready;
                 }
-                if slow {
+                // A failure explains a finished peer better than the finished peer does.
+                if slow && !world.failed.load(Ordering::Acquire) {
                     for (q, &wr) in g.members.iter().enumerate() {
-                        if world.finished[wr].load(Ordering::Acquire) && g.slots[q].epoch.load(Ordering::Relaxed) < e {
+                        if world.finished[wr].load(Ordering::Acquire)
+                            && g.slots[q].epoch.load(Ordering::Relaxed) < e
+                        {
                             return Poll::Fail(DtlError::Backend {
                                 detail: format!(
                                     "rank {wr} finished without calling {sig} (rank {} waits in it)",
@@ -893,23 +942,12 @@ impl ThreadsComm {
                 }
                 Poll::Pending
             },
-            &mut || {
-                let mut c = g.arrive.load(Ordering::Acquire);
-                loop {
-                    if c >= target {
-                        return false;
-                    }
-                    match g.arrive.compare_exchange_weak(c, c - 1, Ordering::AcqRel, Ordering::Acquire) {
-                        Ok(_) => return true,
-                        Err(x) => c = x,
-                    }
-                }
-            },
+            // Leaving before everyone arrived is always possible: nobody touches our buffers
+            // before the commit phase, and the world fails so we never write the slot again.
+            &mut || true,
             &|| format!("{sig} (communicator {}, collective #{e})", g.id),
         );
         if let Err(err) = res {
-            // We retracted our arrival: this communicator is out of step for good, so the
-            // failure must stop every rank.
             if !matches!(err, DtlError::PeerFailed { .. }) {
                 world.fail(self.world_rank(), &err.to_string());
             }
@@ -917,8 +955,8 @@ impl ThreadsComm {
         }
         let view = Arrived { group: g, p };
         // Signatures first: with different collectives the arguments mean nothing.
-        if (0..g.size()).any(|q| !view.data(q).sig.matches(&sig)) {
-            let detail = (0..g.size())
+        if (0..size).any(|q| view.data(q).key != key) {
+            let detail = (0..size)
                 .map(|q| format!("rank {q}: {}", view.data(q).sig))
                 .collect::<Vec<_>>()
                 .join("; ");
@@ -928,13 +966,64 @@ impl ThreadsComm {
             let mine = lock(&slot.err[p]).clone();
             return Err(mine.unwrap_or_else(|| DtlError::invalid("invalid argument")));
         }
-        if let Some(q) = (0..g.size()).find(|&q| view.data(q).bad) {
+        if let Some(q) = (0..size).find(|&q| view.data(q).bad) {
             let theirs = lock(&g.slots[q].err[p]).clone();
             return Err(theirs.unwrap_or_else(|| {
                 DtlError::invalid(format!("rank {q} passed an invalid argument to {sig}"))
             }));
         }
         Ok((busy, view))
+    }
+
+    /// The commit phase of a large collective, after a successful arrival: a counter that
+    /// every rank increments, so that leaving early (retracting the increment) and going on
+    /// are decided atomically. On success the returned guard runs the completion phase, and
+    /// between the two this rank may touch the other ranks' published buffers.
+    fn commit(&self) -> Result<Completion<'_>> {
+        let g = &*self.group;
+        let world = self.world();
+        let slot = self.slot();
+        let k = slot.commits.load(Ordering::Relaxed) + 1;
+        slot.commits.store(k, Ordering::Relaxed);
+        let target = g.size() as u64 * k;
+        if g.commit.fetch_add(1, Ordering::AcqRel) + 1 == target {
+            world.wake();
+        }
+        let res = self.wait(
+            true,
+            &mut |_| {
+                if g.commit.load(Ordering::Acquire) >= target {
+                    Poll::Ready
+                } else {
+                    Poll::Pending
+                }
+            },
+            &mut || {
+                let mut c = g.commit.load(Ordering::Acquire);
+                loop {
+                    if c >= target {
+                        return false;
+                    }
+                    match g.commit.compare_exchange_weak(
+                        c,
+                        c - 1,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return true,
+                        Err(x) => c = x,
+                    }
+                }
+            },
+            &|| format!("committing a collective (communicator {})", g.id),
+        );
+        if let Err(err) = res {
+            if !matches!(err, DtlError::PeerFailed { .. }) {
+                world.fail(self.world_rank(), &err.to_string());
+            }
+            return Err(err);
+        }
+        Ok(Completion(self))
     }
 
     /// The completion phase of a large collective: returns when every rank got here.
@@ -1107,7 +1196,9 @@ impl ThreadsComm {
         let mut try_take = |gone_check: bool| -> Poll {
             // Read "gone" before looking, so a message sent just before the source finished is
             // still found.
-            let gone = gone_check && self.source_gone(source);
+            let gone = gone_check
+                && !self.world().failed.load(Ordering::Acquire)
+                && self.source_gone(source);
             let mut q = lock(mbox);
             let Some(i) = q.iter().position(|m| Self::matches(m, source, tag)) else {
                 return if gone {
@@ -1238,7 +1329,7 @@ impl Comm for ThreadsComm {
             }
             return Ok(());
         }
-        let _done = Completion(self);
+        let _done = self.commit()?;
         if self.rank != root {
             // SAFETY: the root's buffer holds `len` bytes (matching counts) and stays borrowed
             // until the completion phase; ours is a distinct allocation we hold exclusively.
@@ -1277,7 +1368,7 @@ impl Comm for ThreadsComm {
             }
             return Ok(());
         }
-        let _done = Completion(self);
+        let _done = self.commit()?;
         let unit = ops::unit_size(dtype, op);
         let (lo, hi) = Self::chunk(count, unit, self.rank, size);
         if hi > lo {
@@ -1312,7 +1403,7 @@ impl Comm for ThreadsComm {
         if send.len() <= SMALL {
             return Self::reduce_small(&view, size, dtype, op, recv);
         }
-        let _done = Completion(self);
+        let _done = self.commit()?;
         let unit = ops::unit_size(dtype, op);
         let (lo, hi) = Self::chunk(count, unit, self.rank, size);
         let block = (BLOCK / unit).max(1) * unit;
@@ -1379,7 +1470,7 @@ impl Comm for ThreadsComm {
         self.record(CollKind::Gatherv, send.len());
         // Variable counts always take the pointer path: every rank reads the root's counts,
         // which stay valid until the root passes the completion phase.
-        let _done = Completion(self);
+        let _done = self.commit()?;
         let sz = dtype.size();
         // SAFETY: the root's counts stay borrowed by its call until the completion phase.
         let rc = unsafe { view.data(root).counts() };
@@ -1440,7 +1531,7 @@ impl Comm for ThreadsComm {
         }
         let (_busy, view) = self.arrive(d, err)?;
         self.record(CollKind::Scatterv, send.len());
-        let _done = Completion(self);
+        let _done = self.commit()?;
         let sz = dtype.size();
         // SAFETY: the root's counts and send buffer stay borrowed until the completion phase.
         let rc = unsafe { view.data(root).counts() };
@@ -1497,7 +1588,7 @@ impl Comm for ThreadsComm {
         let d = SlotData::new(sig).with_send(send).with_counts(counts);
         let (_busy, view) = self.arrive(d, err)?;
         self.record(CollKind::Allgatherv, send.len());
-        let _done = Completion(self);
+        let _done = self.commit()?;
         // SAFETY: every rank's counts and send buffer stay borrowed until the completion phase.
         let c0 = unsafe { view.data(0).counts() };
         if let Some(q) = (1..size).find(|&q| unsafe { view.data(q).counts() } != c0) {
@@ -1551,7 +1642,7 @@ impl Comm for ThreadsComm {
             .with_counts2(recv_counts);
         let (_busy, view) = self.arrive(d, err)?;
         self.record(CollKind::Alltoallv, send.len());
-        let _done = Completion(self);
+        let _done = self.commit()?;
         // SAFETY (all reads below): every rank's counts and send buffer stay borrowed until the
         // completion phase.
         for q in 0..size {
@@ -1607,7 +1698,7 @@ impl Comm for ThreadsComm {
             }
             return Ok(());
         }
-        let _done = Completion(self);
+        let _done = self.commit()?;
         if upto > 0 {
             // SAFETY: within the epoch, before the completion phase.
             unsafe {
