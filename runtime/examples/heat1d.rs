@@ -7,7 +7,10 @@ use dtl_runtime::container::{Options, Vector};
 use dtl_runtime::prelude::*;
 
 fn main() -> Result<()> {
-    let ranks: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let ranks: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
     let (n, steps) = (1000usize, 100usize);
     let out = launch::run(ranks, |comm| {
         let opts = Options::new().halo(1, false);
@@ -22,7 +25,11 @@ fn main() -> Result<()> {
             for (k, d) in dst.iter_mut().enumerate() {
                 let i = off + k;
                 let c = k + w;
-                *d = if i > 0 && i < n - 1 { 0.25 * src[c - 1] + 0.5 * src[c] + 0.25 * src[c + 1] } else { src[c] };
+                *d = if i > 0 && i < n - 1 {
+                    0.25 * src[c - 1] + 0.5 * src[c] + 0.25 * src[c + 1]
+                } else {
+                    src[c]
+                };
             }
             u.swap(&mut v)?;
         }

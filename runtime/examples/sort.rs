@@ -22,7 +22,10 @@ fn rand(seed: u64, i: u64) -> f64 {
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let ranks: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
-    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let n: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     let out = launch::run(ranks, |comm| {
         let mut u = Vector::from_fn(comm, n, Options::new(), |i| rand(42, i as u64))?;
         let before = algo::reduce(&*u, ReduceOp::Sum)?;
@@ -33,13 +36,22 @@ fn main() -> Result<()> {
         let dt = t.elapsed();
         let sorted = sort::is_sorted(&u, false)?;
         let after = algo::reduce(&*u, ReduceOp::Sum)?;
-        Ok((sorted, (before - after).abs() < 1e-6 * n as f64, u.get(0)?, u.get(n - 1)?, dt))
+        Ok((
+            sorted,
+            (before - after).abs() < 1e-6 * n as f64,
+            u.get(0)?,
+            u.get(n - 1)?,
+            dt,
+        ))
     })?;
     let (sorted, kept, first, last, dt) = out[0];
     println!("sorted {sorted}");
     println!("sum kept {kept}");
     println!("first {first}");
     println!("last {last}");
-    eprintln!("sort of {n} f64 on {ranks} ranks: {:.1} ms", dt.as_secs_f64() * 1e3);
+    eprintln!(
+        "sort of {n} f64 on {ranks} ranks: {:.1} ms",
+        dt.as_secs_f64() * 1e3
+    );
     Ok(())
 }

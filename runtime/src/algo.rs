@@ -7,7 +7,9 @@
 
 use crate::comm::CommExt;
 use crate::container::{Distributed, Options, View, transfer};
-use crate::elem::{Element, LocPair, ReduceOp, as_bytes, as_bytes_mut, loc_as_bytes, loc_as_bytes_mut};
+use crate::elem::{
+    Element, LocPair, ReduceOp, as_bytes, as_bytes_mut, loc_as_bytes, loc_as_bytes_mut,
+};
 use crate::error::{DtlError, Result, Site};
 use crate::partition::Partition;
 
@@ -147,10 +149,15 @@ pub fn identity<T: Num>(op: ReduceOp) -> T {
 
 fn check_elementwise<T: Element>(op: ReduceOp) -> Result<()> {
     if matches!(op, ReduceOp::MinLoc | ReduceOp::MaxLoc) {
-        return Err(DtlError::invalid("minloc/maxloc reduce (value, index) pairs: use argmin/argmax"));
+        return Err(DtlError::invalid(
+            "minloc/maxloc reduce (value, index) pairs: use argmin/argmax",
+        ));
     }
     if !op.valid_for(T::DTYPE) {
-        return Err(DtlError::invalid(format!("operator {op} is not defined for {}", T::DTYPE)));
+        return Err(DtlError::invalid(format!(
+            "operator {op} is not defined for {}",
+            T::DTYPE
+        )));
     }
     Ok(())
 }
@@ -160,7 +167,9 @@ pub fn fold_local<T: Num>(xs: &[T], op: ReduceOp) -> T {
     match op {
         // Separate loops so each is a tight, vectorisable loop.
         ReduceOp::Sum => xs.iter().fold(T::ZERO, |a, &b| a.add(b)),
-        ReduceOp::Min => xs.iter().fold(T::HIGHEST, |a, &b| if b < a { b } else { a }),
+        ReduceOp::Min => xs
+            .iter()
+            .fold(T::HIGHEST, |a, &b| if b < a { b } else { a }),
         ReduceOp::Max => xs.iter().fold(T::LOWEST, |a, &b| if b > a { b } else { a }),
         _ => xs.iter().fold(identity(op), |a, &b| combine(op, a, b)),
     }
@@ -200,7 +209,13 @@ pub fn reduce<T: Num, V: View<T> + ?Sized>(v: &V, op: ReduceOp) -> Result<T> {
         return Ok(local);
     }
     let mut out = [local];
-    v.comm().allreduce(as_bytes(&[local]), as_bytes_mut(&mut out), T::DTYPE, op, site)?;
+    v.comm().allreduce(
+        as_bytes(&[local]),
+        as_bytes_mut(&mut out),
+        T::DTYPE,
+        op,
+        site,
+    )?;
     Ok(out[0])
 }
 
@@ -222,9 +237,16 @@ pub fn count<T: Element, V: View<T> + ?Sized>(v: &V, pred: impl Fn(T) -> bool) -
 
 /// Collective: the lowest global index whose element satisfies `pred`, or None.
 #[track_caller]
-pub fn find<T: Element, V: View<T> + ?Sized>(v: &V, pred: impl Fn(T) -> bool) -> Result<Option<usize>> {
+pub fn find<T: Element, V: View<T> + ?Sized>(
+    v: &V,
+    pred: impl Fn(T) -> bool,
+) -> Result<Option<usize>> {
     // Local order is increasing global order, so the first local match is this rank's lowest.
-    let mine = v.local().iter().position(|&x| pred(x)).map_or(u64::MAX, |k| v.global_of_local(k) as u64);
+    let mine = v
+        .local()
+        .iter()
+        .position(|&x| pred(x))
+        .map_or(u64::MAX, |k| v.global_of_local(k) as u64);
     if v.is_replicated() {
         return Ok((mine != u64::MAX).then_some(mine as usize));
     }
@@ -232,13 +254,18 @@ pub fn find<T: Element, V: View<T> + ?Sized>(v: &V, pred: impl Fn(T) -> bool) ->
     Ok((g != u64::MAX).then_some(g as usize))
 }
 
-fn loc_reduce<T: Num, V: View<T> + ?Sized>(v: &V, max: bool, site: Site) -> Result<Option<(usize, T)>> {
+fn loc_reduce<T: Num, V: View<T> + ?Sized>(
+    v: &V,
+    max: bool,
+    site: Site,
+) -> Result<Option<(usize, T)>> {
     let xs = v.local();
     // Strict comparison keeps the first (lowest-index) of equal values; NaNs never win.
     let mut best: Option<(usize, T)> = None;
     for (k, &x) in xs.iter().enumerate() {
         let better = match best {
-            None => x == x,
+            // A value equal to itself: not a NaN.
+            None => x.partial_cmp(&x).is_some(),
             Some((_, b)) => {
                 if max {
                     x > b
@@ -259,8 +286,18 @@ fn loc_reduce<T: Num, V: View<T> + ?Sized>(v: &V, max: bool, site: Site) -> Resu
         None => LocPair::new(if max { T::LOWEST } else { T::HIGHEST }, i64::MAX),
     };
     let mut out = [rec];
-    let op = if max { ReduceOp::MaxLoc } else { ReduceOp::MinLoc };
-    v.comm().allreduce(loc_as_bytes(&[rec]), loc_as_bytes_mut(&mut out), T::DTYPE, op, site)?;
+    let op = if max {
+        ReduceOp::MaxLoc
+    } else {
+        ReduceOp::MinLoc
+    };
+    v.comm().allreduce(
+        loc_as_bytes(&[rec]),
+        loc_as_bytes_mut(&mut out),
+        T::DTYPE,
+        op,
+        site,
+    )?;
     let r = out[0];
     if r.index == i64::MAX || r.index < 0 {
         return Ok(None);
@@ -288,7 +325,11 @@ pub fn dot<T: Num>(a: &Distributed<T>, b: &Distributed<T>) -> Result<T> {
     if T::DTYPE == crate::elem::DType::Bool {
         return Err(DtlError::invalid("dot is not defined for bool"));
     }
-    let local = a.local().iter().zip(b.local()).fold(T::ZERO, |acc, (&x, &y)| acc.add(x.mul(y)));
+    let local = a
+        .local()
+        .iter()
+        .zip(b.local())
+        .fold(T::ZERO, |acc, (&x, &y)| acc.add(x.mul(y)));
     if a.partition() == Partition::Replicated {
         return Ok(local);
     }
@@ -304,12 +345,23 @@ pub fn scan<T: Num>(c: &Distributed<T>, op: ReduceOp, exclusive: bool) -> Result
     check_elementwise::<T>(op)?;
     match c.partition() {
         Partition::Block | Partition::Replicated => {
-            let opts = Options { partition: c.partition(), halo: c.halo(), fill: T::ZERO };
+            let opts = Options {
+                partition: c.partition(),
+                halo: c.halo(),
+                fill: T::ZERO,
+            };
             let mut out = Distributed::new_at(c.comm(), c.shape(), opts, site)?;
             let prefix = if c.partition() == Partition::Block {
                 let total = fold_local(c.local(), op);
                 let mut p = [identity::<T>(op)];
-                c.comm().scan(as_bytes(&[total]), as_bytes_mut(&mut p), T::DTYPE, op, true, site)?;
+                c.comm().scan(
+                    as_bytes(&[total]),
+                    as_bytes_mut(&mut p),
+                    T::DTYPE,
+                    op,
+                    true,
+                    site,
+                )?;
                 p[0]
             } else {
                 identity(op)
@@ -322,10 +374,22 @@ pub fn scan<T: Num>(c: &Distributed<T>, op: ReduceOp, exclusive: bool) -> Result
             // Global order interleaves ranks: scan a block copy and deal it back.
             let block = c.redistribute(Partition::Block)?;
             let scanned = scan(&block, op, exclusive)?;
-            let opts = Options { partition: p, halo: c.halo(), fill: T::ZERO };
+            let opts = Options {
+                partition: p,
+                halo: c.halo(),
+                fill: T::ZERO,
+            };
             let mut out = Distributed::new_at(c.comm(), c.shape(), opts, site)?;
             let dst = *out.layout();
-            transfer(c.comm(), scanned.layout(), scanned.local(), &dst, out.local_mut(), c.row_len(), site)?;
+            transfer(
+                c.comm(),
+                scanned.layout(),
+                scanned.local(),
+                &dst,
+                out.local_mut(),
+                c.row_len(),
+                site,
+            )?;
             out.fence_at(site)?;
             Ok(out)
         }
@@ -350,7 +414,10 @@ fn scan_local<T: Num>(xs: &[T], out: &mut [T], op: ReduceOp, exclusive: bool, pr
 /// Collective: a copy of `c` under `partition` (one all-to-all; values follow their global
 /// index).
 #[track_caller]
-pub fn redistribute<T: Element>(c: &Distributed<T>, partition: Partition) -> Result<Distributed<T>> {
+pub fn redistribute<T: Element>(
+    c: &Distributed<T>,
+    partition: Partition,
+) -> Result<Distributed<T>> {
     c.redistribute(partition)
 }
 
@@ -369,7 +436,15 @@ pub fn copy_into<T: Element>(src: &Distributed<T>, dst: &mut Distributed<T>) -> 
         return dst.fence_at(site);
     }
     let dl = *dst.layout();
-    transfer(src.comm(), src.layout(), src.local(), &dl, dst.local_mut(), src.row_len(), site)?;
+    transfer(
+        src.comm(),
+        src.layout(),
+        src.local(),
+        &dl,
+        dst.local_mut(),
+        src.row_len(),
+        site,
+    )?;
     dst.fence_at(site)
 }
 
@@ -380,10 +455,23 @@ pub fn gather_to_root<T: Element>(c: &Distributed<T>, root: usize) -> Result<Vec
     let p = c.comm().size();
     let root = DtlError::check_rank(root as i64, p, "root")?;
     if c.partition() == Partition::Block {
-        let counts: Vec<usize> = (0..p).map(|r| c.layout().local_len(r) * c.row_len()).collect();
-        let total = if c.comm().rank() == root { c.global_len() } else { 0 };
+        let counts: Vec<usize> = (0..p)
+            .map(|r| c.layout().local_len(r) * c.row_len())
+            .collect();
+        let total = if c.comm().rank() == root {
+            c.global_len()
+        } else {
+            0
+        };
         let mut out = crate::container::alloc_vec(total, T::ZERO)?;
-        c.comm().gatherv(as_bytes(c.local()), as_bytes_mut(&mut out), &counts, T::DTYPE, root, site)?;
+        c.comm().gatherv(
+            as_bytes(c.local()),
+            as_bytes_mut(&mut out),
+            &counts,
+            T::DTYPE,
+            root,
+            site,
+        )?;
         return Ok(out);
     }
     let block = c.redistribute(Partition::Block)?;

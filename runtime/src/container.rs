@@ -40,7 +40,11 @@ pub struct Options<T> {
 
 impl<T: Element> Default for Options<T> {
     fn default() -> Self {
-        Options { partition: Partition::Block, halo: None, fill: T::ZERO }
+        Options {
+            partition: Partition::Block,
+            halo: None,
+            fill: T::ZERO,
+        }
     }
 }
 
@@ -71,7 +75,9 @@ impl<T: Element> Options<T> {
 pub(crate) fn alloc_vec<T: Element>(len: usize, x: T) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(len)
-        .map_err(|_| DtlError::OutOfMemory { bytes: len.saturating_mul(T::DTYPE.size()) })?;
+        .map_err(|_| DtlError::OutOfMemory {
+            bytes: len.saturating_mul(T::DTYPE.size()),
+        })?;
     v.resize(len, x);
     Ok(v)
 }
@@ -80,7 +86,11 @@ pub(crate) fn alloc_vec<T: Element>(len: usize, x: T) -> Result<Vec<T>> {
 ///
 /// The caller must keep `mem` alive and in place, and must not take it back for anything but
 /// local access, until it calls `win_free` on the returned window.
-pub(crate) fn create_window<T: Element>(comm: &CommRef, mem: &mut [T], site: Site) -> Result<WinId> {
+pub(crate) fn create_window<T: Element>(
+    comm: &CommRef,
+    mem: &mut [T],
+    site: Site,
+) -> Result<WinId> {
     let bytes = std::mem::size_of_val(mem);
     // SAFETY: every caller in this crate stores the window next to the Vec that owns `mem`,
     // never reallocates that Vec while the window lives (resize frees the window first), and
@@ -96,7 +106,13 @@ pub(crate) fn check_uniform(comm: &CommRef, what: &str, vals: &[u64], site: Site
     let mut both: Vec<u64> = vals.to_vec();
     both.extend(vals.iter().map(|v| !v));
     let mut out = vec![0u64; both.len()];
-    comm.allreduce(as_bytes(&both), as_bytes_mut(&mut out), DType::U64, ReduceOp::Max, site)?;
+    comm.allreduce(
+        as_bytes(&both),
+        as_bytes_mut(&mut out),
+        DType::U64,
+        ReduceOp::Max,
+        site,
+    )?;
     let k = vals.len();
     for i in 0..k {
         let (max, min) = (out[i], !out[k + i]);
@@ -160,16 +176,25 @@ impl<T: Element> Distributed<T> {
         Self::new_at(comm, shape, opts, Site::caller())
     }
 
-    pub(crate) fn new_at(comm: &CommRef, shape: &[usize], opts: Options<T>, site: Site) -> Result<Self> {
+    pub(crate) fn new_at(
+        comm: &CommRef,
+        shape: &[usize],
+        opts: Options<T>,
+        site: Site,
+    ) -> Result<Self> {
         if shape.is_empty() {
-            return Err(DtlError::invalid("a distributed container needs at least one dimension"));
+            return Err(DtlError::invalid(
+                "a distributed container needs at least one dimension",
+            ));
         }
         let mut total: u64 = 1;
         for &d in shape {
-            total = total.checked_mul(d as u64).ok_or_else(|| DtlError::BadSize {
-                requested: shape.iter().map(|&d| d as i128).product::<i128>(),
-                what: "container shape".into(),
-            })?;
+            total = total
+                .checked_mul(d as u64)
+                .ok_or_else(|| DtlError::BadSize {
+                    requested: shape.iter().map(|&d| d as i128).product::<i128>(),
+                    what: "container shape".into(),
+                })?;
         }
         DtlError::check_size(i64::try_from(total).unwrap_or(i64::MAX), "container size")?;
         let layout = Layout::new(shape[0], comm.size(), opts.partition)?;
@@ -177,15 +202,23 @@ impl<T: Element> Distributed<T> {
         let mut uni: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         uni.push(shape.len() as u64);
         uni.push(partition_code(opts.partition));
-        uni.push(opts.halo.map_or(0, |h| h.width as u64 * 2 + u64::from(h.periodic)));
+        uni.push(
+            opts.halo
+                .map_or(0, |h| h.width as u64 * 2 + u64::from(h.periodic)),
+        );
         check_uniform(comm, "container construction", &uni, site)?;
         let plan = match opts.halo {
             Some(h) => Some(HaloPlan::new(&layout, comm.rank(), h)?),
             None => None,
         };
-        let ghost = opts.halo.map_or(0, |h| h.width).checked_mul(row).ok_or_else(|| {
-            DtlError::BadSize { requested: i128::MAX, what: "halo".into() }
-        })?;
+        let ghost = opts
+            .halo
+            .map_or(0, |h| h.width)
+            .checked_mul(row)
+            .ok_or_else(|| DtlError::BadSize {
+                requested: i128::MAX,
+                what: "halo".into(),
+            })?;
         let owned = layout.local_len(comm.rank()) * row;
         let mut data = alloc_vec(owned + 2 * ghost, T::ZERO)?;
         data[ghost..ghost + owned].fill(opts.fill);
@@ -200,7 +233,11 @@ impl<T: Element> Distributed<T> {
             ghost,
             win: None,
         };
-        c.win = Some(create_window(comm, &mut c.data[ghost..ghost + owned], site)?);
+        c.win = Some(create_window(
+            comm,
+            &mut c.data[ghost..ghost + owned],
+            site,
+        )?);
         Ok(c)
     }
 
@@ -306,7 +343,10 @@ impl<T: Element> Distributed<T> {
     #[track_caller]
     pub fn exchange(&mut self) -> Result<()> {
         let site = Site::caller();
-        let plan = self.plan.as_ref().ok_or_else(|| DtlError::invalid("exchange on a container without a halo"))?;
+        let plan = self
+            .plan
+            .as_ref()
+            .ok_or_else(|| DtlError::invalid("exchange on a container without a halo"))?;
         let len = self.layout.local_len(self.comm.rank());
         plan.exchange(&self.comm, &mut self.data, len, self.row, site)
     }
@@ -331,7 +371,8 @@ impl<T: Element> Distributed<T> {
     }
 
     fn window(&self) -> Result<WinId> {
-        self.win.ok_or_else(|| DtlError::invalid("container has no window"))
+        self.win
+            .ok_or_else(|| DtlError::invalid("container has no window"))
     }
 
     /// One-sided read of flat global index `i` (R0001 when out of range). Not collective.
@@ -339,11 +380,20 @@ impl<T: Element> Distributed<T> {
         let (o, off) = self.locate(i)?;
         let me = self.comm.rank();
         if o == me || self.partition() == Partition::Replicated {
-            let k = if self.partition() == Partition::Replicated { i } else { off };
+            let k = if self.partition() == Partition::Replicated {
+                i
+            } else {
+                off
+            };
             return Ok(self.data[self.ghost + k]);
         }
         let mut out = [T::ZERO];
-        self.comm.win_get(self.window()?, o, off * T::DTYPE.size(), as_bytes_mut(&mut out))?;
+        self.comm.win_get(
+            self.window()?,
+            o,
+            off * T::DTYPE.size(),
+            as_bytes_mut(&mut out),
+        )?;
         Ok(out[0])
     }
 
@@ -419,7 +469,11 @@ impl<T: Element> Distributed<T> {
         self.layout == other.layout && self.shape == other.shape
     }
 
-    pub(crate) fn check_aligned<U: Element>(&self, other: &Distributed<U>, what: &str) -> Result<()> {
+    pub(crate) fn check_aligned<U: Element>(
+        &self,
+        other: &Distributed<U>,
+        what: &str,
+    ) -> Result<()> {
         if !self.is_aligned(other) {
             return Err(DtlError::Misaligned {
                 detail: format!(
@@ -438,7 +492,9 @@ impl<T: Element> Distributed<T> {
     pub fn swap(&mut self, other: &mut Distributed<T>) -> Result<()> {
         self.check_aligned(other, "swap")?;
         if self.halo != other.halo {
-            return Err(DtlError::Misaligned { detail: "swap: containers have different halos".into() });
+            return Err(DtlError::Misaligned {
+                detail: "swap: containers have different halos".into(),
+            });
         }
         // The windows travel with the buffers they expose, so both stay valid.
         std::mem::swap(&mut self.data, &mut other.data);
@@ -483,10 +539,26 @@ impl<T: Element> Distributed<T> {
     #[track_caller]
     pub fn redistribute(&self, partition: Partition) -> Result<Distributed<T>> {
         let site = Site::caller();
-        let halo = if partition == Partition::Block { self.halo } else { None };
-        let opts = Options { partition, halo, fill: T::ZERO };
+        let halo = if partition == Partition::Block {
+            self.halo
+        } else {
+            None
+        };
+        let opts = Options {
+            partition,
+            halo,
+            fill: T::ZERO,
+        };
         let mut out = Distributed::new_at(&self.comm, &self.shape, opts, site)?;
-        transfer(&self.comm, &self.layout, self.local(), &out.layout.clone(), out.local_mut(), self.row, site)?;
+        transfer(
+            &self.comm,
+            &self.layout,
+            self.local(),
+            &out.layout.clone(),
+            out.local_mut(),
+            self.row,
+            site,
+        )?;
         out.fence_at(site)?;
         Ok(out)
     }
@@ -494,7 +566,11 @@ impl<T: Element> Distributed<T> {
     /// Collective: a copy with the same partition and halo.
     #[track_caller]
     pub fn duplicate(&self) -> Result<Distributed<T>> {
-        let opts = Options { partition: self.partition(), halo: self.halo, fill: T::ZERO };
+        let opts = Options {
+            partition: self.partition(),
+            halo: self.halo,
+            fill: T::ZERO,
+        };
         let site = Site::caller();
         let mut out = Distributed::new_at(&self.comm, &self.shape, opts, site)?;
         out.data.copy_from_slice(&self.data);
@@ -509,9 +585,21 @@ impl<T: Element> Distributed<T> {
         if self.partition() == Partition::Replicated {
             return Ok(self.local().to_vec());
         }
-        let repl = Layout::new(self.layout.len(), self.layout.nranks(), Partition::Replicated)?;
+        let repl = Layout::new(
+            self.layout.len(),
+            self.layout.nranks(),
+            Partition::Replicated,
+        )?;
         let mut out = alloc_vec(self.global_len(), T::ZERO)?;
-        transfer(&self.comm, &self.layout, self.local(), &repl, &mut out, self.row, site)?;
+        transfer(
+            &self.comm,
+            &self.layout,
+            self.local(),
+            &repl,
+            &mut out,
+            self.row,
+            site,
+        )?;
         Ok(out)
     }
 
@@ -520,22 +608,34 @@ impl<T: Element> Distributed<T> {
     pub(crate) fn resize_rows(&mut self, rows: usize, site: Site) -> Result<()> {
         let mut shape = self.shape.clone();
         shape[0] = rows;
-        let opts = Options { partition: self.partition(), halo: self.halo, fill: T::ZERO };
+        let opts = Options {
+            partition: self.partition(),
+            halo: self.halo,
+            fill: T::ZERO,
+        };
         let mut fresh = Distributed::new_at(&self.comm, &shape, opts, site)?;
         let new_layout = fresh.layout;
-        transfer(&self.comm, &self.layout, self.local(), &new_layout, fresh.local_mut(), self.row, site)?;
+        transfer(
+            &self.comm,
+            &self.layout,
+            self.local(),
+            &new_layout,
+            fresh.local_mut(),
+            self.row,
+            site,
+        )?;
         std::mem::swap(self, &mut fresh);
         // `fresh` now holds the old buffer and window and frees them collectively on drop.
         fresh.free(site)
     }
 
     fn free(&mut self, site: Site) -> Result<()> {
-        if let Some(w) = self.win.take() {
-            if let Err(e) = self.comm.win_free(w, site) {
-                // Another rank might still reach this memory: never free it.
-                std::mem::forget(std::mem::take(&mut self.data));
-                return Err(e);
-            }
+        if let Some(w) = self.win.take()
+            && let Err(e) = self.comm.win_free(w, site)
+        {
+            // Another rank might still reach this memory: never free it.
+            std::mem::forget(std::mem::take(&mut self.data));
+            return Err(e);
         }
         Ok(())
     }
@@ -574,12 +674,67 @@ impl Source<'_> {
         match self {
             Source::Layout(l) => l.owner_unchecked(g),
             // The last rank whose range starts at or before g.
-            Source::Ranges(p) => p.partition_point(|&s| s <= g).saturating_sub(1).min(p.len().saturating_sub(2)),
+            Source::Ranges(p) => p
+                .partition_point(|&s| s <= g)
+                .saturating_sub(1)
+                .min(p.len().saturating_sub(2)),
+        }
+    }
+
+    /// `(owner, lo, hi)`: the owner of `g` and a range around `g` with the same owner.
+    fn interval(&self, g: usize) -> (usize, usize, usize) {
+        match self {
+            Source::Layout(l) => {
+                let o = l.owner_unchecked(g);
+                match l.partition() {
+                    Partition::Block => {
+                        let lo = l.global_index_unchecked(o, 0);
+                        (o, lo, lo + l.local_len(o))
+                    }
+                    Partition::Cyclic => (o, g, g + 1),
+                    Partition::BlockCyclic(b) => {
+                        let lo = g / b * b;
+                        (o, lo, (lo + b).min(l.len()))
+                    }
+                    Partition::Replicated => (o, 0, l.len()),
+                }
+            }
+            Source::Ranges(p) => {
+                let o = self.owner(g);
+                (o, p[o], p[o + 1])
+            }
         }
     }
 
     fn replicated(&self) -> bool {
         matches!(self, Source::Layout(l) if l.partition() == Partition::Replicated)
+    }
+}
+
+/// Owner lookups for increasing global indices, O(1) amortised for interval distributions.
+struct Cursor<'a, 'b> {
+    src: &'a Source<'b>,
+    owner: usize,
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a, 'b> Cursor<'a, 'b> {
+    fn new(src: &'a Source<'b>) -> Self {
+        Cursor {
+            src,
+            owner: 0,
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    #[inline]
+    fn owner(&mut self, g: usize) -> usize {
+        if g < self.lo || g >= self.hi {
+            (self.owner, self.lo, self.hi) = self.src.interval(g);
+        }
+        self.owner
     }
 }
 
@@ -602,7 +757,10 @@ pub(crate) fn transfer<T: Element>(
 
 /// [`transfer`] from any [`Source`]; `runs` are this rank's (global start, len) row runs in
 /// local order.
-#[expect(clippy::too_many_arguments, reason = "internal plumbing shared by redistribute, resize and sort")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "internal plumbing shared by redistribute, resize and sort"
+)]
 pub(crate) fn transfer_from<T: Element>(
     comm: &CommRef,
     src: &Source<'_>,
@@ -625,12 +783,18 @@ pub(crate) fn transfer_from<T: Element>(
             }
             // With one rank (or a replicated source) the local index is the global one, less
             // the start of this rank's range.
-            let from = if src.replicated() { g } else { g - runs.first().map_or(0, |r| r.0) };
+            let from = if src.replicated() {
+                g
+            } else {
+                g - runs.first().map_or(0, |r| r.0)
+            };
             out[k * row..(k + 1) * row].copy_from_slice(&mine[from * row..(from + 1) * row]);
         }
         return Ok(());
     }
     // Send side: rows in local order, grouped by destination rank.
+    let dsrc = Source::Layout(dst);
+    let mut dcur = Cursor::new(&dsrc);
     let mut send_counts = vec![0usize; p];
     let mut lens = 0usize;
     for &(g, len) in runs {
@@ -640,8 +804,12 @@ pub(crate) fn transfer_from<T: Element>(
                 *c += end.saturating_sub(g);
             }
         } else {
-            for gg in g..end {
-                send_counts[dst.owner_unchecked(gg)] += 1;
+            let mut gg = g;
+            while gg < end {
+                let (o, _, hi) = dsrc.interval(gg);
+                let upto = hi.min(end);
+                send_counts[o] += upto - gg;
+                gg = upto;
             }
         }
         lens += len;
@@ -664,7 +832,7 @@ pub(crate) fn transfer_from<T: Element>(
                     *s += 1;
                 }
             } else {
-                let d = dst.owner_unchecked(gg);
+                let d = dcur.owner(gg);
                 let s = starts[d];
                 send[s * row..(s + 1) * row].copy_from_slice(src_row);
                 starts[d] += 1;
@@ -675,21 +843,30 @@ pub(crate) fn transfer_from<T: Element>(
     // Receive side: what each source sends, counted from the same index math.
     let mut recv_counts = vec![0usize; p];
     let my_rows: Vec<usize> = dst.global_indices(me).take_while(|&g| g < common).collect();
+    let mut scur = Cursor::new(src);
     for &g in &my_rows {
-        recv_counts[src.owner(g)] += 1;
+        recv_counts[scur.owner(g)] += 1;
     }
     let rtotal: usize = recv_counts.iter().sum();
     let mut recv = alloc_vec(rtotal * row, T::ZERO)?;
     let sc: Vec<usize> = send_counts.iter().map(|c| c * row).collect();
     let rc: Vec<usize> = recv_counts.iter().map(|c| c * row).collect();
-    comm.alltoallv(as_bytes(&send), &sc, as_bytes_mut(&mut recv), &rc, T::DTYPE, site)?;
+    comm.alltoallv(
+        as_bytes(&send),
+        &sc,
+        as_bytes_mut(&mut recv),
+        &rc,
+        T::DTYPE,
+        site,
+    )?;
     // Each source's rows arrive in increasing global order, as this rank's rows are.
     let mut cursor = vec![0usize; p];
     for r in 1..p {
         cursor[r] = cursor[r - 1] + recv_counts[r - 1];
     }
+    let mut scur = Cursor::new(src);
     for (k, &g) in my_rows.iter().enumerate() {
-        let s = src.owner(g);
+        let s = scur.owner(g);
         let c = cursor[s];
         out[k * row..(k + 1) * row].copy_from_slice(&recv[c * row..(c + 1) * row]);
         cursor[s] += 1;
@@ -725,7 +902,8 @@ impl<T: Element> View<T> for Distributed<T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         Distributed::global_of_local(self, k)
-    }    fn is_replicated(&self) -> bool {
+    }
+    fn is_replicated(&self) -> bool {
         self.partition() == Partition::Replicated
     }
 }

@@ -25,12 +25,18 @@ pub struct Halo {
 impl Halo {
     /// A non-periodic halo of `width` ghost elements (rows) on each side.
     pub fn new(width: usize) -> Halo {
-        Halo { width, periodic: false }
+        Halo {
+            width,
+            periodic: false,
+        }
     }
 
     /// A periodic halo: the left ghosts of rank 0 hold the last elements, and so on.
     pub fn periodic(width: usize) -> Halo {
-        Halo { width, periodic: true }
+        Halo {
+            width,
+            periodic: true,
+        }
     }
 }
 
@@ -70,10 +76,17 @@ impl HaloPlan {
         let p = layout.nranks();
         let n = layout.len();
         let w = halo.width;
-        let mut plan = HaloPlan { width: w, ..HaloPlan::default() };
+        let mut plan = HaloPlan {
+            width: w,
+            ..HaloPlan::default()
+        };
         let mut sends: Vec<Vec<usize>> = vec![Vec::new(); p];
         let mut recvs: Vec<Vec<usize>> = vec![Vec::new(); p];
         if n > 0 && w > 0 {
+            #[expect(
+                clippy::needless_range_loop,
+                reason = "d indexes sends and names a rank"
+            )]
             for d in 0..p {
                 let len_d = layout.local_len(d);
                 if len_d == 0 {
@@ -144,7 +157,14 @@ impl HaloPlan {
         let mut recv = vec![T::ZERO; self.recv_slots.len() * row];
         let sc: Vec<usize> = self.send_counts.iter().map(|c| c * row).collect();
         let rc: Vec<usize> = self.recv_counts.iter().map(|c| c * row).collect();
-        comm.alltoallv(as_bytes(&send), &sc, as_bytes_mut(&mut recv), &rc, T::DTYPE, site)?;
+        comm.alltoallv(
+            as_bytes(&send),
+            &sc,
+            as_bytes_mut(&mut recv),
+            &rc,
+            T::DTYPE,
+            site,
+        )?;
         for (k, &s) in self.recv_slots.iter().enumerate() {
             let dst = slot_row(s, w, len) * row;
             data[dst..dst + row].copy_from_slice(&recv[k * row..(k + 1) * row]);

@@ -43,7 +43,13 @@ struct Shard<K, V> {
 
 impl<K: SortKey, V: Num> Shard<K, V> {
     fn with_capacity(cap: usize) -> Result<Self> {
-        Ok(Shard { keys: alloc_vec(cap, K::ZERO)?, occ: alloc_vec(cap, EMPTY)?, vals: alloc_vec(cap, V::ZERO)?, len: 0, tombs: 0 })
+        Ok(Shard {
+            keys: alloc_vec(cap, K::ZERO)?,
+            occ: alloc_vec(cap, EMPTY)?,
+            vals: alloc_vec(cap, V::ZERO)?,
+            len: 0,
+            tombs: 0,
+        })
     }
 
     fn cap(&self) -> usize {
@@ -141,7 +147,10 @@ pub struct DistMap<K: SortKey, V: Num> {
 
 impl<K: SortKey, V: Num> std::fmt::Debug for DistMap<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DistMap").field("local_len", &self.shard.len).field("caps", &self.caps).finish()
+        f.debug_struct("DistMap")
+            .field("local_len", &self.shard.len)
+            .field("caps", &self.caps)
+            .finish()
     }
 }
 
@@ -152,7 +161,10 @@ impl<K: SortKey, V: Num> DistMap<K, V> {
     #[track_caller]
     pub fn new(comm: &CommRef) -> Result<Self> {
         if !K::DTYPE.is_integer() {
-            return Err(DtlError::invalid(format!("map keys must be integers, not {}", K::DTYPE)));
+            return Err(DtlError::invalid(format!(
+                "map keys must be integers, not {}",
+                K::DTYPE
+            )));
         }
         let p = comm.size();
         let mut m = DistMap {
@@ -180,7 +192,16 @@ impl<K: SortKey, V: Num> DistMap<K, V> {
             for w in ws {
                 if let Err(e) = self.comm.win_free(w, site) {
                     // Another rank may still reach the tables: never free them.
-                    std::mem::forget(std::mem::replace(&mut self.shard, Shard { keys: Vec::new(), occ: Vec::new(), vals: Vec::new(), len: 0, tombs: 0 }));
+                    std::mem::forget(std::mem::replace(
+                        &mut self.shard,
+                        Shard {
+                            keys: Vec::new(),
+                            occ: Vec::new(),
+                            vals: Vec::new(),
+                            len: 0,
+                            tombs: 0,
+                        },
+                    ));
                     return Err(e);
                 }
             }
@@ -291,7 +312,9 @@ impl<K: SortKey, V: Num> DistMap<K, V> {
         if o == self.comm.rank() {
             return Ok(self.shard.find(k, h).map(|s| self.shard.vals[s]));
         }
-        let [wk, wo, wv] = self.wins.ok_or_else(|| DtlError::invalid("map has no windows"))?;
+        let [wk, wo, wv] = self
+            .wins
+            .ok_or_else(|| DtlError::invalid("map has no windows"))?;
         let cap = self.caps[o];
         if cap == 0 {
             return Ok(None);
@@ -304,10 +327,12 @@ impl<K: SortKey, V: Num> DistMap<K, V> {
                 EMPTY => return Ok(None),
                 FULL => {
                     let mut key = [K::ZERO];
-                    self.comm.win_get(wk, o, s * K::DTYPE.size(), as_bytes_mut(&mut key))?;
+                    self.comm
+                        .win_get(wk, o, s * K::DTYPE.size(), as_bytes_mut(&mut key))?;
                     if key[0] == k {
                         let mut v = [V::ZERO];
-                        self.comm.win_get(wv, o, s * V::DTYPE.size(), as_bytes_mut(&mut v))?;
+                        self.comm
+                            .win_get(wv, o, s * V::DTYPE.size(), as_bytes_mut(&mut v))?;
                         return Ok(Some(v[0]));
                     }
                 }
@@ -326,7 +351,10 @@ impl<K: SortKey, V: Num> DistMap<K, V> {
     /// Collective: the number of keys over all ranks.
     #[track_caller]
     pub fn global_len(&self) -> Result<usize> {
-        Ok(self.comm.allreduce_scalar(self.shard.len as u64, crate::elem::ReduceOp::Sum)? as usize)
+        Ok(self
+            .comm
+            .allreduce_scalar(self.shard.len as u64, crate::elem::ReduceOp::Sum)?
+            as usize)
     }
 
     /// This rank's (key, value) pairs, in table order.
@@ -359,7 +387,16 @@ impl<K: SortKey, V: Num> Drop for DistMap<K, V> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             if self.wins.is_some() {
-                let s = std::mem::replace(&mut self.shard, Shard { keys: Vec::new(), occ: Vec::new(), vals: Vec::new(), len: 0, tombs: 0 });
+                let s = std::mem::replace(
+                    &mut self.shard,
+                    Shard {
+                        keys: Vec::new(),
+                        occ: Vec::new(),
+                        vals: Vec::new(),
+                        len: 0,
+                        tombs: 0,
+                    },
+                );
                 std::mem::forget(s);
             }
             return;

@@ -18,15 +18,25 @@ use crate::partition::Partition;
 const MAGIC: &[u8] = b"\x93NUMPY";
 
 fn io_err(path: &str, e: impl std::fmt::Display) -> DtlError {
-    DtlError::Io { path: path.to_string(), detail: e.to_string() }
+    DtlError::Io {
+        path: path.to_string(),
+        detail: e.to_string(),
+    }
 }
 
 /// The `.npy` v1.0 header for `dtype` and `shape`, padded to a multiple of 64 bytes.
 pub fn header(dtype: DType, shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_s = if shape.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut dict =
-        format!("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", dtype.npy_descr(), shape_s);
+    let shape_s = if shape.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut dict = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
+        dtype.npy_descr(),
+        shape_s
+    );
     let unpadded = MAGIC.len() + 2 + 2 + dict.len() + 1;
     dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     dict.push('\n');
@@ -51,7 +61,8 @@ pub struct Header {
 /// Parses the header at the start of `f`.
 pub fn read_header(f: &mut impl Read, path: &str) -> Result<Header> {
     let mut pre = [0u8; 8];
-    f.read_exact(&mut pre).map_err(|e| io_err(path, format!("not a .npy file: {e}")))?;
+    f.read_exact(&mut pre)
+        .map_err(|e| io_err(path, format!("not a .npy file: {e}")))?;
     if &pre[..6] != MAGIC {
         return Err(io_err(path, "not a .npy file (bad magic)"));
     }
@@ -76,9 +87,13 @@ pub fn read_header(f: &mut impl Read, path: &str) -> Result<Header> {
     let text = String::from_utf8_lossy(&h).into_owned();
     let field = |name: &str| -> Result<&str> {
         let key = format!("'{name}'");
-        let at = text.find(&key).ok_or_else(|| io_err(path, format!("header lacks {key}")))?;
+        let at = text
+            .find(&key)
+            .ok_or_else(|| io_err(path, format!("header lacks {key}")))?;
         let rest = text[at + key.len()..].trim_start();
-        rest.strip_prefix(':').map(str::trim_start).ok_or_else(|| io_err(path, "malformed header"))
+        rest.strip_prefix(':')
+            .map(str::trim_start)
+            .ok_or_else(|| io_err(path, "malformed header"))
     };
     let d = field("descr")?;
     let descr = d
@@ -94,10 +109,18 @@ pub fn read_header(f: &mut impl Read, path: &str) -> Result<Header> {
         .ok_or_else(|| io_err(path, "malformed shape"))?;
     let mut shape = Vec::new();
     for part in inner.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let v: usize = part.trim_end_matches('L').parse().map_err(|_| io_err(path, format!("bad dimension {part}")))?;
+        let v: usize = part
+            .trim_end_matches('L')
+            .parse()
+            .map_err(|_| io_err(path, format!("bad dimension {part}")))?;
         shape.push(v);
     }
-    Ok(Header { descr, fortran_order, shape, data_offset: pre_len + len })
+    Ok(Header {
+        descr,
+        fortran_order,
+        shape,
+        data_offset: pre_len + len,
+    })
 }
 
 fn descr_matches(descr: &str, dtype: DType) -> bool {
@@ -161,7 +184,9 @@ pub fn save<T: Element>(c: &Distributed<T>, path: &str) -> Result<()> {
     } else {
         (|| -> std::io::Result<()> {
             let mut f = OpenOptions::new().write(true).open(path)?;
-            f.seek(SeekFrom::Start(head.len() as u64 + (offset * T::DTYPE.size()) as u64))?;
+            f.seek(SeekFrom::Start(
+                head.len() as u64 + (offset * T::DTYPE.size()) as u64,
+            ))?;
             f.write_all(as_bytes(data))?;
             f.sync_data()
         })()
@@ -173,7 +198,11 @@ pub fn save<T: Element>(c: &Distributed<T>, path: &str) -> Result<()> {
 /// Collective: reads a `.npy` file written by [`save`] or NumPy (C order, little endian, the
 /// dtype of `T`) into a container with the given partition.
 #[track_caller]
-pub fn load<T: Element>(comm: &CommRef, path: &str, partition: Partition) -> Result<Distributed<T>> {
+pub fn load<T: Element>(
+    comm: &CommRef,
+    path: &str,
+    partition: Partition,
+) -> Result<Distributed<T>> {
     let site = Site::caller();
     if cfg!(target_endian = "big") {
         return Err(DtlError::unsupported(".npy on big-endian machines"));
@@ -182,7 +211,10 @@ pub fn load<T: Element>(comm: &CommRef, path: &str, partition: Partition) -> Res
         let mut f = File::open(path).map_err(|e| io_err(path, e))?;
         let h = read_header(&mut f, path)?;
         if !descr_matches(&h.descr, T::DTYPE) {
-            return Err(io_err(path, format!("holds dtype {}, not {}", h.descr, T::DTYPE.npy_descr())));
+            return Err(io_err(
+                path,
+                format!("holds dtype {}, not {}", h.descr, T::DTYPE.npy_descr()),
+            ));
         }
         if h.fortran_order && h.shape.len() > 1 {
             return Err(io_err(path, "Fortran-order arrays are not supported"));
@@ -198,8 +230,10 @@ pub fn load<T: Element>(comm: &CommRef, path: &str, partition: Partition) -> Res
     let nbytes = c.local_len() * T::DTYPE.size();
     let read = (|| -> Result<()> {
         let mut buf = vec![0u8; nbytes];
-        f.seek(SeekFrom::Start((h.data_offset + off) as u64)).map_err(|e| io_err(path, e))?;
-        f.read_exact(&mut buf).map_err(|e| io_err(path, format!("file too short: {e}")))?;
+        f.seek(SeekFrom::Start((h.data_offset + off) as u64))
+            .map_err(|e| io_err(path, e))?;
+        f.read_exact(&mut buf)
+            .map_err(|e| io_err(path, format!("file too short: {e}")))?;
         if T::DTYPE == DType::Bool && buf.iter().any(|&b| b > 1) {
             return Err(io_err(path, "bool data holds bytes other than 0 and 1"));
         }

@@ -47,7 +47,9 @@ impl Partition {
     /// Checks the partition's own parameters (block size > 0).
     pub fn check(&self) -> Result<()> {
         if let Partition::BlockCyclic(0) = self {
-            return Err(DtlError::invalid("block_cyclic block size must be positive"));
+            return Err(DtlError::invalid(
+                "block_cyclic block size must be positive",
+            ));
         }
         Ok(())
     }
@@ -95,7 +97,11 @@ impl Layout {
             return Err(DtlError::invalid("a layout needs at least one rank"));
         }
         partition.check()?;
-        Ok(Layout { n, nranks, partition })
+        Ok(Layout {
+            n,
+            nranks,
+            partition,
+        })
     }
 
     /// The global length.
@@ -155,7 +161,9 @@ impl Layout {
         match self.partition {
             Partition::Block => Ok(self.block_offset(r)),
             Partition::Replicated => Ok(0),
-            p => Err(DtlError::invalid(format!("local_offset needs a block partition, not {p}"))),
+            p => Err(DtlError::invalid(format!(
+                "local_offset needs a block partition, not {p}"
+            ))),
         }
     }
 
@@ -191,7 +199,11 @@ impl Layout {
             Partition::Block => {
                 let (q, m) = (self.n / p, self.n % p);
                 let big = m * (q + 1);
-                if g < big { g / (q + 1) } else { m + (g - big) / q.max(1) }
+                if g < big {
+                    g / (q + 1)
+                } else {
+                    m + (g - big) / q.max(1)
+                }
             }
             Partition::Cyclic => g % p,
             Partition::BlockCyclic(b) => (g / b) % p,
@@ -252,8 +264,7 @@ impl Layout {
 
     /// Whether rank `r` holds global index `g` (under replicated: every rank, every index).
     pub fn is_local(&self, r: usize, g: usize) -> bool {
-        g < self.n
-            && (self.partition == Partition::Replicated || self.owner_unchecked(g) == r)
+        g < self.n && (self.partition == Partition::Replicated || self.owner_unchecked(g) == r)
     }
 
     /// The runs of consecutive global indices rank `r` holds, in local order.
@@ -264,12 +275,19 @@ impl Layout {
             Partition::Cyclic => 1,
             Partition::BlockCyclic(b) => b,
         };
-        Runs { layout: *self, rank: r, local: 0, len, step }
+        Runs {
+            layout: *self,
+            rank: r,
+            local: 0,
+            len,
+            step,
+        }
     }
 
     /// The global indices rank `r` holds, in local (= increasing global) order.
     pub fn global_indices(&self, r: usize) -> impl Iterator<Item = usize> + use<> {
-        self.runs(r).flat_map(|run| run.global..run.global + run.len)
+        self.runs(r)
+            .flat_map(|run| run.global..run.global + run.len)
     }
 
     /// The block range of rank `r` (block and replicated only).
@@ -331,9 +349,12 @@ impl Iterator for Runs {
         }
         let take = self.step.min(self.len - self.local);
         let global = self.layout.global_index_unchecked(self.rank, self.local);
-        let run = Run { local: self.local, global, len: take };
+        let run = Run {
+            local: self.local,
+            global,
+            len: take,
+        };
         self.local += take;
         Some(run)
     }
 }
-

@@ -168,8 +168,11 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
     };
     let mut all = comm.allgatherv_vec(&samples)?;
     all.sort_unstable();
-    let splitters: Vec<u64> =
-        if all.is_empty() { Vec::new() } else { (1..p).map(|i| all[i * all.len() / p]).collect() };
+    let splitters: Vec<u64> = if all.is_empty() {
+        Vec::new()
+    } else {
+        (1..p).map(|i| all[i * all.len() / p]).collect()
+    };
 
     // Bucket by destination (count, then place), then one all-to-all.
     let dest = |k: u64| splitters.partition_point(|&s| s < k);
@@ -203,7 +206,16 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
     let me = comm.rank();
     let runs = [(prefix[me], sizes[me])];
     let dst = *c.layout();
-    transfer_from(&comm, &Source::Ranges(&prefix), &runs, &vals, &dst, c.local_mut(), 1, site)?;
+    transfer_from(
+        &comm,
+        &Source::Ranges(&prefix),
+        &runs,
+        &vals,
+        &dst,
+        c.local_mut(),
+        1,
+        site,
+    )?;
     c.fence_at(site)
 }
 
@@ -220,7 +232,9 @@ pub fn is_sorted<T: SortKey>(c: &Distributed<T>, descending: bool) -> Result<boo
     };
     let flip = if descending { u64::MAX } else { 0 };
     let xs = c.local();
-    let local_ok = xs.windows(2).all(|w| (w[0].key() ^ flip) <= (w[1].key() ^ flip));
+    let local_ok = xs
+        .windows(2)
+        .all(|w| (w[0].key() ^ flip) <= (w[1].key() ^ flip));
     if c.partition() == Partition::Replicated {
         return Ok(local_ok);
     }

@@ -14,7 +14,12 @@ use dtl_runtime::prelude::*;
 use dtl_runtime::sort;
 use support::{RANKS, run};
 
-const PARTS: [Partition; 4] = [Partition::Block, Partition::Cyclic, Partition::BlockCyclic(3), Partition::Replicated];
+const PARTS: [Partition; 4] = [
+    Partition::Block,
+    Partition::Cyclic,
+    Partition::BlockCyclic(3),
+    Partition::Replicated,
+];
 
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
@@ -32,17 +37,46 @@ fn reductions() {
                     let v = Vector::from_fn(comm, n, Options::new().partition(part), f)?;
                     let xs: Vec<i64> = (0..n).map(f).collect();
                     assert_eq!(algo::reduce(&*v, ReduceOp::Sum)?, xs.iter().sum::<i64>());
-                    assert_eq!(algo::reduce(&*v, ReduceOp::Min)?, xs.iter().copied().min().unwrap_or(i64::MAX));
-                    assert_eq!(algo::reduce(&*v, ReduceOp::Max)?, xs.iter().copied().max().unwrap_or(i64::MIN));
-                    assert_eq!(algo::reduce(&*v, ReduceOp::Bxor)?, xs.iter().fold(0, |a, b| a ^ b));
-                    assert_eq!(algo::count(&*v, |x| x > 0)?, xs.iter().filter(|&&x| x > 0).count());
-                    assert_eq!(algo::find(&*v, |x| x == 7)?, xs.iter().position(|&x| x == 7));
-                    let amin = xs.iter().copied().min().map(|m| (xs.iter().position(|&x| x == m).unwrap(), m));
-                    let amax = xs.iter().copied().max().map(|m| (xs.iter().position(|&x| x == m).unwrap(), m));
+                    assert_eq!(
+                        algo::reduce(&*v, ReduceOp::Min)?,
+                        xs.iter().copied().min().unwrap_or(i64::MAX)
+                    );
+                    assert_eq!(
+                        algo::reduce(&*v, ReduceOp::Max)?,
+                        xs.iter().copied().max().unwrap_or(i64::MIN)
+                    );
+                    assert_eq!(
+                        algo::reduce(&*v, ReduceOp::Bxor)?,
+                        xs.iter().fold(0, |a, b| a ^ b)
+                    );
+                    assert_eq!(
+                        algo::count(&*v, |x| x > 0)?,
+                        xs.iter().filter(|&&x| x > 0).count()
+                    );
+                    assert_eq!(
+                        algo::find(&*v, |x| x == 7)?,
+                        xs.iter().position(|&x| x == 7)
+                    );
+                    let amin = xs
+                        .iter()
+                        .copied()
+                        .min()
+                        .map(|m| (xs.iter().position(|&x| x == m).unwrap(), m));
+                    let amax = xs
+                        .iter()
+                        .copied()
+                        .max()
+                        .map(|m| (xs.iter().position(|&x| x == m).unwrap(), m));
                     assert_eq!(algo::argmin(&*v)?, amin);
                     assert_eq!(algo::argmax(&*v)?, amax);
-                    let w = Vector::from_fn(comm, n, Options::new().partition(part), |i| i as f64 * 0.5)?;
-                    let ones = Vector::<f64>::with_options(comm, n, Options::new().partition(part).fill(2.0))?;
+                    let w = Vector::from_fn(comm, n, Options::new().partition(part), |i| {
+                        i as f64 * 0.5
+                    })?;
+                    let ones = Vector::<f64>::with_options(
+                        comm,
+                        n,
+                        Options::new().partition(part).fill(2.0),
+                    )?;
                     assert_eq!(algo::dot(&w, &ones)?, (0..n).map(|i| i as f64).sum::<f64>());
                     Ok(())
                 });
@@ -55,9 +89,15 @@ fn reductions() {
 fn reduce_errors_and_ties() {
     run(3, |comm| {
         let b = Vector::<bool>::new(comm, 4)?;
-        assert_eq!(algo::reduce(&*b, ReduceOp::Sum).unwrap_err().code(), Code::R0009);
+        assert_eq!(
+            algo::reduce(&*b, ReduceOp::Sum).unwrap_err().code(),
+            Code::R0009
+        );
         let f = Vector::<f64>::new(comm, 4)?;
-        assert_eq!(algo::reduce(&*f, ReduceOp::Band).unwrap_err().code(), Code::R0009);
+        assert_eq!(
+            algo::reduce(&*f, ReduceOp::Band).unwrap_err().code(),
+            Code::R0009
+        );
         let g = Vector::<f64>::with_options(comm, 5, Options::new().partition(Partition::Cyclic))?;
         assert_eq!(algo::dot(&f, &g).unwrap_err().code(), Code::R0008);
         // All equal: the lowest index wins.
@@ -74,7 +114,9 @@ fn scans() {
         for n in [0usize, 1, 3, 50] {
             for part in PARTS {
                 run(p, |comm| {
-                    let v = Vector::from_fn(comm, n, Options::new().partition(part), |i| (i % 7) as i64 + 1)?;
+                    let v = Vector::from_fn(comm, n, Options::new().partition(part), |i| {
+                        (i % 7) as i64 + 1
+                    })?;
                     let inc = algo::scan(&v, ReduceOp::Sum, false)?;
                     let exc = algo::scan(&v, ReduceOp::Sum, true)?;
                     let mx = algo::scan(&v, ReduceOp::Max, false)?;
@@ -102,14 +144,16 @@ fn redistribute_every_pair() {
         for n in [0usize, 2, 29] {
             for from in PARTS {
                 run(p, |comm| {
-                    let v = Vector::from_fn(comm, n, Options::new().partition(from), |i| i as i64 * 3)?;
+                    let v =
+                        Vector::from_fn(comm, n, Options::new().partition(from), |i| i as i64 * 3)?;
                     for to in PARTS {
                         let c = v.redistribute(to)?;
                         assert_eq!(c.partition(), to);
                         for (k, &x) in c.local().iter().enumerate() {
                             assert_eq!(x, c.global_of_local(k) as i64 * 3);
                         }
-                        let mut d = Vector::<i64>::with_options(comm, n, Options::new().partition(to))?;
+                        let mut d =
+                            Vector::<i64>::with_options(comm, n, Options::new().partition(to))?;
                         algo::copy_into(&v, &mut d)?;
                         assert_eq!(d.local(), c.local());
                     }
@@ -131,7 +175,8 @@ fn sample_sort() {
             for part in PARTS {
                 for descending in [false, true] {
                     run(p, |comm| {
-                        let f = |i: usize| (mix(i as u64 + 11) >> 11) as f64 * 2f64.powi(-53) - 0.25;
+                        let f =
+                            |i: usize| (mix(i as u64 + 11) >> 11) as f64 * 2f64.powi(-53) - 0.25;
                         let mut v = Vector::from_fn(comm, n, Options::new().partition(part), f)?;
                         let before = algo::reduce(&*v, ReduceOp::Sum)?;
                         let lens = v.local_len();
@@ -160,12 +205,19 @@ fn sample_sort() {
 fn sort_ints_with_duplicates() {
     for p in RANKS {
         run(p, |comm| {
-            let mut v = Vector::from_fn(comm, 3000, Options::new(), |i| (mix(i as u64) % 5) as i32 - 2)?;
+            let mut v = Vector::from_fn(comm, 3000, Options::new(), |i| {
+                (mix(i as u64) % 5) as i32 - 2
+            })?;
             sort::sort(&mut v, false)?;
             assert!(sort::is_sorted(&v, false)?);
             assert_eq!(v.get(0)?, -2);
             assert_eq!(v.get(2999)?, 2);
-            let mut b = Vector::from_fn(comm, 100, Options::new().partition(Partition::Cyclic), |i| i % 2 == 0)?;
+            let mut b = Vector::from_fn(
+                comm,
+                100,
+                Options::new().partition(Partition::Cyclic),
+                |i| i % 2 == 0,
+            )?;
             sort::sort(&mut b, true)?;
             assert!(b.get(0)? && !b.get(99)?);
             Ok(())
@@ -182,7 +234,9 @@ fn npy_round_trip() {
             for to in [Partition::Block, Partition::Cyclic] {
                 let path = dir.join(format!("v{p}.npy")).to_string_lossy().into_owned();
                 run(p, |comm| {
-                    let v = Vector::from_fn(comm, 37, Options::new().partition(from), |i| i as f64 * 0.25)?;
+                    let v = Vector::from_fn(comm, 37, Options::new().partition(from), |i| {
+                        i as f64 * 0.25
+                    })?;
                     npy::save(&v, &path)?;
                     let w = npy::load::<f64>(comm, &path, to)?;
                     assert_eq!(w.partition(), to);
@@ -190,12 +244,24 @@ fn npy_round_trip() {
                     for (k, &x) in w.local().iter().enumerate() {
                         assert_eq!(x, w.global_of_local(k) as f64 * 0.25);
                     }
-                    let b = Vector::from_fn(comm, 10, Options::new().partition(from), |i| i % 3 == 0)?;
+                    let b =
+                        Vector::from_fn(comm, 10, Options::new().partition(from), |i| i % 3 == 0)?;
                     npy::save(&b, &path)?;
                     let c = npy::load::<bool>(comm, &path, to)?;
-                    assert_eq!(c.gather_all()?, (0..10).map(|i| i % 3 == 0).collect::<Vec<_>>());
-                    assert_eq!(npy::load::<i32>(comm, &path, to).unwrap_err().code(), Code::R0012);
-                    assert_eq!(npy::load::<i32>(comm, "/nonexistent/x.npy", to).unwrap_err().code(), Code::R0012);
+                    assert_eq!(
+                        c.gather_all()?,
+                        (0..10).map(|i| i % 3 == 0).collect::<Vec<_>>()
+                    );
+                    assert_eq!(
+                        npy::load::<i32>(comm, &path, to).unwrap_err().code(),
+                        Code::R0012
+                    );
+                    assert_eq!(
+                        npy::load::<i32>(comm, "/nonexistent/x.npy", to)
+                            .unwrap_err()
+                            .code(),
+                        Code::R0012
+                    );
                     Ok(())
                 });
             }
@@ -211,7 +277,10 @@ fn npy_round_trip() {
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 128 + 96);
     let h = npy::read_header(&mut &bytes[..], &path).unwrap();
-    assert_eq!((h.descr.as_str(), h.shape.as_slice(), h.data_offset), ("<i8", &[3usize, 4][..], 128));
+    assert_eq!(
+        (h.descr.as_str(), h.shape.as_slice(), h.data_offset),
+        ("<i8", &[3usize, 4][..], 128)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -234,7 +303,10 @@ fn dist_map() {
                 assert_eq!(m.lookup(k, -1)?, 10, "key {k}");
             }
             assert!(m.contains(-5)?);
-            assert_eq!(m.lookup(-5 - (comm.size() as i64 - 1), -1)?, comm.size() as i64 - 1);
+            assert_eq!(
+                m.lookup(-5 - (comm.size() as i64 - 1), -1)?,
+                comm.size() as i64 - 1
+            );
             assert!(!m.contains(5000)?);
             if me == 0 {
                 m.erase(3);

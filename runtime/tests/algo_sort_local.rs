@@ -45,7 +45,16 @@ fn keys_preserve_order() {
     check_keys(&[0u32, 1, u32::MAX]);
     check_keys(&[0u64, 1, u64::MAX]);
     check_keys(&[false, true]);
-    check_keys(&[f64::NEG_INFINITY, -1e300, -1.0, -1e-300, 0.0, 1e-300, 2.5, f64::INFINITY]);
+    check_keys(&[
+        f64::NEG_INFINITY,
+        -1e300,
+        -1.0,
+        -1e-300,
+        0.0,
+        1e-300,
+        2.5,
+        f64::INFINITY,
+    ]);
     check_keys(&[f32::NEG_INFINITY, -1.0, 0.0, 1.5, f32::INFINITY]);
     assert!(f64::NAN.key() > f64::INFINITY.key());
     assert!((-f64::NAN).key() > f64::INFINITY.key());
@@ -54,7 +63,9 @@ fn keys_preserve_order() {
 
 #[test]
 fn sort_local_floats_and_ints() {
-    let mut v: Vec<f64> = (0..50_000u64).map(|i| (mix(i) >> 11) as f64 * 2f64.powi(-53) - 0.5).collect();
+    let mut v: Vec<f64> = (0..50_000u64)
+        .map(|i| (mix(i) >> 11) as f64 * 2f64.powi(-53) - 0.5)
+        .collect();
     v[17] = f64::NAN;
     sort_local(&mut v, false);
     assert!(v[..v.len() - 1].windows(2).all(|w| w[0] <= w[1]));
@@ -67,8 +78,14 @@ fn sort_local_floats_and_ints() {
 #[test]
 fn radix_speed_smoke() {
     // Not a benchmark: makes sure the release path works on a few million keys.
-    let n = if cfg!(debug_assertions) { 200_000 } else { 5_000_000 };
-    let mut v: Vec<f64> = (0..n as u64).map(|i| (mix(i) >> 11) as f64 * 2f64.powi(-53)).collect();
+    let n = if cfg!(debug_assertions) {
+        200_000
+    } else {
+        5_000_000
+    };
+    let mut v: Vec<f64> = (0..n as u64)
+        .map(|i| (mix(i) >> 11) as f64 * 2f64.powi(-53))
+        .collect();
     let t = std::time::Instant::now();
     sort_local(&mut v, false);
     let dt = t.elapsed();

@@ -11,8 +11,13 @@ use dtl_runtime::partition::Partition;
 use dtl_runtime::prelude::*;
 use support::{RANKS, run, try_run};
 
-const PARTS: [Partition; 5] =
-    [Partition::Block, Partition::Cyclic, Partition::BlockCyclic(3), Partition::BlockCyclic(1), Partition::Replicated];
+const PARTS: [Partition; 5] = [
+    Partition::Block,
+    Partition::Cyclic,
+    Partition::BlockCyclic(3),
+    Partition::BlockCyclic(1),
+    Partition::Replicated,
+];
 
 fn check_vector<T: Element>(f: fn(usize) -> T) {
     for p in RANKS {
@@ -34,8 +39,13 @@ fn check_vector<T: Element>(f: fn(usize) -> T) {
                         }
                     }
                     assert_eq!(v.get(n).unwrap_err().code(), Code::R0001);
-                    let total = comm.allreduce_scalar(v.local_len() as u64, ReduceOp::Sum)? as usize;
-                    let want = if part == Partition::Replicated { n * p } else { n };
+                    let total =
+                        comm.allreduce_scalar(v.local_len() as u64, ReduceOp::Sum)? as usize;
+                    let want = if part == Partition::Replicated {
+                        n * p
+                    } else {
+                        n
+                    };
                     assert_eq!(total, want);
                     if part == Partition::Block {
                         assert_eq!(v.local_offset()?, v.layout().local_offset(comm.rank())?);
@@ -67,7 +77,11 @@ fn vector_i32_u8_bool_i8_u64_f32() {
 #[test]
 fn one_sided_put_atomic_cas() {
     for p in RANKS {
-        for part in [Partition::Block, Partition::Cyclic, Partition::BlockCyclic(2)] {
+        for part in [
+            Partition::Block,
+            Partition::Cyclic,
+            Partition::BlockCyclic(2),
+        ] {
             run(p, |comm| {
                 let me = comm.rank();
                 let slots = Vector::<i64>::with_options(comm, p, Options::new().partition(part))?;
@@ -100,7 +114,11 @@ fn one_sided_put_atomic_cas() {
 fn replicated_put_reaches_every_copy() {
     for p in RANKS {
         run(p, |comm| {
-            let r = Vector::<f64>::with_options(comm, 4, Options::new().partition(Partition::Replicated))?;
+            let r = Vector::<f64>::with_options(
+                comm,
+                4,
+                Options::new().partition(Partition::Replicated),
+            )?;
             assert_eq!(r.local_len(), 4);
             if comm.rank() == 0 {
                 r.put(2, 7.5)?;
@@ -116,11 +134,17 @@ fn replicated_put_reaches_every_copy() {
 #[test]
 fn array_and_tensor() {
     for p in RANKS {
-        for part in [Partition::Block, Partition::Cyclic, Partition::BlockCyclic(2)] {
+        for part in [
+            Partition::Block,
+            Partition::Cyclic,
+            Partition::BlockCyclic(2),
+        ] {
             run(p, |comm| {
-                let a = Array::<u32>::with_options(comm, 11, Options::new().partition(part).fill(9))?;
+                let a =
+                    Array::<u32>::with_options(comm, 11, Options::new().partition(part).fill(9))?;
                 assert!(a.local().iter().all(|&x| x == 9));
-                let mut t = Tensor::<f64>::with_options(comm, &[5, 3], Options::new().partition(part))?;
+                let mut t =
+                    Tensor::<f64>::with_options(comm, &[5, 3], Options::new().partition(part))?;
                 assert_eq!(t.global_len(), 15);
                 assert_eq!(t.ndim(), 2);
                 assert_eq!(t.local_shape()[1], 3);
@@ -152,8 +176,12 @@ fn array_and_tensor() {
 #[test]
 fn construction_errors() {
     run(2, |comm| {
-        let e = Vector::<f64>::with_options(comm, 10, Options::new().partition(Partition::Cyclic).halo(1, false))
-            .unwrap_err();
+        let e = Vector::<f64>::with_options(
+            comm,
+            10,
+            Options::new().partition(Partition::Cyclic).halo(1, false),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), Code::R0009);
         let e = Vector::<f64>::new(comm, 1 << 50).unwrap_err();
         assert_eq!(e.code(), Code::R0006);
@@ -164,16 +192,25 @@ fn construction_errors() {
         Ok(())
     });
     // Ranks that disagree on the length get R0003 instead of a hang.
-    let e = try_run(3, |comm| Vector::<f64>::new(comm, 10 + comm.rank()).map(|_| ())).unwrap_err();
+    let e = try_run(3, |comm| {
+        Vector::<f64>::new(comm, 10 + comm.rank()).map(|_| ())
+    })
+    .unwrap_err();
     assert!(matches!(e.code(), Code::R0003 | Code::R0011), "{e}");
 }
 
 #[test]
 fn resize_keeps_values() {
     for p in RANKS {
-        for part in [Partition::Block, Partition::Cyclic, Partition::BlockCyclic(3), Partition::Replicated] {
+        for part in [
+            Partition::Block,
+            Partition::Cyclic,
+            Partition::BlockCyclic(3),
+            Partition::Replicated,
+        ] {
             run(p, |comm| {
-                let mut v = Vector::from_fn(comm, 10, Options::new().partition(part), |i| i as i64 + 1)?;
+                let mut v =
+                    Vector::from_fn(comm, 10, Options::new().partition(part), |i| i as i64 + 1)?;
                 v.resize(25)?;
                 assert_eq!(v.global_len(), 25);
                 for i in 0..25 {
@@ -194,7 +231,11 @@ fn resize_keeps_values() {
 #[test]
 fn spans() {
     for p in RANKS {
-        for part in [Partition::Block, Partition::Cyclic, Partition::BlockCyclic(2)] {
+        for part in [
+            Partition::Block,
+            Partition::Cyclic,
+            Partition::BlockCyclic(2),
+        ] {
             run(p, |comm| {
                 let v = Vector::from_fn(comm, 20, Options::new().partition(part), |i| i as i32)?;
                 let s = Span::new(&v)?;

@@ -33,7 +33,9 @@ pub fn try_run<R: Send>(n: usize, f: impl Fn(&CommRef) -> Result<R> + Sync) -> R
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().expect("rank panicked")).collect()
+        hs.into_iter()
+            .map(|h| h.join().expect("rank panicked"))
+            .collect()
     })
 }
 

@@ -62,10 +62,26 @@ proptest! {
 
 #[test]
 fn errors() {
-    assert_eq!(Layout::checked(-1, 2, Partition::Block).unwrap_err().code(), Code::R0006);
-    assert_eq!(Layout::new(usize::MAX, 2, Partition::Block).unwrap_err().code(), Code::R0006);
-    assert_eq!(Layout::new(10, 2, Partition::BlockCyclic(0)).unwrap_err().code(), Code::R0009);
-    assert_eq!(Layout::new(10, 0, Partition::Block).unwrap_err().code(), Code::R0009);
+    assert_eq!(
+        Layout::checked(-1, 2, Partition::Block).unwrap_err().code(),
+        Code::R0006
+    );
+    assert_eq!(
+        Layout::new(usize::MAX, 2, Partition::Block)
+            .unwrap_err()
+            .code(),
+        Code::R0006
+    );
+    assert_eq!(
+        Layout::new(10, 2, Partition::BlockCyclic(0))
+            .unwrap_err()
+            .code(),
+        Code::R0009
+    );
+    assert_eq!(
+        Layout::new(10, 0, Partition::Block).unwrap_err().code(),
+        Code::R0009
+    );
     let l = Layout::new(10, 3, Partition::Cyclic).unwrap();
     assert_eq!(l.owner(10).unwrap_err().code(), Code::R0001);
     assert_eq!(l.global_index(3, 0).unwrap_err().code(), Code::R0004);

@@ -28,7 +28,12 @@ impl<T: Element> Array<T> {
 
     /// Collective: `n` elements `f(i)` with the given options.
     #[track_caller]
-    pub fn from_fn(comm: &CommRef, n: usize, opts: Options<T>, f: impl Fn(usize) -> T) -> Result<Self> {
+    pub fn from_fn(
+        comm: &CommRef,
+        n: usize,
+        opts: Options<T>,
+        f: impl Fn(usize) -> T,
+    ) -> Result<Self> {
         let mut c = Distributed::new_at(comm, &[n], opts, Site::caller())?;
         c.map_indexed(|g, _| f(g));
         Ok(Array(c))
@@ -54,7 +59,9 @@ impl<T: Element> Array<T> {
     /// Wraps a core container of one dimension.
     pub fn from_distributed(d: Distributed<T>) -> Result<Self> {
         if d.shape().len() != 1 {
-            return Err(crate::error::DtlError::invalid("an array has one dimension"));
+            return Err(crate::error::DtlError::invalid(
+                "an array has one dimension",
+            ));
         }
         Ok(Array(d))
     }
@@ -89,7 +96,8 @@ impl<T: Element> View<T> for Array<T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         self.0.global_of_local(k)
-    }    fn is_replicated(&self) -> bool {
+    }
+    fn is_replicated(&self) -> bool {
         self.0.is_replicated()
     }
 }

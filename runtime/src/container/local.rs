@@ -22,7 +22,9 @@ impl<T: Element> LocalArray<T> {
     /// `n` copies of `x`.
     pub fn filled(n: i64, x: T) -> Result<Self> {
         let n = DtlError::check_size(n, "local array length")?;
-        Ok(LocalArray { data: alloc_vec(n, x)? })
+        Ok(LocalArray {
+            data: alloc_vec(n, x)?,
+        })
     }
 
     pub fn from_vec(data: Vec<T>) -> Self {
@@ -35,7 +37,11 @@ impl<T: Element> LocalArray<T> {
 
     fn check(&self, i: i64) -> Result<usize> {
         if i < 0 || i as u64 >= self.data.len() as u64 {
-            return Err(DtlError::OutOfBounds { index: i, len: self.data.len(), what: "local array".into() });
+            return Err(DtlError::OutOfBounds {
+                index: i,
+                len: self.data.len(),
+                what: "local array".into(),
+            });
         }
         Ok(i as usize)
     }

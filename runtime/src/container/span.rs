@@ -33,13 +33,21 @@ impl<'a, T: Element> Span<'a, T> {
         let l = base.layout();
         let lo = l.local_count_below(me, offset);
         let hi = l.local_count_below(me, offset + count);
-        Span { base, offset, count, lo, hi }
+        Span {
+            base,
+            offset,
+            count,
+            lo,
+            hi,
+        }
     }
 
     /// The sub-view `offset..offset+count` of this span (R0001 when it does not fit).
     pub fn subspan(&self, offset: usize, count: usize) -> Result<Span<'a, T>> {
         match offset.checked_add(count) {
-            Some(end) if end <= self.count => Ok(Self::make(self.base, self.offset + offset, count)),
+            Some(end) if end <= self.count => {
+                Ok(Self::make(self.base, self.offset + offset, count))
+            }
             _ => Err(DtlError::OutOfBounds {
                 index: i64::try_from(offset.saturating_add(count)).unwrap_or(i64::MAX),
                 len: self.count,
@@ -113,7 +121,8 @@ impl<T: Element> View<T> for Span<'_, T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         self.base.global_of_local(self.lo + k) - self.offset
-    }    fn is_replicated(&self) -> bool {
+    }
+    fn is_replicated(&self) -> bool {
         self.base.is_replicated()
     }
 }

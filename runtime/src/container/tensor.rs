@@ -110,7 +110,8 @@ impl<T: Element> View<T> for Tensor<T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         self.0.global_of_local(k)
-    }    fn is_replicated(&self) -> bool {
+    }
+    fn is_replicated(&self) -> bool {
         self.0.is_replicated()
     }
 }

@@ -28,7 +28,12 @@ impl<T: Element> Vector<T> {
 
     /// Collective: `n` elements `f(i)` with the given options (ends with a fence).
     #[track_caller]
-    pub fn from_fn(comm: &CommRef, n: usize, opts: Options<T>, f: impl Fn(usize) -> T) -> Result<Self> {
+    pub fn from_fn(
+        comm: &CommRef,
+        n: usize,
+        opts: Options<T>,
+        f: impl Fn(usize) -> T,
+    ) -> Result<Self> {
         let site = Site::caller();
         let mut c = Distributed::new_at(comm, &[n], opts, site)?;
         c.map_indexed(|g, _| f(g));
@@ -64,7 +69,9 @@ impl<T: Element> Vector<T> {
     /// Wraps a core container of one dimension.
     pub fn from_distributed(d: Distributed<T>) -> Result<Self> {
         if d.shape().len() != 1 {
-            return Err(crate::error::DtlError::invalid("a vector has one dimension"));
+            return Err(crate::error::DtlError::invalid(
+                "a vector has one dimension",
+            ));
         }
         Ok(Vector(d))
     }
@@ -99,7 +106,8 @@ impl<T: Element> View<T> for Vector<T> {
     }
     fn global_of_local(&self, k: usize) -> usize {
         self.0.global_of_local(k)
-    }    fn is_replicated(&self) -> bool {
+    }
+    fn is_replicated(&self) -> bool {
         self.0.is_replicated()
     }
 }
