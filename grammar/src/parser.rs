@@ -27,6 +27,12 @@ use crate::token::{LexError, Tok};
 /// The most syntax errors reported for one file.
 pub const MAX_ERRORS: usize = 100;
 
+/// After this many tokens in a row with no grammar action, the parser is dropping tokens in
+/// error recovery (valid input runs an action at least every few hundred tokens: the nesting
+/// limits bound the runs of brackets and prefix operators). The token stream then ends, so
+/// recovery cost stays linear in the input even when the parser stack is deep.
+const MAX_SKIPPED: u32 = 10_000;
+
 /// Depth marker of a subtree replaced by an error because it was nested too deeply.
 const POISON: u32 = u32::MAX;
 
@@ -49,6 +55,7 @@ pub struct Ctx {
     pub errors: Vec<SyntaxError>,
     pub recovered: Vec<(ErrorRecovery<usize, Tok, LexError>, Span)>,
     count: Rc<Cell<usize>>,
+    actions: Rc<Cell<u64>>,
 }
 
 pub fn sp(l: usize, r: usize) -> Span {
@@ -60,6 +67,16 @@ fn max_depth<I: IntoIterator<Item = u32>>(it: I) -> u32 {
 }
 
 impl Ctx {
+    /// Notes that the parser made progress (see [`MAX_SKIPPED`]).
+    pub fn tick(&mut self) {
+        self.actions.set(self.actions.get().wrapping_add(1));
+    }
+
+    pub fn ident(&mut self, name: String, span: Span) -> Ident {
+        self.tick();
+        Ident { name, span }
+    }
+
     fn error(&mut self, span: Span, message: impl Into<String>) {
         self.count.set(self.count.get() + 1);
         self.errors.push(SyntaxError {
@@ -84,6 +101,7 @@ impl Ctx {
         node: impl FnOnce() -> T,
         error: T,
     ) -> D<T> {
+        self.tick();
         if child == POISON {
             return D {
                 node: error,
@@ -136,6 +154,7 @@ impl Ctx {
     // ---- expressions ----
 
     pub fn leaf(&mut self, kind: ExprKind, span: Span) -> D<Expr> {
+        self.tick();
         D {
             node: Expr { kind, span },
             depth: 1,
@@ -480,18 +499,32 @@ impl Ctx {
 struct Feed {
     toks: std::vec::IntoIter<(Tok, Span)>,
     count: Rc<Cell<usize>>,
+    actions: Rc<Cell<u64>>,
+    last_actions: u64,
+    skipped: u32,
+    gave_up: Rc<Cell<Option<Span>>>,
 }
 
 impl Iterator for Feed {
     type Item = Result<(usize, Tok, usize), LexError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.count.get() >= MAX_ERRORS {
+        if self.count.get() >= MAX_ERRORS || self.gave_up.get().is_some() {
             return None;
         }
-        self.toks
-            .next()
-            .map(|(t, s)| Ok((s.start as usize, t, s.end as usize)))
+        let actions = self.actions.get();
+        if actions == self.last_actions {
+            self.skipped += 1;
+        } else {
+            self.last_actions = actions;
+            self.skipped = 0;
+        }
+        let (t, s) = self.toks.next()?;
+        if self.skipped > MAX_SKIPPED {
+            self.gave_up.set(Some(s));
+            return None;
+        }
+        Some(Ok((s.start as usize, t, s.end as usize)))
     }
 }
 
@@ -672,17 +705,25 @@ fn convert(src: &str, err: ParseError<usize, Tok, LexError>) -> SyntaxError {
 /// Parses a token stream (from [`crate::token::lex`]) of `src`.
 pub fn parse_tokens(src: &str, toks: Vec<(Tok, Span)>) -> (Vec<Item>, Vec<SyntaxError>) {
     let count = Rc::new(Cell::new(0));
+    let actions = Rc::new(Cell::new(0));
+    let gave_up = Rc::new(Cell::new(None));
     let mut ctx = Ctx {
         errors: Vec::new(),
         recovered: Vec::new(),
         count: Rc::clone(&count),
+        actions: Rc::clone(&actions),
     };
     let feed = Feed {
         toks: limit_nesting(toks).into_iter(),
         count: Rc::clone(&count),
+        actions,
+        last_actions: 0,
+        skipped: 0,
+        gave_up: Rc::clone(&gave_up),
     };
     let result = crate::grammar::ModuleParser::new().parse(&mut ctx, feed);
     let truncated = count.get() >= MAX_ERRORS;
+    let gave_up = gave_up.get();
     let mut errors = std::mem::take(&mut ctx.errors);
     for (rec, _span) in std::mem::take(&mut ctx.recovered) {
         errors.push(convert(src, rec.error));
@@ -690,13 +731,22 @@ pub fn parse_tokens(src: &str, toks: Vec<(Tok, Span)>) -> (Vec<Item>, Vec<Syntax
     let items = match result {
         Ok(items) => items,
         Err(e) => {
-            if !truncated {
+            if !truncated && gave_up.is_none() {
                 errors.push(convert(src, e));
             }
             Vec::new()
         }
     };
     errors.sort_by_key(|e| (e.span.start, e.span.end));
+    if let (Some(at), false) = (gave_up, truncated) {
+        errors.push(SyntaxError {
+            span: at,
+            message: format!(
+                "stopped parsing: no valid input for {MAX_SKIPPED} tokens after a syntax error"
+            ),
+            expected: Vec::new(),
+        });
+    }
     if truncated {
         errors.truncate(MAX_ERRORS);
         let at = errors.last().map_or(Span::default(), |e| e.span);
