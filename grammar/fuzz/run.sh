@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the lexer+parser fuzz target for a bounded time: grammar/fuzz/run.sh [seconds] (default 60).
+# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds the corpus with
+# the spec examples when they are present.
+set -euo pipefail
+secs="${1:-60}"
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+mkdir -p corpus/parse
+for f in ../../tests/spec/examples/*.dtl ../../tests/spec/errors/*.dtl ../../examples/*.dtl; do
+    [ -f "$f" ] && cp -n "$f" corpus/parse/ 2>/dev/null || true
+done
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
+exec cargo +nightly fuzz run parse corpus/parse -- -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
