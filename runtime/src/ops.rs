@@ -42,7 +42,7 @@ pub fn check_op(dtype: DType, op: ReduceOp) -> Result<()> {
 /// Number of reduction units in `len` bytes (R0009 if `len` is not a whole number of them).
 pub fn unit_count(len: usize, dtype: DType, op: ReduceOp) -> Result<usize> {
     let u = unit_size(dtype, op);
-    if len % u != 0 {
+    if !len.is_multiple_of(u) {
         let what = if is_loc(op) {
             "loc records".to_string()
         } else {

@@ -10,32 +10,51 @@ use dtl_runtime::prelude::*;
 
 const RANKS: [usize; 5] = [1, 2, 3, 4, 8];
 
+/// The rank counts to run: `DTL_TEST_RANKS` (e.g. `2` or `2,8`) or all of [`RANKS`]; the local
+/// backend runs unless the variable is set.
+fn rank_counts() -> (bool, Vec<usize>) {
+    match std::env::var("DTL_TEST_RANKS") {
+        Ok(s) => (
+            false,
+            s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        ),
+        Err(_) => (true, RANKS.to_vec()),
+    }
+}
+
 /// Runs `f` on every backend and rank count; panics (failing the test) on the first error.
 fn everywhere(name: &str, f: impl Fn(&CommRef) -> Result<()> + Sync) {
-    local::run(|c| f(c)).unwrap_or_else(|e| panic!("{name} on local: {e}"));
-    for n in RANKS {
+    let (with_local, counts) = rank_counts();
+    if with_local {
+        local::run(|c| f(c)).unwrap_or_else(|e| panic!("{name} on local: {e}"));
+    }
+    for n in counts {
         launch::run(n, |c| f(c)).unwrap_or_else(|e| panic!("{name} on threads x{n}: {e}"));
     }
 }
 
-/// Deterministic test input: element i of rank r, as raw bytes of `dtype`.
-fn input(dtype: DType, r: usize, i: usize) -> Vec<u8> {
+/// Deterministic test input: element i of rank r, appended as raw bytes of `dtype`.
+fn push_input(v: &mut Vec<u8>, dtype: DType, r: usize, i: usize) {
     let x = ((r * 7 + i * 3) % 11) as i64 - 3;
     match dtype {
-        DType::I8 => (x as i8).to_ne_bytes().to_vec(),
-        DType::I32 => ((x * 1000) as i32).to_ne_bytes().to_vec(),
-        DType::I64 => (x * 1_000_000_007).to_ne_bytes().to_vec(),
-        DType::U8 => ((x + 3) as u8).to_ne_bytes().to_vec(),
-        DType::U32 => ((x + 3) as u32 * 77).to_ne_bytes().to_vec(),
-        DType::U64 => ((x + 3) as u64 * 1 << 40).to_ne_bytes().to_vec(),
-        DType::F32 => (x as f32 * 0.5).to_ne_bytes().to_vec(),
-        DType::F64 => (x as f64 * 0.25).to_ne_bytes().to_vec(),
-        DType::Bool => vec![(x > 0) as u8],
+        DType::I8 => v.extend_from_slice(&(x as i8).to_ne_bytes()),
+        DType::I32 => v.extend_from_slice(&((x * 1000) as i32).to_ne_bytes()),
+        DType::I64 => v.extend_from_slice(&(x * 1_000_000_007).to_ne_bytes()),
+        DType::U8 => v.extend_from_slice(&((x + 3) as u8).to_ne_bytes()),
+        DType::U32 => v.extend_from_slice(&((x + 3) as u32 * 77).to_ne_bytes()),
+        DType::U64 => v.extend_from_slice(&(((x + 3) as u64) << 40).to_ne_bytes()),
+        DType::F32 => v.extend_from_slice(&(x as f32 * 0.5).to_ne_bytes()),
+        DType::F64 => v.extend_from_slice(&(x as f64 * 0.25).to_ne_bytes()),
+        DType::Bool => v.push((x > 0) as u8),
     }
 }
 
 fn buffer(dtype: DType, r: usize, n: usize) -> Vec<u8> {
-    (0..n).flat_map(|i| input(dtype, r, i)).collect()
+    let mut v = Vec::with_capacity(n * dtype.size());
+    for i in 0..n {
+        push_input(&mut v, dtype, r, i);
+    }
+    v
 }
 
 /// The reduction over ranks `0..upto` in rank order, computed locally.

@@ -51,9 +51,9 @@ pub const SMALL: usize = 64;
 const BLOCK: usize = 64 * 1024;
 
 /// Busy-wait iterations before a wait starts yielding.
-const SPIN: u32 = 256;
+const SPIN: u32 = 64;
 /// How long a wait yields before it parks.
-const YIELD_FOR: Duration = Duration::from_micros(50);
+const YIELD_FOR: Duration = Duration::from_micros(20);
 /// Longest single park; waits re-check failure and the watchdog at least this often.
 const PARK_MAX: Duration = Duration::from_millis(20);
 /// One-sided atomics lock stripes of this many bytes of a target's window.
@@ -68,7 +68,7 @@ pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(60);
 pub fn watchdog_from_env() -> Option<Duration> {
     match std::env::var("DTL_WATCHDOG_SECS") {
         Ok(s) => match s.trim().parse::<f64>() {
-            Ok(x) if x == 0.0 => None,
+            Ok(0.0) => None,
             Ok(x) if x.is_finite() && x > 0.0 => Some(Duration::from_secs_f64(x)),
             _ => Some(DEFAULT_WATCHDOG),
         },
@@ -348,6 +348,9 @@ struct Msg {
     data: Vec<u8>,
 }
 
+/// Children being built by a split: (epoch, color) -> (group, members yet to pick it up).
+type SplitRegistry = HashMap<(u64, i32), (Arc<Group>, usize)>;
+
 struct Group {
     id: u64,
     world: Arc<World>,
@@ -358,7 +361,7 @@ struct Group {
     slots: Box<[CachePadded<Slot>]>,
     /// Per destination: messages in arrival order (FIFO per source).
     boxes: Box<[CachePadded<Mutex<VecDeque<Msg>>>]>,
-    splits: Mutex<HashMap<(u64, i32), (Arc<Group>, usize)>>,
+    splits: Mutex<SplitRegistry>,
     creating: Mutex<HashMap<u64, (Arc<Window>, usize)>>,
     windows: RwLock<HashMap<u64, Arc<Window>>>,
 }
@@ -505,7 +508,7 @@ impl Window {
         ops::check_op(dtype, op)?;
         ops::unit_count(len, dtype, op)?;
         let unit = ops::unit_size(dtype, op);
-        if offset % unit != 0 {
+        if !offset.is_multiple_of(unit) {
             return Err(DtlError::invalid(format!(
                 "one-sided atomic at byte offset {offset}, not a multiple of the element size {unit}"
             )));
@@ -538,7 +541,6 @@ impl Window {
         })
     }
 
-    #[expect(clippy::too_many_arguments, reason = "mirrors MPI_Fetch_and_op")]
     fn fetch_op(
         &self,
         target: usize,
@@ -575,7 +577,7 @@ impl Window {
         dtype: DType,
     ) -> Result<()> {
         let unit = dtype.size();
-        if offset % unit != 0 {
+        if !offset.is_multiple_of(unit) {
             return Err(DtlError::invalid(format!(
                 "compare_and_swap at unaligned byte offset {offset}"
             )));
@@ -738,12 +740,51 @@ fn total_bytes(counts: &[usize], size: usize, what: &str) -> Result<usize> {
 }
 
 fn whole(len: usize, dtype: DType, what: &str) -> Result<usize> {
-    if len % dtype.size() != 0 {
+    if !len.is_multiple_of(dtype.size()) {
         return Err(DtlError::invalid(format!(
             "{what}: {len} bytes are not a whole number of {dtype} elements"
         )));
     }
     Ok(len / dtype.size())
+}
+
+/// Messages from this many bytes on are written with non-temporal stores: the destination
+/// is not read again soon, and bypassing the cache saves the read-for-ownership traffic.
+const STREAM_FROM: usize = 1 << 20;
+
+/// Copies `len` bytes with non-temporal stores on x86-64 (an ordinary copy elsewhere), then
+/// fences so that the stores are ordered before the release that publishes them.
+///
+/// # Safety
+/// As for [`copy_raw`].
+unsafe fn stream_copy(src: *const u8, dst: *mut u8, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_sfence, _mm_stream_si128};
+        let head = dst.align_offset(16).min(len);
+        let body_end = head + (len - head) / 64 * 64;
+        // SAFETY: all offsets stay below `len` (caller's contract covers the ranges);
+        // `dst + i` is 16-byte aligned for every streamed store, as `_mm_stream_si128`
+        // requires, and SSE2 is part of the x86-64 baseline.
+        unsafe {
+            copy_raw(src, dst, head);
+            let mut i = head;
+            while i < body_end {
+                for k in (0..64).step_by(16) {
+                    let v = _mm_loadu_si128(src.add(i + k).cast::<__m128i>());
+                    _mm_stream_si128(dst.add(i + k).cast::<__m128i>(), v);
+                }
+                i += 64;
+            }
+            copy_raw(src.add(body_end), dst.add(body_end), len - body_end);
+            _mm_sfence();
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: caller's contract.
+    unsafe {
+        copy_raw(src, dst, len)
+    };
 }
 
 /// Copies `len` bytes between published buffers.
@@ -1333,7 +1374,13 @@ impl Comm for ThreadsComm {
         if self.rank != root {
             // SAFETY: the root's buffer holds `len` bytes (matching counts) and stays borrowed
             // until the completion phase; ours is a distinct allocation we hold exclusively.
-            unsafe { copy_raw(view.data(root).send, ptr, len) };
+            unsafe {
+                if len >= STREAM_FROM {
+                    stream_copy(view.data(root).send, ptr, len)
+                } else {
+                    copy_raw(view.data(root).send, ptr, len)
+                }
+            };
         }
         Ok(())
     }
@@ -1407,17 +1454,33 @@ impl Comm for ThreadsComm {
         let unit = ops::unit_size(dtype, op);
         let (lo, hi) = Self::chunk(count, unit, self.rank, size);
         let block = (BLOCK / unit).max(1) * unit;
+        // Large messages are reduced block by block into a cache-resident scratch buffer and
+        // streamed out to every rank; smaller ones are reduced in place in our buffer.
+        let mut scratch = if len >= STREAM_FROM {
+            vec![0u8; block.min(hi - lo)]
+        } else {
+            Vec::new()
+        };
         let mut a = lo;
         while a < hi {
             let b = (a + block).min(hi);
-            // SAFETY: [a, b) lies in this rank's chunk of its own receive buffer, which only
-            // this rank writes during this epoch (others write their own chunks).
-            let mine = unsafe { std::slice::from_raw_parts_mut(rptr.add(a), b - a) };
-            Self::reduce_range(&view, size, dtype, op, a, mine)?;
-            for q in (0..size).filter(|&q| q != self.rank) {
-                // SAFETY: rank q's receive buffer has `len` bytes (matching counts); chunk
-                // [a, b) of it is written only by this rank during this epoch.
-                unsafe { copy_raw(rptr.add(a), view.data(q).recv.add(a), b - a) };
+            if scratch.is_empty() {
+                // SAFETY: [a, b) lies in this rank's chunk of its own receive buffer, which
+                // only this rank writes during this epoch (others write their own chunks).
+                let mine = unsafe { std::slice::from_raw_parts_mut(rptr.add(a), b - a) };
+                Self::reduce_range(&view, size, dtype, op, a, mine)?;
+                for q in (0..size).filter(|&q| q != self.rank) {
+                    // SAFETY: rank q's receive buffer has `len` bytes (matching counts); chunk
+                    // [a, b) of it is written only by this rank during this epoch.
+                    unsafe { copy_raw(rptr.add(a), view.data(q).recv.add(a), b - a) };
+                }
+            } else {
+                let tmp = &mut scratch[..b - a];
+                Self::reduce_range(&view, size, dtype, op, a, tmp)?;
+                for q in 0..size {
+                    // SAFETY: as above, for every rank including this one.
+                    unsafe { stream_copy(tmp.as_ptr(), view.data(q).recv.add(a), b - a) };
+                }
             }
             a = b;
         }
