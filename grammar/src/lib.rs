@@ -3,6 +3,17 @@
 //! Entry points: [`parse`] (and [`parse_bytes`] for raw file contents), [`lex`] with
 //! [`print_tokens`] for `dtlc --emit=tokens`, and [`print_ast`] for `dtlc --emit=ast`.
 //! Sans-IO: no files, environment, printing or clocks.
+//!
+//! Pipeline: [`token::lex`] (logos; lexer errors are `Tok::Error` tokens, `<` before a type
+//! name is retagged `GenericLt`) → nesting pre-scan (brackets deeper than [`MAX_DEPTH`]
+//! collapse into one error token) → the lalrpop grammar (`grammar.lalrpop`, LR(1), `!`
+//! recovery at `;`, `}`, keyword statements and items) → [`ast::Module`].
+//!
+//! Syntax decisions where LANGUAGE.md is silent (also in the module docs of [`token`]):
+//! `step` is contextual; type names are identifiers; `1.` and `.5` are not floats; strings
+//! are single-line; `-x as T` is `(-x) as T` as in Rust; comparisons do not chain; a stray
+//! `;` is an empty statement; `const`/`param` need a type; `let` needs an initialiser;
+//! trailing commas are allowed in argument, parameter and type-argument lists.
 
 pub mod ast;
 mod parser;

@@ -138,16 +138,16 @@ impl Ctx {
         )
     }
 
-    fn stmt(&mut self, child: u32, span: Span, kind: impl FnOnce() -> StmtKind) -> D<Stmt> {
+    fn stmt(&mut self, child: u32, span: Span, kind: impl FnOnce() -> StmtKind) -> D<Box<Stmt>> {
         self.wrap(
             child,
             span,
             "statement",
-            || Stmt { kind: kind(), span },
-            Stmt {
+            || Box::new(Stmt { kind: kind(), span }),
+            Box::new(Stmt {
                 kind: StmtKind::Error,
                 span,
-            },
+            }),
         )
     }
 
@@ -426,7 +426,12 @@ impl Ctx {
 
     // ---- statements ----
 
-    pub fn block(&mut self, stmts: Vec<D<Stmt>>, tail: Option<D<Expr>>, span: Span) -> D<Block> {
+    pub fn block(
+        &mut self,
+        stmts: Vec<D<Box<Stmt>>>,
+        tail: Option<D<Expr>>,
+        span: Span,
+    ) -> D<Block> {
         let child = max_depth(
             stmts
                 .iter()
@@ -438,7 +443,7 @@ impl Ctx {
             span,
             "block",
             || Block {
-                stmts: stmts.into_iter().map(|s| s.node).collect(),
+                stmts: stmts.into_iter().map(|s| *s.node).collect(),
                 tail: tail.map(|t| Box::new(t.node)),
                 span,
             },
@@ -456,17 +461,17 @@ impl Ctx {
         depths: &[u32],
         span: Span,
         kind: impl FnOnce() -> StmtKind,
-    ) -> D<Stmt> {
+    ) -> D<Box<Stmt>> {
         let child = max_depth(depths.iter().copied());
         self.stmt(child, span, kind)
     }
 
-    pub fn error_stmt(&mut self, span: Span) -> D<Stmt> {
+    pub fn error_stmt(&mut self, span: Span) -> D<Box<Stmt>> {
         D {
-            node: Stmt {
+            node: Box::new(Stmt {
                 kind: StmtKind::Error,
                 span,
-            },
+            }),
             depth: 1,
         }
     }
@@ -483,15 +488,13 @@ impl Ctx {
 
     // ---- items ----
 
-    pub fn item(&mut self, depth: u32, span: Span, kind: impl FnOnce() -> ItemKind) -> Item {
-        if depth == POISON {
-            Item {
-                kind: ItemKind::Error,
-                span,
-            }
+    pub fn item(&mut self, depth: u32, span: Span, kind: impl FnOnce() -> ItemKind) -> Box<Item> {
+        let kind = if depth == POISON {
+            ItemKind::Error
         } else {
-            Item { kind: kind(), span }
-        }
+            kind()
+        };
+        Box::new(Item { kind, span })
     }
 }
 

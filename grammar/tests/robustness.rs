@@ -307,7 +307,11 @@ mod soup {
     ];
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
         #[test]
         fn token_soup_never_panics(idx in proptest::collection::vec(0..PIECES.len(), 0..200)) {
