@@ -983,12 +983,11 @@ impl<'a, 'b> FnCx<'a, 'b> {
             let v = self.expr(value, t.ty.elem());
             let elem = t.ty.elem();
             if v.ty.container().is_some() {
-                if matches!(t.ty, Ty::Local(_)) && v.ty != t.ty {
-                    self.expect(&v, t.ty, "the assigned container");
-                } else if v.ty != Ty::Error
-                    && (v.ty.container() != t.ty.container()
-                        || v.ty.elem() != elem
-                        || rank_of(v.ty) != rank_of(t.ty))
+                if (matches!(t.ty, Ty::Local(_)) && v.ty != t.ty)
+                    || v.ty != Ty::Error
+                        && (v.ty.container() != t.ty.container()
+                            || v.ty.elem() != elem
+                            || rank_of(v.ty) != rank_of(t.ty))
                 {
                     self.expect(&v, t.ty, "the assigned container");
                 } else {

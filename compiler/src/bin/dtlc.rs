@@ -119,6 +119,8 @@ fn check(format: Format, files: &[PathBuf]) -> ExitCode {
                 all.extend(utf8);
                 let checked = driver::check(&mut sources, id);
                 all.extend(checked.diagnostics);
+                // The process ends soon; freeing a large HIR node by node only costs time.
+                std::mem::forget(checked.hir);
             }
             Err(msg) => {
                 eprintln!("error: {msg}");
@@ -241,12 +243,7 @@ fn main() -> ExitCode {
         eprintln!("error: internal compiler error: {info}");
         eprintln!("note: this is a bug in dtlc; please report it with the input that caused it");
     }));
-    // A big stack: the passes recurse along the syntax tree, whose depth the parser caps.
-    let worker = std::thread::Builder::new()
-        .stack_size(256 << 20)
-        .spawn(real_main);
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        _ => ExitCode::from(101),
-    }
+    // Runs on the main thread: the passes recurse along the syntax tree, whose depth the
+    // parser caps (`dtl_grammar::MAX_DEPTH`), well within the main stack.
+    std::panic::catch_unwind(real_main).unwrap_or(ExitCode::from(101))
 }

@@ -1,0 +1,77 @@
+//! The `dtlc` binary: exit codes and output shape.
+
+use std::process::Command;
+
+fn dtlc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dtlc"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_clean_and_failing() {
+    let (rc, _, err) = dtlc(&["check", "spec/examples/heat1d.dtl", "spec/examples/pi.dtl"]);
+    assert_eq!(rc, 0, "{err}");
+    let (rc, _, err) = dtlc(&["check", "spec/errors/collective_in_rank_branch.dtl"]);
+    assert_eq!(rc, 1);
+    assert!(err.contains("E0301"), "{err}");
+    assert!(
+        err.contains("spec/errors/collective_in_rank_branch.dtl:6:17"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_json() {
+    let (rc, out, _) = dtlc(&["check", "--format", "json", "spec/errors/unknown_name.dtl"]);
+    assert_eq!(rc, 1);
+    assert!(out.contains("\"code\": \"E0101\""), "{out}");
+    assert!(out.contains("\"line\": 5"), "{out}");
+}
+
+#[test]
+fn missing_file_is_a_usage_error() {
+    let (rc, _, err) = dtlc(&["check", "no/such/file.dtl"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn run_is_not_supported_yet() {
+    let (rc, _, err) = dtlc(&["run", "spec/examples/hello.dtl", "-n", "4"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("not supported yet"), "{err}");
+}
+
+#[test]
+fn explain_and_emit() {
+    let (rc, out, _) = dtlc(&["explain", "E0301"]);
+    assert_eq!(rc, 0);
+    assert!(out.contains("## How to fix"), "{out}");
+    let (rc, _, _) = dtlc(&["explain", "E9999"]);
+    assert_eq!(rc, 2);
+    for emit in ["--emit=tokens", "--emit=ast", "--emit=hir"] {
+        let (rc, out, err) = dtlc(&[emit, "spec/examples/hello.dtl"]);
+        assert_eq!(rc, 0, "{emit}: {err}");
+        assert!(!out.is_empty(), "{emit}");
+    }
+}
+
+#[test]
+fn invalid_utf8_is_reported() {
+    let dir = std::env::temp_dir().join(format!("dtlc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.dtl");
+    std::fs::write(&f, b"fn main() { print(1); } // \xff\xfe\n").unwrap();
+    let (rc, _, err) = dtlc(&["check", f.to_str().unwrap()]);
+    assert_eq!(rc, 1);
+    assert!(err.contains("E0002"), "{err}");
+}
