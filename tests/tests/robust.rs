@@ -141,7 +141,7 @@ fn mutated_examples() {
                 continue;
             }
             let mut m = String::from(&src[..a]);
-            if g.next() % 2 == 0 {
+            if g.next().is_multiple_of(2) {
                 m.push_str(&src[a..b]);
                 m.push_str(&src[a..]);
             } else {
