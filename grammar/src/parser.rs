@@ -274,21 +274,15 @@ impl Ctx {
             };
         }
         match &mut base.node.kind {
-            ExprKind::Call { annotations, .. } => {
-                annotations.push(ann.node);
-                base.node.span = span;
-                // The annotation's arguments sit one level below the call.
+            ExprKind::Call { annotations, .. } | ExprKind::Annotated { annotations, .. } => {
+                // The annotation's arguments sit one level below the node.
                 let depth = base.depth.max(ann.depth + 1);
                 if depth > MAX_DEPTH {
                     return self.expr(depth, span, || ExprKind::Error);
                 }
-                base.depth = depth;
-                base
-            }
-            ExprKind::Annotated { annotations, .. } => {
                 annotations.push(ann.node);
                 base.node.span = span;
-                base.depth = base.depth.max(ann.depth + 1);
+                base.depth = depth;
                 base
             }
             _ => {

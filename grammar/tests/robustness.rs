@@ -180,6 +180,49 @@ fn deep_nesting_of_every_kind() {
     }
 }
 
+/// Trees just inside the limit ([`dtl_grammar::MAX_DEPTH`] node levels; a nested block
+/// statement is two levels, Stmt and Block) are kept, and printing and dropping them fits a
+/// small stack.
+#[test]
+fn deepest_allowed_trees() {
+    let cases = [
+        format!(
+            "fn main() {{ let x = {}1{}; }}",
+            "1 + (".repeat(250),
+            ")".repeat(250)
+        ),
+        format!("fn main() {{ {} {} }}", "{".repeat(120), "}".repeat(120)),
+        format!(
+            "fn main() {{ {} {} }}",
+            "if a { ".repeat(120),
+            "}".repeat(120)
+        ),
+        format!(
+            "fn main() {{ let x = {}0{}; }}",
+            "f(".repeat(250),
+            ")".repeat(250)
+        ),
+        format!(
+            "fn f(x: {}f64{}) {{ }}",
+            "vector<".repeat(250),
+            ">".repeat(250)
+        ),
+    ];
+    for src in cases {
+        let (errors, items, _) = run_small_stack(src.into_bytes());
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(items, 1);
+    }
+    let too_deep = format!(
+        "fn main() {{ let x = {}1{}; }}",
+        "1 + (".repeat(300),
+        ")".repeat(300)
+    );
+    let (errors, _, _) = run_small_stack(too_deep.into_bytes());
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].message.contains("nested too deeply"));
+}
+
 #[test]
 fn long_flat_else_if_chain_is_fine() {
     let src = format!(
