@@ -33,7 +33,7 @@
 use std::cell::UnsafeCell;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -50,10 +50,13 @@ pub const SMALL: usize = 64;
 /// copied to the other ranks.
 const BLOCK: usize = 64 * 1024;
 
-/// Busy-wait iterations before a wait starts yielding.
-const SPIN: u32 = 64;
+/// How long a wait busy-spins before it starts yielding (a peer that runs arrives well within
+/// it; with more ranks than cores it mostly does not, and spinning longer only steals time).
+const SPIN_FOR: Duration = Duration::from_micros(4);
 /// How long a wait yields before it parks.
 const YIELD_FOR: Duration = Duration::from_micros(20);
+/// First park of a wait; see `World::wake`.
+const PARK_FIRST: Duration = Duration::from_micros(50);
 /// Longest single park; waits re-check failure and the watchdog at least this often.
 const PARK_MAX: Duration = Duration::from_millis(20);
 /// One-sided atomics lock stripes of this many bytes of a target's window.
@@ -140,11 +143,15 @@ impl World {
     }
 
     /// Wakes parked waiters after a state change, touching the mutex only if someone sleeps.
+    ///
+    /// No fence here: a full fence after every arrival would triple the latency of a small
+    /// collective. The price is a narrow race: our load of `sleepers` may be ordered before
+    /// our preceding store becomes visible, while a waiter registers as a sleeper and polls in
+    /// between. A waiter stays registered for its whole parking phase and its first park lasts
+    /// only [`PARK_FIRST`], by which time such a store is visible; so a missed wake-up costs at
+    /// most that much latency, never progress.
     fn wake(&self) {
-        // Pairs with the fence in `Waiter::park`: either the sleeper sees our store, or we see
-        // its sleepers increment and notify under the mutex.
-        fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::Relaxed) > 0 {
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
             self.wake_all();
         }
     }
@@ -838,11 +845,13 @@ impl ThreadsComm {
         let world = self.world();
         let me = self.world_rank();
         let mut spins = 0u32;
+        let mut spin_start: Option<Instant> = None;
+        let mut slow = false;
         let mut start: Option<Instant> = None;
         let mut described = false;
         let mut carried: Option<Poll> = None;
+        let mut nap: Option<Duration> = None;
         let result = loop {
-            let slow = spins >= SPIN;
             let mut outcome = match carried.take() {
                 Some(p) => p,
                 None => poll(slow),
@@ -860,8 +869,13 @@ impl ThreadsComm {
                 Poll::Pending => {}
             }
             if !slow {
-                spins += 1;
+                spins = spins.wrapping_add(1);
                 std::hint::spin_loop();
+                if spins.is_multiple_of(64)
+                    && spin_start.get_or_insert_with(Instant::now).elapsed() >= SPIN_FOR
+                {
+                    slow = true;
+                }
                 continue;
             }
             let t0 = *start.get_or_insert_with(Instant::now);
@@ -896,23 +910,30 @@ impl ThreadsComm {
                 *lock(&world.waits[me]) = Some(what());
                 described = true;
             }
+            if nap.is_none() {
+                // Counted as a sleeper for the whole parking phase; see `World::wake`.
+                world.sleepers.fetch_add(1, Ordering::SeqCst);
+                nap = Some(PARK_FIRST);
+            }
             let guard = lock(&world.park);
-            world.sleepers.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
             let again = poll(true);
             let stop = !matches!(again, Poll::Pending)
                 || (cancellable && world.failed.load(Ordering::SeqCst));
             if stop {
                 drop(guard);
             } else {
+                let d = nap.unwrap_or(PARK_FIRST);
                 let _ = world
                     .cv
-                    .wait_timeout(guard, park_for)
+                    .wait_timeout(guard, d.min(park_for))
                     .unwrap_or_else(PoisonError::into_inner);
+                nap = Some((d * 2).min(PARK_MAX));
             }
-            world.sleepers.fetch_sub(1, Ordering::SeqCst);
             carried = Some(again);
         };
+        if nap.is_some() {
+            world.sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
         if described {
             *lock(&world.waits[me]) = None;
         }
