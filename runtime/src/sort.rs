@@ -85,54 +85,171 @@ impl SortKey for f32 {
     }
 }
 
-const BITS: usize = 8;
-const RADIX: usize = 1 << BITS;
-const MASK: u64 = RADIX as u64 - 1;
-const PASSES: usize = 64_usize.div_ceil(BITS);
+/// Widest MSD digit: 2^11 buckets keep the scatter's write streams within the TLB and L1.
+const MAX_DIGIT: u32 = 11;
+/// Buckets this small are finished by a comparison sort.
+const SMALL: usize = 64;
 
-/// Sorts u64 keys ascending: an LSD radix sort with 8-bit digits that skips digits on which
-/// all keys agree; `sort_unstable` for small inputs.
-pub fn radix_sort_u64(keys: &mut Vec<u64>) {
-    let n = keys.len();
-    if n < 1024 {
+/// OR of `x ^ keys[0]` over all keys: the bits on which the keys do not all agree.
+fn diff_bits(keys: &[u64]) -> u64 {
+    let Some(&f) = keys.first() else { return 0 };
+    keys.iter().fold(0, |d, &k| d | (k ^ f))
+}
+
+/// Sorts `a` ascending with `b` (same length) as scratch; the result ends in `a` when
+/// `out_in_a`, else in `b`. `diff` is [`diff_bits`] of `a` when the caller already has it.
+///
+/// MSD radix: the digit is the (up to [`MAX_DIGIT`]) bits just below the highest bit on
+/// which the keys differ, so constant leading bits cost nothing and every bucket is strictly
+/// smaller than its parent; small buckets fall back to `sort_unstable`.
+fn msd_sort(a: &mut [u64], b: &mut [u64], out_in_a: bool, diff: Option<u64>) {
+    let n = a.len();
+    debug_assert_eq!(n, b.len());
+    if n <= SMALL {
+        if out_in_a {
+            a.sort_unstable();
+        } else {
+            b.copy_from_slice(a);
+            b.sort_unstable();
+        }
+        return;
+    }
+    let diff = diff.unwrap_or_else(|| diff_bits(a));
+    if diff == 0 {
+        if !out_in_a {
+            b.copy_from_slice(a);
+        }
+        return;
+    }
+    let hi = 63 - diff.leading_zeros(); // highest differing bit
+    // About 8 keys a bucket, at most MAX_DIGIT bits, never above the differing range.
+    let want = (usize::BITS - (n / 8).leading_zeros()).clamp(1, MAX_DIGIT);
+    let bits = want.min(hi + 1);
+    let shift = hi + 1 - bits;
+    let nb = 1usize << bits;
+    let mask = (nb - 1) as u64;
+    let mut count = [0usize; 1 << MAX_DIGIT];
+    let count = &mut count[..nb];
+    for &k in a.iter() {
+        count[((k >> shift) & mask) as usize] += 1;
+    }
+    let mut pos = [0usize; 1 << MAX_DIGIT];
+    let pos = &mut pos[..nb];
+    let mut sum = 0;
+    for (p, &c) in pos.iter_mut().zip(count.iter()) {
+        *p = sum;
+        sum += c;
+    }
+    for &k in a.iter() {
+        let d = ((k >> shift) & mask) as usize;
+        // Indexing stays checked: the bounds checks are cheap next to the scattered stores.
+        b[pos[d]] = k;
+        pos[d] += 1;
+    }
+    let mut lo = 0;
+    for &c in count.iter() {
+        if c > 0 {
+            let r = lo..lo + c;
+            msd_sort(&mut b[r.clone()], &mut a[r], !out_in_a, None);
+        }
+        lo += c;
+    }
+}
+
+/// Sorts u64 keys ascending: an MSD radix sort that skips the leading bits on which all keys
+/// agree and finishes small buckets with `sort_unstable`.
+pub fn radix_sort_u64(keys: &mut [u64]) {
+    if keys.len() <= SMALL {
         keys.sort_unstable();
         return;
     }
-    let mut hist = vec![[0usize; RADIX]; PASSES];
-    for &k in keys.iter() {
-        for (p, h) in hist.iter_mut().enumerate() {
-            h[((k >> (p * BITS)) & MASK) as usize] += 1;
-        }
-    }
-    let mut buf = vec![0u64; n];
-    for (p, h) in hist.iter_mut().enumerate() {
-        if h.contains(&n) {
-            continue;
-        }
-        let mut sum = 0;
-        for c in h.iter_mut() {
-            let t = *c;
-            *c = sum;
-            sum += t;
-        }
-        let shift = p * BITS;
-        for &k in keys.iter() {
-            let d = ((k >> shift) & MASK) as usize;
-            buf[h[d]] = k;
-            h[d] += 1;
-        }
-        std::mem::swap(keys, &mut buf);
-    }
+    let mut buf = vec![0u64; keys.len()];
+    msd_sort(keys, &mut buf, true, None);
+}
+
+/// Keys of `xs` (complemented when `descending`) and their [`diff_bits`], in one pass.
+fn keys_of<T: SortKey>(xs: &[T], flip: u64) -> (Vec<u64>, u64) {
+    let mut diff = 0;
+    let f = xs.first().map_or(0, |&x| x.key() ^ flip);
+    let keys = xs
+        .iter()
+        .map(|&x| {
+            let k = x.key() ^ flip;
+            diff |= k ^ f;
+            k
+        })
+        .collect();
+    (keys, diff)
 }
 
 /// Local: sorts a slice ascending (or descending) by [`SortKey`] order.
 pub fn sort_local<T: SortKey>(xs: &mut [T], descending: bool) {
     let flip = if descending { u64::MAX } else { 0 };
-    let mut keys: Vec<u64> = xs.iter().map(|&x| x.key() ^ flip).collect();
-    radix_sort_u64(&mut keys);
+    let (mut keys, diff) = keys_of(xs, flip);
+    if diff == 0 {
+        return;
+    }
+    let mut buf = vec![0u64; keys.len()];
+    msd_sort(&mut keys, &mut buf, true, Some(diff));
     for (x, &k) in xs.iter_mut().zip(&keys) {
         *x = T::from_key(k ^ flip);
     }
+}
+
+/// Merges sorted `a` and `b` into `out` (length `a.len() + b.len()`), branch-free in the
+/// inner loop.
+fn merge2(a: &[u64], b: &[u64], out: &mut [u64]) {
+    debug_assert_eq!(a.len() + b.len(), out.len());
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        let take_b = y < x;
+        out[k] = if take_b { y } else { x };
+        j += usize::from(take_b);
+        i += usize::from(!take_b);
+        k += 1;
+    }
+    out[k..k + a.len() - i].copy_from_slice(&a[i..]);
+    k += a.len() - i;
+    out[k..].copy_from_slice(&b[j..]);
+}
+
+/// Merges the sorted runs of `v` (lengths `runs`) into one sorted vector: pairwise rounds,
+/// ping-ponging with one scratch buffer.
+fn merge_runs(v: Vec<u64>, runs: &[usize]) -> Vec<u64> {
+    let mut bounds: Vec<usize> = Vec::with_capacity(runs.len() + 1);
+    bounds.push(0);
+    for &r in runs {
+        if r > 0 {
+            bounds.push(bounds[bounds.len() - 1] + r);
+        }
+    }
+    if bounds.len() <= 2 {
+        return v;
+    }
+    let mut src = v;
+    let mut dst = vec![0u64; src.len()];
+    while bounds.len() > 2 {
+        let mut next = Vec::with_capacity(bounds.len() / 2 + 2);
+        next.push(0);
+        let mut i = 0;
+        while i + 1 < bounds.len() {
+            let (lo, mid) = (bounds[i], bounds[i + 1]);
+            if i + 2 < bounds.len() {
+                let hi = bounds[i + 2];
+                merge2(&src[lo..mid], &src[mid..hi], &mut dst[lo..hi]);
+                next.push(hi);
+                i += 2;
+            } else {
+                dst[lo..mid].copy_from_slice(&src[lo..mid]);
+                next.push(mid);
+                i += 1;
+            }
+        }
+        std::mem::swap(&mut src, &mut dst);
+        bounds = next;
+    }
+    src
 }
 
 /// Samples each rank contributes per rank of the communicator.
@@ -142,6 +259,10 @@ const OVERSAMPLE: usize = 64;
 /// its partition: afterwards every rank holds exactly its layout's share. Floats sort by total
 /// order with NaNs last (first when descending). Ghost cells are not refreshed. R0009 for
 /// tensors.
+///
+/// Every rank radix-sorts its own keys, splitters come from regular samples of the sorted
+/// runs, one all-to-all sends each rank its key range as P sorted runs, which are merged; a
+/// final exchange (only the boundary overhang for block layouts) restores the layout.
 #[track_caller]
 pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> {
     let site = Site::caller();
@@ -155,57 +276,57 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
         return c.fence_at(site);
     }
     let flip = if descending { u64::MAX } else { 0 };
-    let keys: Vec<u64> = c.local().iter().map(|&x| x.key() ^ flip).collect();
-
-    // Splitters from evenly spaced samples of every rank's (unsorted) keys.
-    let want = OVERSAMPLE * p;
+    let (mut keys, diff) = keys_of(c.local(), flip);
     let n = keys.len();
+    if n > SMALL {
+        let mut buf = vec![0u64; n];
+        msd_sort(&mut keys, &mut buf, true, Some(diff));
+    } else {
+        keys.sort_unstable();
+    }
+
+    // Splitters from regular samples of every rank's sorted keys.
+    let want = OVERSAMPLE * p;
     let samples: Vec<u64> = if n == 0 {
         Vec::new()
     } else {
         let s = want.min(n);
-        (0..s).map(|i| keys[i * n / s]).collect()
+        (0..s).map(|i| keys[i * n / s + n / (2 * s)]).collect()
     };
     let mut all = comm.allgatherv_vec(&samples)?;
     all.sort_unstable();
-    let splitters: Vec<u64> = if all.is_empty() {
-        Vec::new()
-    } else {
-        (1..p).map(|i| all[i * all.len() / p]).collect()
-    };
-
-    // Bucket by destination (count, then place), then one all-to-all.
-    let dest = |k: u64| splitters.partition_point(|&s| s < k);
+    // Cut points: rank r gets the keys in [splitter r-1, splitter r).
     let mut counts = vec![0usize; p];
-    for &k in &keys {
-        counts[dest(k)] += 1;
+    if !all.is_empty() {
+        let mut prev = 0;
+        for (r, c) in counts.iter_mut().enumerate().take(p - 1) {
+            let s = all[(r + 1) * all.len() / p];
+            let cut = prev + keys[prev..].partition_point(|&k| k < s);
+            *c = cut - prev;
+            prev = cut;
+        }
+        counts[p - 1] = n - prev;
+    } else {
+        counts[p - 1] = n;
     }
-    let mut starts = vec![0usize; p];
-    for r in 1..p {
-        starts[r] = starts[r - 1] + counts[r - 1];
-    }
-    let mut send = vec![0u64; n];
-    for &k in &keys {
-        let d = dest(k);
-        send[starts[d]] = k;
-        starts[d] += 1;
-    }
+    let (recv, rcounts) = comm.alltoallv_vec(&keys, &counts)?;
     drop(keys);
-    let (mut mine, _) = comm.alltoallv_vec(&send, &counts)?;
-    drop(send);
-    radix_sort_u64(&mut mine);
-    let vals: Vec<T> = mine.iter().map(|&k| T::from_key(k ^ flip)).collect();
-    drop(mine);
+    let mine = merge_runs(recv, &rcounts);
 
     // Rebalance: this rank holds sorted positions prefix[me]..prefix[me+1].
-    let sizes = comm.allgather_counts(vals.len(), site)?;
+    let sizes = comm.allgather_counts(mine.len(), site)?;
     let mut prefix = vec![0usize; p + 1];
     for r in 0..p {
         prefix[r + 1] = prefix[r] + sizes[r];
     }
     let me = comm.rank();
-    let runs = [(prefix[me], sizes[me])];
     let dst = *c.layout();
+    if dst.partition() == Partition::Block {
+        return rebalance_block(c, &mine, &prefix, flip, site);
+    }
+    let vals: Vec<T> = mine.iter().map(|&k| T::from_key(k ^ flip)).collect();
+    drop(mine);
+    let runs = [(prefix[me], sizes[me])];
     transfer_from(
         &comm,
         &Source::Ranges(&prefix),
@@ -216,6 +337,58 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
         1,
         site,
     )?;
+    c.fence_at(site)
+}
+
+/// The final exchange for a block layout: this rank's sorted keys `mine` hold global positions
+/// `prefix[me]..prefix[me+1]`; the part inside its own block is decoded straight into place,
+/// only the overhang travels (one all-to-all of contiguous runs).
+fn rebalance_block<T: SortKey>(
+    c: &mut Distributed<T>,
+    mine: &[u64],
+    prefix: &[usize],
+    flip: u64,
+    site: Site,
+) -> Result<()> {
+    let comm = c.comm().clone();
+    let p = comm.size();
+    let me = comm.rank();
+    let dst = *c.layout();
+    let (s_lo, s_hi) = (prefix[me], prefix[me + 1]);
+    let overlap = |r: usize| -> (usize, usize) {
+        let b = dst.block_range(r).unwrap_or(0..0);
+        let lo = b.start.max(s_lo);
+        let hi = b.end.min(s_hi);
+        if hi > lo { (lo, hi) } else { (s_lo, s_lo) }
+    };
+    let mut counts = vec![0usize; p];
+    let mut send: Vec<T> = Vec::new();
+    for (r, cnt) in counts.iter_mut().enumerate() {
+        if r == me {
+            continue;
+        }
+        let (lo, hi) = overlap(r);
+        *cnt = hi - lo;
+        send.extend(
+            mine[lo - s_lo..hi - s_lo]
+                .iter()
+                .map(|&k| T::from_key(k ^ flip)),
+        );
+    }
+    let (recv, rcounts) = comm.alltoallv_vec(&send, &counts)?;
+    drop(send);
+    let below: usize = rcounts[..me].iter().sum();
+    let (lo, hi) = overlap(me);
+    let out = c.local_mut();
+    out[..below].copy_from_slice(&recv[..below]);
+    let own = hi - lo;
+    for (x, &k) in out[below..below + own]
+        .iter_mut()
+        .zip(&mine[lo - s_lo..hi - s_lo])
+    {
+        *x = T::from_key(k ^ flip);
+    }
+    out[below + own..].copy_from_slice(&recv[below..]);
     c.fence_at(site)
 }
 
