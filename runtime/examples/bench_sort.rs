@@ -22,7 +22,10 @@ fn rand(seed: u64, i: u64) -> f64 {
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let ranks: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(2);
-    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let n: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     let runs = 8; // the first is the warm-up
     let times = launch::run(ranks, |comm| {
         let mut u = Vector::from_fn(comm, n, Options::new(), |i| rand(42, i as u64))?;
@@ -45,6 +48,11 @@ fn main() -> Result<()> {
     })?;
     let mut s = times[0][1..].to_vec();
     s.sort_by(f64::total_cmp);
-    println!("sort_f64_ms {:.3} {:.3} {:.3}", s[s.len() / 2], s[0], s[s.len() - 1]);
+    println!(
+        "sort_f64_ms {:.3} {:.3} {:.3}",
+        s[s.len() / 2],
+        s[0],
+        s[s.len() - 1]
+    );
     Ok(())
 }

@@ -62,7 +62,14 @@ pub struct CollSig {
 
 impl CollSig {
     pub fn new(kind: CollKind, site: Site) -> Self {
-        CollSig { kind, dtype: None, op: None, root: None, count: None, site }
+        CollSig {
+            kind,
+            dtype: None,
+            op: None,
+            root: None,
+            count: None,
+            site,
+        }
     }
 
     /// Whether two signatures describe the same collective (the site is not compared).
@@ -199,8 +206,14 @@ pub trait Comm: Send + Sync {
     /// Collective, blocking: every rank receives every rank's `send`, concatenated in rank
     /// order; `counts` (length `size()`, identical on all ranks) gives each rank's count.
     /// Must match: dtype.
-    fn allgatherv(&self, send: &[u8], recv: &mut [u8], counts: &[usize], dtype: DType, site: Site)
-    -> Result<()>;
+    fn allgatherv(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        counts: &[usize],
+        dtype: DType,
+        site: Site,
+    ) -> Result<()>;
 
     /// Collective, blocking: block k of `send` (`send_counts[k]` elements) goes to rank k,
     /// arriving as block r (this rank) of k's `recv`. `recv_counts[k]` must equal what rank k
@@ -331,7 +344,13 @@ pub trait CommExt: Comm {
     #[track_caller]
     fn allreduce_scalar<T: Element>(&self, x: T, op: ReduceOp) -> Result<T> {
         let mut out = [x];
-        self.allreduce(as_bytes(&[x]), as_bytes_mut(&mut out), T::DTYPE, op, Site::caller())?;
+        self.allreduce(
+            as_bytes(&[x]),
+            as_bytes_mut(&mut out),
+            T::DTYPE,
+            op,
+            Site::caller(),
+        )?;
         Ok(out[0])
     }
 
@@ -346,7 +365,14 @@ pub trait CommExt: Comm {
     #[track_caller]
     fn reduce_scalar<T: Element>(&self, x: T, op: ReduceOp, root: usize) -> Result<T> {
         let mut out = [x];
-        self.reduce(as_bytes(&[x]), as_bytes_mut(&mut out), T::DTYPE, op, root, Site::caller())?;
+        self.reduce(
+            as_bytes(&[x]),
+            as_bytes_mut(&mut out),
+            T::DTYPE,
+            op,
+            root,
+            Site::caller(),
+        )?;
         Ok(out[0])
     }
 
@@ -370,7 +396,13 @@ pub trait CommExt: Comm {
         let p = self.size();
         let mut out = vec![T::ZERO; p];
         let counts = vec![1; p];
-        self.allgatherv(as_bytes(&[x]), as_bytes_mut(&mut out), &counts, T::DTYPE, Site::caller())?;
+        self.allgatherv(
+            as_bytes(&[x]),
+            as_bytes_mut(&mut out),
+            &counts,
+            T::DTYPE,
+            Site::caller(),
+        )?;
         Ok(out)
     }
 
@@ -390,9 +422,20 @@ pub trait CommExt: Comm {
     fn gatherv_vec<T: Element>(&self, x: &[T], root: usize) -> Result<Vec<T>> {
         let site = Site::caller();
         let counts = self.allgather_counts(x.len(), site)?;
-        let total = if self.rank() == root { counts.iter().sum() } else { 0 };
+        let total = if self.rank() == root {
+            counts.iter().sum()
+        } else {
+            0
+        };
         let mut out = vec![T::ZERO; total];
-        self.gatherv(as_bytes(x), as_bytes_mut(&mut out), &counts, T::DTYPE, root, site)?;
+        self.gatherv(
+            as_bytes(x),
+            as_bytes_mut(&mut out),
+            &counts,
+            T::DTYPE,
+            root,
+            site,
+        )?;
         Ok(out)
     }
 
@@ -418,37 +461,84 @@ pub trait CommExt: Comm {
             Vec::new()
         };
         let ones = vec![1; p];
-        self.scatterv(as_bytes(&c64), &ones, as_bytes_mut(&mut mine), DType::U64, root, site)?;
+        self.scatterv(
+            as_bytes(&c64),
+            &ones,
+            as_bytes_mut(&mut mine),
+            DType::U64,
+            root,
+            site,
+        )?;
         let mut out = vec![T::ZERO; mine[0] as usize];
-        self.scatterv(as_bytes(x), counts, as_bytes_mut(&mut out), T::DTYPE, root, site)?;
+        self.scatterv(
+            as_bytes(x),
+            counts,
+            as_bytes_mut(&mut out),
+            T::DTYPE,
+            root,
+            site,
+        )?;
         Ok(out)
     }
 
     /// All-to-all with per-destination counts; exchanges counts first and returns what every
     /// rank sent here, in rank order, with the per-source counts.
     #[track_caller]
-    fn alltoallv_vec<T: Element>(&self, x: &[T], send_counts: &[usize]) -> Result<(Vec<T>, Vec<usize>)> {
+    fn alltoallv_vec<T: Element>(
+        &self,
+        x: &[T],
+        send_counts: &[usize],
+    ) -> Result<(Vec<T>, Vec<usize>)> {
         let site = Site::caller();
         let p = self.size();
         if send_counts.len() != p || send_counts.iter().sum::<usize>() != x.len() {
-            return Err(DtlError::invalid("alltoallv: send counts do not match the buffer"));
+            return Err(DtlError::invalid(
+                "alltoallv: send counts do not match the buffer",
+            ));
         }
         let sc: Vec<u64> = send_counts.iter().map(|&c| c as u64).collect();
         let mut rc = vec![0u64; p];
         let ones = vec![1; p];
-        self.alltoallv(as_bytes(&sc), &ones, as_bytes_mut(&mut rc), &ones, DType::U64, site)?;
+        self.alltoallv(
+            as_bytes(&sc),
+            &ones,
+            as_bytes_mut(&mut rc),
+            &ones,
+            DType::U64,
+            site,
+        )?;
         let recv_counts: Vec<usize> = rc.iter().map(|&c| c as usize).collect();
         let mut out = vec![T::ZERO; recv_counts.iter().sum()];
-        self.alltoallv(as_bytes(x), send_counts, as_bytes_mut(&mut out), &recv_counts, T::DTYPE, site)?;
+        self.alltoallv(
+            as_bytes(x),
+            send_counts,
+            as_bytes_mut(&mut out),
+            &recv_counts,
+            T::DTYPE,
+            site,
+        )?;
         Ok((out, recv_counts))
     }
 
     /// Inclusive (or exclusive) scan of one scalar over ranks; the exclusive scan gives rank 0
     /// `identity`.
     #[track_caller]
-    fn scan_scalar<T: Element>(&self, x: T, op: ReduceOp, exclusive: bool, identity: T) -> Result<T> {
+    fn scan_scalar<T: Element>(
+        &self,
+        x: T,
+        op: ReduceOp,
+        exclusive: bool,
+        identity: T,
+    ) -> Result<T> {
         let mut out = [identity];
-        self.scan(as_bytes(&[x]), as_bytes_mut(&mut out), T::DTYPE, op, exclusive, Site::caller())?;
+        self.scan(
+            as_bytes(&[x]),
+            as_bytes_mut(&mut out),
+            T::DTYPE,
+            op,
+            exclusive,
+            Site::caller(),
+        )?;
         Ok(out[0])
     }
 
@@ -469,7 +559,11 @@ pub trait CommExt: Comm {
             )));
         }
         let mut out = vec![T::ZERO; st.bytes / sz];
-        let st = self.recv(as_bytes_mut(&mut out), Source::Rank(st.source), TagSel::Tag(st.tag))?;
+        let st = self.recv(
+            as_bytes_mut(&mut out),
+            Source::Rank(st.source),
+            TagSel::Tag(st.tag),
+        )?;
         Ok((out, st))
     }
 
@@ -478,7 +572,13 @@ pub trait CommExt: Comm {
         let p = self.size();
         let mut out = vec![0u64; p];
         let ones = vec![1; p];
-        self.allgatherv(as_bytes(&[n as u64]), as_bytes_mut(&mut out), &ones, DType::U64, site)?;
+        self.allgatherv(
+            as_bytes(&[n as u64]),
+            as_bytes_mut(&mut out),
+            &ones,
+            DType::U64,
+            site,
+        )?;
         Ok(out.into_iter().map(|c| c as usize).collect())
     }
 }
@@ -487,7 +587,9 @@ impl<C: Comm + ?Sized> CommExt for C {}
 
 fn check_len(a: usize, b: usize, what: &str) -> Result<()> {
     if a != b {
-        return Err(DtlError::invalid(format!("{what}: buffers of length {a} and {b}")));
+        return Err(DtlError::invalid(format!(
+            "{what}: buffers of length {a} and {b}"
+        )));
     }
     Ok(())
 }

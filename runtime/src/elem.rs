@@ -125,9 +125,11 @@ impl ReduceOp {
 
     pub fn from_name(s: &str) -> Option<ReduceOp> {
         use ReduceOp::*;
-        [Sum, Prod, Min, Max, Land, Lor, Band, Bor, Bxor, MinLoc, MaxLoc]
-            .into_iter()
-            .find(|o| o.name() == s)
+        [
+            Sum, Prod, Min, Max, Land, Lor, Band, Bor, Bxor, MinLoc, MaxLoc,
+        ]
+        .into_iter()
+        .find(|o| o.name() == s)
     }
 
     /// Whether the operator is defined for elements of `dtype` (bitwise ops need integers or

@@ -14,7 +14,11 @@ pub struct Site {
 
 impl Site {
     /// No location known.
-    pub const NONE: Site = Site { file: "", line: 0, col: 0 };
+    pub const NONE: Site = Site {
+        file: "",
+        line: 0,
+        col: 0,
+    };
 
     pub const fn new(file: &'static str, line: u32, col: u32) -> Self {
         Site { file, line, col }
@@ -24,7 +28,11 @@ impl Site {
     #[track_caller]
     pub fn caller() -> Self {
         let l = std::panic::Location::caller();
-        Site { file: l.file(), line: l.line(), col: l.column() }
+        Site {
+            file: l.file(),
+            line: l.line(),
+            col: l.column(),
+        }
     }
 
     pub fn is_known(&self) -> bool {
@@ -86,13 +94,21 @@ impl fmt::Display for Code {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DtlError {
     /// R0001
-    OutOfBounds { index: i64, len: usize, what: String },
+    OutOfBounds {
+        index: i64,
+        len: usize,
+        what: String,
+    },
     /// R0002
     DivisionByZero,
     /// R0003: the ranks called different collectives; `detail` names what each rank called.
     CollectiveMismatch { detail: String },
     /// R0004
-    NoSuchRank { rank: i64, size: usize, what: &'static str },
+    NoSuchRank {
+        rank: i64,
+        size: usize,
+        what: &'static str,
+    },
     /// R0005
     AssertionFailed { message: String },
     /// R0006
@@ -138,7 +154,9 @@ impl DtlError {
     }
 
     pub fn invalid(detail: impl Into<String>) -> Self {
-        DtlError::InvalidArgument { detail: detail.into() }
+        DtlError::InvalidArgument {
+            detail: detail.into(),
+        }
     }
 
     pub fn unsupported(what: impl Into<String>) -> Self {
@@ -151,7 +169,10 @@ impl DtlError {
         // generous bound on element counts that keeps byte arithmetic from overflowing.
         const MAX_ELEMS: i64 = 1 << 48;
         if !(0..=MAX_ELEMS).contains(&n) {
-            return Err(DtlError::BadSize { requested: n as i128, what: what.to_string() });
+            return Err(DtlError::BadSize {
+                requested: n as i128,
+                what: what.to_string(),
+            });
         }
         Ok(n as usize)
     }
@@ -190,7 +211,10 @@ impl fmt::Display for DtlError {
             DtlError::Misaligned { detail } => write!(f, "containers are not aligned: {detail}"),
             DtlError::InvalidArgument { detail } => write!(f, "invalid argument: {detail}"),
             DtlError::Timeout { report } => {
-                write!(f, "watchdog: a wait exceeded its limit (deadlock?)\n{report}")
+                write!(
+                    f,
+                    "watchdog: a wait exceeded its limit (deadlock?)\n{report}"
+                )
             }
             DtlError::PeerFailed { rank, cause } => {
                 write!(f, "stopped because rank {rank} failed: {cause}")

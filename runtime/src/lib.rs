@@ -34,11 +34,13 @@ pub mod stats;
 /// The names most users need.
 pub mod prelude {
     pub use crate::comm::{Comm, CommExt, CommRef, Source, TagSel};
+    pub use crate::container::{
+        Array, Distributed, LocalArray, Options, Span, Tensor, Vector, View,
+    };
     pub use crate::elem::{DType, Element, ReduceOp};
     pub use crate::error::{Code, DtlError, Result, Site};
-    pub use crate::launch;
-    pub use crate::container::{Array, Distributed, LocalArray, Options, Span, Tensor, Vector, View};
     pub use crate::halo::Halo;
+    pub use crate::launch;
     pub use crate::map::DistMap;
     pub use crate::partition::{Layout, Partition};
 }
