@@ -8,7 +8,7 @@
 
 use crate::comm::CommExt;
 use crate::container::{Distributed, Source, transfer_from};
-use crate::elem::Element;
+use crate::elem::{DType, Element, as_bytes, as_bytes_mut};
 use crate::error::{DtlError, Result, Site};
 use crate::partition::Partition;
 
@@ -85,8 +85,13 @@ impl SortKey for f32 {
     }
 }
 
-/// Widest MSD digit: 2^11 buckets keep the scatter's write streams within the TLB and L1.
+/// Widest MSD digit over memory-resident data: 2^11 buckets keep the scatter's write streams
+/// within the TLB and L1.
 const MAX_DIGIT: u32 = 11;
+/// Widest digit once a bucket fits in L2 ([`IN_CACHE`] keys): wider digits leave buckets of a
+/// few keys after one more pass.
+const CACHE_DIGIT: u32 = 13;
+const IN_CACHE: usize = 1 << 16;
 /// Buckets this small are finished by a comparison sort.
 const SMALL: usize = 64;
 
@@ -97,12 +102,19 @@ fn diff_bits(keys: &[u64]) -> u64 {
 }
 
 /// Sorts `a` ascending with `b` (same length) as scratch; the result ends in `a` when
-/// `out_in_a`, else in `b`. `diff` is [`diff_bits`] of `a` when the caller already has it.
+/// `out_in_a`, else in `b`. `diff` is [`diff_bits`] of `a` when the caller already has it;
+/// `stack` holds every level's bucket counts (grown on demand, one allocation for the sort).
 ///
-/// MSD radix: the digit is the (up to [`MAX_DIGIT`]) bits just below the highest bit on
-/// which the keys differ, so constant leading bits cost nothing and every bucket is strictly
-/// smaller than its parent; small buckets fall back to `sort_unstable`.
-fn msd_sort(a: &mut [u64], b: &mut [u64], out_in_a: bool, diff: Option<u64>) {
+/// MSD radix: the digit is the bits just below the highest bit on which the keys differ, so
+/// constant leading bits cost nothing and every bucket is strictly smaller than its parent;
+/// small buckets fall back to `sort_unstable`.
+fn msd_sort(
+    a: &mut [u64],
+    b: &mut [u64],
+    out_in_a: bool,
+    diff: Option<u64>,
+    stack: &mut Vec<usize>,
+) {
     let n = a.len();
     debug_assert_eq!(n, b.len());
     if n <= SMALL {
@@ -122,38 +134,46 @@ fn msd_sort(a: &mut [u64], b: &mut [u64], out_in_a: bool, diff: Option<u64>) {
         return;
     }
     let hi = 63 - diff.leading_zeros(); // highest differing bit
-    // About 8 keys a bucket, at most MAX_DIGIT bits, never above the differing range.
-    let want = (usize::BITS - (n / 8).leading_zeros()).clamp(1, MAX_DIGIT);
+    // About 4 keys a bucket, capped by where the data lives, never above the differing range.
+    let cap = if n <= IN_CACHE {
+        CACHE_DIGIT
+    } else {
+        MAX_DIGIT
+    };
+    let want = (usize::BITS - (n / 4).leading_zeros()).clamp(1, cap);
     let bits = want.min(hi + 1);
     let shift = hi + 1 - bits;
     let nb = 1usize << bits;
     let mask = (nb - 1) as u64;
-    let mut count = [0usize; 1 << MAX_DIGIT];
-    let count = &mut count[..nb];
-    for &k in a.iter() {
-        count[((k >> shift) & mask) as usize] += 1;
-    }
-    let mut pos = [0usize; 1 << MAX_DIGIT];
-    let pos = &mut pos[..nb];
-    let mut sum = 0;
-    for (p, &c) in pos.iter_mut().zip(count.iter()) {
-        *p = sum;
-        sum += c;
-    }
-    for &k in a.iter() {
-        let d = ((k >> shift) & mask) as usize;
-        // Indexing stays checked: the bounds checks are cheap next to the scattered stores.
-        b[pos[d]] = k;
-        pos[d] += 1;
+    let base = stack.len();
+    stack.resize(base + 2 * nb, 0);
+    {
+        let (count, pos) = stack[base..].split_at_mut(nb);
+        for &k in a.iter() {
+            count[((k >> shift) & mask) as usize] += 1;
+        }
+        let mut sum = 0;
+        for (p, &c) in pos.iter_mut().zip(count.iter()) {
+            *p = sum;
+            sum += c;
+        }
+        for &k in a.iter() {
+            let d = ((k >> shift) & mask) as usize;
+            // Indexing stays checked: the bounds checks are cheap next to the scattered stores.
+            b[pos[d]] = k;
+            pos[d] += 1;
+        }
     }
     let mut lo = 0;
-    for &c in count.iter() {
+    for d in 0..nb {
+        let c = stack[base + d];
         if c > 0 {
             let r = lo..lo + c;
-            msd_sort(&mut b[r.clone()], &mut a[r], !out_in_a, None);
+            msd_sort(&mut b[r.clone()], &mut a[r], !out_in_a, None, stack);
         }
         lo += c;
     }
+    stack.truncate(base);
 }
 
 /// Sorts u64 keys ascending: an MSD radix sort that skips the leading bits on which all keys
@@ -164,7 +184,7 @@ pub fn radix_sort_u64(keys: &mut [u64]) {
         return;
     }
     let mut buf = vec![0u64; keys.len()];
-    msd_sort(keys, &mut buf, true, None);
+    msd_sort(keys, &mut buf, true, None, &mut Vec::new());
 }
 
 /// Keys of `xs` (complemented when `descending`) and their [`diff_bits`], in one pass.
@@ -190,7 +210,7 @@ pub fn sort_local<T: SortKey>(xs: &mut [T], descending: bool) {
         return;
     }
     let mut buf = vec![0u64; keys.len()];
-    msd_sort(&mut keys, &mut buf, true, Some(diff));
+    msd_sort(&mut keys, &mut buf, true, Some(diff), &mut Vec::new());
     for (x, &k) in xs.iter_mut().zip(&keys) {
         *x = T::from_key(k ^ flip);
     }
@@ -216,7 +236,7 @@ fn merge2(a: &[u64], b: &[u64], out: &mut [u64]) {
 
 /// Merges the sorted runs of `v` (lengths `runs`) into one sorted vector: pairwise rounds,
 /// ping-ponging with one scratch buffer.
-fn merge_runs(v: Vec<u64>, runs: &[usize]) -> Vec<u64> {
+fn merge_runs(v: Vec<u64>, runs: &[usize], scratch: Vec<u64>) -> Vec<u64> {
     let mut bounds: Vec<usize> = Vec::with_capacity(runs.len() + 1);
     bounds.push(0);
     for &r in runs {
@@ -228,7 +248,9 @@ fn merge_runs(v: Vec<u64>, runs: &[usize]) -> Vec<u64> {
         return v;
     }
     let mut src = v;
-    let mut dst = vec![0u64; src.len()];
+    let mut dst = scratch;
+    dst.clear();
+    dst.resize(src.len(), 0);
     while bounds.len() > 2 {
         let mut next = Vec::with_capacity(bounds.len() / 2 + 2);
         next.push(0);
@@ -278,9 +300,10 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
     let flip = if descending { u64::MAX } else { 0 };
     let (mut keys, diff) = keys_of(c.local(), flip);
     let n = keys.len();
+    // Scratch for the radix sort, then the receive buffer: the same pages throughout.
+    let mut buf = vec![0u64; n];
     if n > SMALL {
-        let mut buf = vec![0u64; n];
-        msd_sort(&mut keys, &mut buf, true, Some(diff));
+        msd_sort(&mut keys, &mut buf, true, Some(diff), &mut Vec::new());
     } else {
         keys.sort_unstable();
     }
@@ -309,9 +332,30 @@ pub fn sort<T: SortKey>(c: &mut Distributed<T>, descending: bool) -> Result<()> 
     } else {
         counts[p - 1] = n;
     }
-    let (recv, rcounts) = comm.alltoallv_vec(&keys, &counts)?;
-    drop(keys);
-    let mine = merge_runs(recv, &rcounts);
+    let sc: Vec<u64> = counts.iter().map(|&c| c as u64).collect();
+    let mut rc = vec![0u64; p];
+    let ones = vec![1; p];
+    comm.alltoallv(
+        as_bytes(&sc),
+        &ones,
+        as_bytes_mut(&mut rc),
+        &ones,
+        DType::U64,
+        site,
+    )?;
+    let rcounts: Vec<usize> = rc.iter().map(|&c| c as usize).collect();
+    let mut recv = buf;
+    recv.clear();
+    recv.resize(rcounts.iter().sum(), 0);
+    comm.alltoallv(
+        as_bytes(&keys),
+        &counts,
+        as_bytes_mut(&mut recv),
+        &rcounts,
+        DType::U64,
+        site,
+    )?;
+    let mine = merge_runs(recv, &rcounts, keys);
 
     // Rebalance: this rank holds sorted positions prefix[me]..prefix[me+1].
     let sizes = comm.allgather_counts(mine.len(), site)?;
