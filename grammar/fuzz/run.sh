@@ -10,5 +10,9 @@ mkdir -p corpus/parse
 for f in ../../tests/spec/examples/*.dtl ../../tests/spec/errors/*.dtl ../../examples/*.dtl; do
     [ -f "$f" ] && cp -n "$f" corpus/parse/ 2>/dev/null || true
 done
+if [ -z "$(ls -A corpus/parse)" ]; then
+    printf 'param n: i64 = 10;\nfn main() {\n    let u = vector<f64>(n) @block @halo(1);\n    forall i in u with s: sum { s += u[i] as f64; }\n    for k in 0..n step 2 { if k > 1 && !false { print("k", k); } else { break; } }\n}\n' > corpus/parse/seed1.dtl
+    printf 'import stats;\nconst PI2: f64 = 6.28;\nfn f(x: tensor<f32, 2>) -> f64 { stats::variance(x) * -1e-3 }\n/* /* nested */ */\n' > corpus/parse/seed2.dtl
+fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 exec cargo +nightly fuzz run parse corpus/parse -- -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
