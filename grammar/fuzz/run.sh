@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs the lexer+parser fuzz target for a bounded time: grammar/fuzz/run.sh [seconds] (default 60).
+# Runs a fuzz target for a bounded time: grammar/fuzz/run.sh [seconds] [parse|check]
+# (default 60 s, target `check`: lexer + parser + resolve + typeck + SPMD checks + rendering).
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds the corpus with
 # the spec examples when they are present.
 set -euo pipefail
 secs="${1:-60}"
+target="${2:-check}"
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-mkdir -p corpus/parse
+mkdir -p corpus/parse corpus/check
 for f in ../../tests/spec/examples/*.dtl ../../tests/spec/errors/*.dtl ../../examples/*.dtl; do
     [ -f "$f" ] && cp -n "$f" corpus/parse/ 2>/dev/null || true
 done
@@ -15,4 +17,5 @@ if [ -z "$(ls -A corpus/parse)" ]; then
     printf 'import stats;\nconst PI2: f64 = 6.28;\nfn f(x: tensor<f32, 2>) -> f64 { stats::variance(x) * -1e-3 }\n/* /* nested */ */\n' > corpus/parse/seed2.dtl
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
-exec cargo +nightly fuzz run parse corpus/parse -- -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
+cp -n corpus/parse/* corpus/check/ 2>/dev/null || true
+exec cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
