@@ -12,6 +12,44 @@
 //! one-sided calls (`get`, `put`, …) are not collective, and puts and atomics become visible to
 //! other ranks at the next `fence()` or barrier.
 
+/// Implements `Deref`/`DerefMut` to [`Distributed`] and [`View`] for a newtype container
+/// (`Vector`, `Array`, `Tensor`): they differ only in their constructors and extra methods.
+macro_rules! core_wrapper {
+    ($name:ident) => {
+        impl<T: $crate::elem::Element> ::std::ops::Deref for $name<T> {
+            type Target = $crate::container::Distributed<T>;
+            fn deref(&self) -> &$crate::container::Distributed<T> {
+                &self.0
+            }
+        }
+
+        impl<T: $crate::elem::Element> ::std::ops::DerefMut for $name<T> {
+            fn deref_mut(&mut self) -> &mut $crate::container::Distributed<T> {
+                &mut self.0
+            }
+        }
+
+        impl<T: $crate::elem::Element> $crate::container::View<T> for $name<T> {
+            fn comm(&self) -> &$crate::comm::CommRef {
+                self.0.comm()
+            }
+            fn global_len(&self) -> usize {
+                self.0.global_len()
+            }
+            fn local(&self) -> &[T] {
+                self.0.local()
+            }
+            fn global_of_local(&self, k: usize) -> usize {
+                self.0.global_of_local(k)
+            }
+            fn is_replicated(&self) -> bool {
+                self.0.is_replicated()
+            }
+        }
+    };
+}
+use core_wrapper;
+
 mod array;
 mod local;
 mod span;

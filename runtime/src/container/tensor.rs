@@ -1,8 +1,6 @@
 //! The distributed N-D tensor, partitioned along dimension 0 with contiguous rows.
 
-use std::ops::{Deref, DerefMut};
-
-use super::{Distributed, Options, View};
+use super::{Distributed, Options};
 use crate::comm::CommRef;
 use crate::elem::Element;
 use crate::error::{DtlError, Result, Site};
@@ -85,33 +83,4 @@ impl<T: Element> Tensor<T> {
     }
 }
 
-impl<T: Element> Deref for Tensor<T> {
-    type Target = Distributed<T>;
-    fn deref(&self) -> &Distributed<T> {
-        &self.0
-    }
-}
-
-impl<T: Element> DerefMut for Tensor<T> {
-    fn deref_mut(&mut self) -> &mut Distributed<T> {
-        &mut self.0
-    }
-}
-
-impl<T: Element> View<T> for Tensor<T> {
-    fn comm(&self) -> &CommRef {
-        self.0.comm()
-    }
-    fn global_len(&self) -> usize {
-        self.0.global_len()
-    }
-    fn local(&self) -> &[T] {
-        self.0.local()
-    }
-    fn global_of_local(&self, k: usize) -> usize {
-        self.0.global_of_local(k)
-    }
-    fn is_replicated(&self) -> bool {
-        self.0.is_replicated()
-    }
-}
+super::core_wrapper!(Tensor);
