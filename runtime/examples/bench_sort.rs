@@ -7,17 +7,8 @@ use std::time::Instant;
 
 use dtl_runtime::container::{Options, Vector};
 use dtl_runtime::prelude::*;
+use dtl_runtime::random::rand;
 use dtl_runtime::sort;
-
-fn rand(seed: u64, i: u64) -> f64 {
-    fn mix(mut z: u64) -> u64 {
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^ (z >> 31)
-    }
-    let h = mix(mix(seed.wrapping_add(0x9e3779b97f4a7c15)) ^ i);
-    (h >> 11) as f64 * 2f64.powi(-53)
-}
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);

@@ -28,6 +28,7 @@ pub mod map;
 pub mod npy;
 pub mod ops;
 pub mod partition;
+pub mod random;
 pub mod sort;
 pub mod stats;
 

@@ -1523,23 +1523,11 @@ impl Comm for ThreadsComm {
             .check_root(root)
             .or_else(|| whole(send.len(), dtype, "gatherv").err())
             .or_else(|| {
-                if !is_root {
-                    return None;
-                }
-                if counts.len() != size {
-                    return Some(DtlError::invalid(format!(
-                        "gatherv: {} counts for {size} ranks",
-                        counts.len()
-                    )));
-                }
-                match total_bytes(counts, dtype.size(), "gatherv counts") {
-                    Ok(t) if t == recv.len() => None,
-                    Ok(t) => Some(DtlError::invalid(format!(
-                        "gatherv: counts total {t} bytes but the receive buffer has {}",
-                        recv.len()
-                    ))),
-                    Err(e) => Some(e),
-                }
+                is_root
+                    .then(|| {
+                        root_counts_error(counts, size, dtype, recv.len(), "gatherv", "receive")
+                    })
+                    .flatten()
             });
         let mut sig = self.sig(CollKind::Gatherv, site);
         sig.dtype = Some(dtype);
@@ -1587,23 +1575,9 @@ impl Comm for ThreadsComm {
             .check_root(root)
             .or_else(|| whole(recv.len(), dtype, "scatterv").err())
             .or_else(|| {
-                if !is_root {
-                    return None;
-                }
-                if counts.len() != size {
-                    return Some(DtlError::invalid(format!(
-                        "scatterv: {} counts for {size} ranks",
-                        counts.len()
-                    )));
-                }
-                match total_bytes(counts, dtype.size(), "scatterv counts") {
-                    Ok(t) if t == send.len() => None,
-                    Ok(t) => Some(DtlError::invalid(format!(
-                        "scatterv: counts total {t} bytes but the send buffer has {}",
-                        send.len()
-                    ))),
-                    Err(e) => Some(e),
-                }
+                is_root
+                    .then(|| root_counts_error(counts, size, dtype, send.len(), "scatterv", "send"))
+                    .flatten()
             });
         let mut sig = self.sig(CollKind::Scatterv, site);
         sig.dtype = Some(dtype);
@@ -1983,5 +1957,29 @@ impl Comm for ThreadsComm {
 
     fn abort(&self, cause: &str) {
         self.world().fail(self.world_rank(), cause);
+    }
+}
+
+/// Checks a root's `counts` (one per rank) against the byte length of its `buf_name` buffer.
+fn root_counts_error(
+    counts: &[usize],
+    size: usize,
+    dtype: DType,
+    buf_len: usize,
+    what: &str,
+    buf_name: &str,
+) -> Option<DtlError> {
+    if counts.len() != size {
+        return Some(DtlError::invalid(format!(
+            "{what}: {} counts for {size} ranks",
+            counts.len()
+        )));
+    }
+    match total_bytes(counts, dtype.size(), what) {
+        Ok(t) if t == buf_len => None,
+        Ok(t) => Some(DtlError::invalid(format!(
+            "{what}: counts total {t} bytes but the {buf_name} buffer has {buf_len}"
+        ))),
+        Err(e) => Some(e),
     }
 }
