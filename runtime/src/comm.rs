@@ -16,6 +16,8 @@
 //! Counts and offsets are in elements of the given dtype unless a name says `bytes`.
 
 pub mod local;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod threads;
 
 use std::sync::Arc;

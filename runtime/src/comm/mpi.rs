@@ -1,0 +1,2240 @@
+//! The MPI backend (feature `mpi`): ranks are MPI processes, every `Comm` call is one MPI call.
+//!
+//! ## Mapping
+//! - Collectives map onto their MPI namesakes (`MPI_Allreduce`, `MPI_Bcast`, `MPI_Gatherv`, ...)
+//!   with the dtype's MPI datatype and, where MPI's built-in operator has exactly the runtime's
+//!   semantics, MPI's operator. Float `Min`/`Max` (NaN propagation), `Land`/`Lor` on floats and
+//!   `MinLoc`/`MaxLoc` ([`LocPair`](crate::elem::LocPair) records) use user-defined operators
+//!   that run the runtime's own byte-level reductions ([`crate::ops`]).
+//! - Every collective starts with one *header* `MPI_Allreduce` of a 136-byte record under a
+//!   user-defined operator. It carries the packed [`CollSig`], a lowest-bad-rank field (so an
+//!   argument error on one rank reaches every rank, as on the threads backend) and sums that
+//!   check counts between ranks. Mismatched collectives therefore meet in the header and give
+//!   R0003 on every rank instead of a hang. Small payloads ride in the header: an allreduce or
+//!   reduce of at most [`PAYLOAD`] bytes and a broadcast of at most [`PAYLOAD`] bytes are that
+//!   one MPI call and nothing else.
+//! - Point-to-point: sends copy the message and post `MPI_Isend` (a send never waits for the
+//!   receiver, as on the threads backend); receives probe first (R0009 for a message longer
+//!   than the buffer leaves the message queued), then `MPI_Recv` the probed message.
+//! - Windows: `MPI_Win_create` over the caller's memory with a passive-target `lock_all` epoch
+//!   for the window's whole life. Puts, gets and atomics (`MPI_Accumulate`,
+//!   `MPI_Fetch_and_op`, `MPI_Compare_and_swap`) are locally complete when they return; they
+//!   are flushed to their targets at `win_flush`, `win_fence` and `barrier`, which then
+//!   `MPI_Win_sync` so local loads see remote updates.
+//! - Failure: [`launch`] (and [`Comm::abort`]) print the failing rank's error and call
+//!   `MPI_Abort`, so one failing rank ends the job instead of leaving the others waiting. A
+//!   watchdog thread aborts the job when one blocking call exceeds `DTL_WATCHDOG_SECS`
+//!   (default 60 s, `0` disables), so no wait is silent forever.
+//!
+//! ## Lifetime of MPI
+//! [`world`] initialises MPI (with `MPI_THREAD_MULTIPLE`) when nobody has, keeping rsmpi's
+//! `Universe` in a process-global; otherwise (mpi4py, a host program) it uses the existing
+//! world and never finalizes it. MPI is finalized only by [`finalize`] or at the end of
+//! [`launch`]; after that no MPI communicator may be used.
+//!
+//! This module is one of the runtime's allowed `unsafe` sites (FFI); every block says why.
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use mpi::ffi;
+use mpi::ffi::{MPI_Comm, MPI_Datatype, MPI_Op, MPI_Request, MPI_Win};
+
+use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId};
+use crate::elem::{DType, ReduceOp};
+use crate::error::{DtlError, Result, Site};
+use crate::ops;
+use crate::stats::Stats;
+
+/// Payload bytes that travel inside the header of a collective (small allreduce, reduce and
+/// broadcast need no second MPI call).
+pub const PAYLOAD: usize = 64;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Initialisation and finalization.
+
+/// rsmpi's universe when this module initialised MPI (dropping it calls `MPI_Finalize`).
+static UNIVERSE: Mutex<Option<mpi::environment::Universe>> = Mutex::new(None);
+/// Set once [`finalize`] ran: no MPI call may follow.
+static FINALIZED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the process environment says it was started by an MPI launcher (`mpirun`,
+/// `mpiexec`, `srun` with more than one task, a PMI/PMIx process manager).
+pub fn launched_under_mpi() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    let num = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    set("PMI_RANK")
+        || set("PMI_SIZE")
+        || set("PMIX_RANK")
+        || set("OMPI_COMM_WORLD_SIZE")
+        || set("MPI_LOCALNRANKS")
+        || set("HYDRA_CONTROL_FD")
+        || (set("SLURM_PROCID") && num("SLURM_NTASKS").is_some_and(|n| n > 1))
+}
+
+/// Initialises MPI with `MPI_THREAD_MULTIPLE` unless it already is (then it is left as its
+/// owner set it up). Idempotent. R0014 after [`finalize`] or when MPI refuses.
+pub fn init() -> Result<()> {
+    if FINALIZED.load(Ordering::Acquire) || mpi::environment::is_finalized() {
+        return Err(backend("MPI was already finalized in this process"));
+    }
+    let mut u = lock(&UNIVERSE);
+    if u.is_none() && !mpi::environment::is_initialized() {
+        let (universe, _level) = mpi::initialize_with_threading(mpi::Threading::Multiple)
+            .ok_or_else(|| backend("MPI_Init_thread failed"))?;
+        *u = Some(universe);
+    }
+    Ok(())
+}
+
+/// Finalizes MPI if this module initialised it (a no-op otherwise, or when called again).
+/// Every communicator of this backend must be dropped or unused afterwards.
+pub fn finalize() {
+    let universe = lock(&UNIVERSE).take();
+    if universe.is_some() {
+        if let Some(Ok(reg)) = REGISTRY.get() {
+            free_registry(reg);
+        }
+        FINALIZED.store(true, Ordering::Release);
+        drop(universe);
+    }
+}
+
+/// Frees the registry's datatypes and operators just before `MPI_Finalize`.
+fn free_registry(reg: &Registry) {
+    let mut types: Vec<MPI_Datatype> = reg.unit.iter().flatten().copied().collect();
+    types.push(reg.header_type);
+    for mut t in types {
+        // SAFETY: committed types created by this module; nothing uses them after finalize.
+        unsafe { ffi::MPI_Type_free(&mut t) };
+    }
+    let mut ops: Vec<MPI_Op> = reg.user_ops.to_vec();
+    ops.push(reg.header_op);
+    for mut o in ops {
+        // SAFETY: operators created by this module; nothing uses them after finalize.
+        unsafe { ffi::MPI_Op_free(&mut o) };
+    }
+}
+
+fn mpi_usable() -> bool {
+    !FINALIZED.load(Ordering::Acquire)
+        && mpi::environment::is_initialized()
+        && !mpi::environment::is_finalized()
+}
+
+/// A fresh communicator over `MPI_COMM_WORLD` (a duplicate, so its messages never meet the
+/// host program's), initialising MPI if needed. Without a launcher this is a world of one.
+pub fn world() -> Result<CommRef> {
+    Ok(world_handle()?)
+}
+
+/// [`world`] as its concrete handle.
+pub fn world_handle() -> Result<Arc<MpiComm>> {
+    init()?;
+    // SAFETY: MPI is initialised; MPI_COMM_WORLD is a predefined handle.
+    let w = unsafe { ffi::RSMPI_COMM_WORLD };
+    let c = MpiComm::dup_of(w)?;
+    start_watchdog();
+    Ok(c)
+}
+
+/// A communicator over the MPI communicator whose Fortran handle is `fhandle` (mpi4py's
+/// `comm.py2f()`). The communicator is duplicated first, so the caller keeps ownership of
+/// its own handle. MPI must already be initialised (R0014 otherwise).
+pub fn from_raw_comm(fhandle: c_int) -> Result<CommRef> {
+    if !mpi_usable() {
+        return Err(backend("from_raw_comm: MPI is not initialised"));
+    }
+    // SAFETY: f2c only converts a handle value; an invalid one yields MPI_COMM_NULL, checked
+    // next.
+    let c = unsafe { ffi::RSMPI_Comm_f2c(fhandle) };
+    // SAFETY: reading a predefined handle.
+    if c == unsafe { ffi::RSMPI_COMM_NULL } {
+        return Err(DtlError::invalid(format!(
+            "from_raw_comm: {fhandle} is not a communicator handle"
+        )));
+    }
+    let comm = MpiComm::dup_of(c)?;
+    start_watchdog();
+    Ok(comm)
+}
+
+/// Runs `f` on the MPI world (initialising MPI if needed) without finalizing it. A rank whose
+/// `f` returns an error or panics prints the error to stderr and aborts the whole job with
+/// `MPI_Abort` (exit status 1), so this returns `Err` only when MPI cannot be set up. At the
+/// end every rank joins one last header exchange, so a rank still waiting in a collective
+/// that another rank never called gets R0003 instead of a hang.
+pub fn run<R>(f: impl FnOnce(&CommRef) -> Result<R>) -> Result<R> {
+    let comm = world_handle()?;
+    let cref: CommRef = comm.clone();
+    let out = match catch_unwind(AssertUnwindSafe(|| f(&cref))) {
+        Ok(out) => out,
+        Err(p) => Err(backend(format!(
+            "rank {} panicked: {}",
+            comm.rank,
+            panic_message(p.as_ref())
+        ))),
+    };
+    let out = out.and_then(|v| comm.finish().map(|_| v));
+    match out {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            comm.fail(&e);
+        }
+    }
+}
+
+/// [`run`], then [`finalize`]: the whole life of an MPI program (what `dtlc run --backend mpi`
+/// calls). Returns `f`'s result on this rank.
+pub fn launch<R>(f: impl FnOnce(&CommRef) -> Result<R>) -> Result<R> {
+    let out = run(f);
+    finalize();
+    out
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(non-string panic payload)".to_string())
+}
+
+fn backend(detail: impl Into<String>) -> DtlError {
+    DtlError::Backend {
+        detail: detail.into(),
+    }
+}
+
+/// Turns an MPI return code into R0014 with MPI's message.
+fn check(rc: c_int, what: &str) -> Result<()> {
+    if rc == 0 {
+        return Ok(());
+    }
+    let mut buf = vec![0u8; ffi::MPI_MAX_ERROR_STRING as usize + 1];
+    let mut len: c_int = 0;
+    // SAFETY: the buffer holds MPI_MAX_ERROR_STRING + 1 bytes, as MPI_Error_string requires.
+    let rc2 = unsafe { ffi::MPI_Error_string(rc, buf.as_mut_ptr().cast(), &mut len) };
+    let msg = if rc2 == 0 {
+        String::from_utf8_lossy(&buf[..(len.max(0) as usize).min(buf.len())]).into_owned()
+    } else {
+        format!("MPI error {rc}")
+    };
+    Err(backend(format!("{what}: {msg}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watchdog: one process-wide "blocked since" stamp, checked by a background thread.
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+/// Nanoseconds since EPOCH (+1) when the current blocking call started; 0 when none.
+static BLOCKED_SINCE: AtomicU64 = AtomicU64::new(0);
+/// What the blocked call is (an index into WHAT).
+static BLOCKED_IN: AtomicU64 = AtomicU64::new(0);
+static WATCHDOG: OnceLock<()> = OnceLock::new();
+static WATCH_RANK: AtomicU64 = AtomicU64::new(0);
+
+const WHAT: [&str; 8] = [
+    "a collective",
+    "a receive",
+    "a probe",
+    "a window fence",
+    "a window flush",
+    "a one-sided operation",
+    "a window free",
+    "a communicator split",
+];
+
+/// Marks a blocking MPI call for the watchdog while alive.
+struct Blocked;
+
+impl Blocked {
+    fn enter(what: usize) -> Blocked {
+        let t = EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1;
+        BLOCKED_IN.store(what as u64, Ordering::Relaxed);
+        BLOCKED_SINCE.store(t, Ordering::Relaxed);
+        Blocked
+    }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        BLOCKED_SINCE.store(0, Ordering::Relaxed);
+    }
+}
+
+fn start_watchdog() {
+    let Some(limit) = super::threads::watchdog_from_env() else {
+        return;
+    };
+    WATCHDOG.get_or_init(|| {
+        EPOCH.get_or_init(Instant::now);
+        let tick = (limit / 8).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let spawned = std::thread::Builder::new()
+            .name("dtl-mpi-watchdog".into())
+            .spawn(move || {
+                let mut last = (0u64, 0u32);
+                loop {
+                    std::thread::sleep(tick);
+                    if !mpi_usable() {
+                        return;
+                    }
+                    let since = BLOCKED_SINCE.load(Ordering::Relaxed);
+                    if since == 0 {
+                        last = (0, 0);
+                        continue;
+                    }
+                    // The same stamp seen on consecutive ticks: one call has been blocked the
+                    // whole time.
+                    last = if last.0 == since {
+                        (since, last.1 + 1)
+                    } else {
+                        (since, 0)
+                    };
+                    let now = EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1;
+                    if now.saturating_sub(since) >= limit.as_nanos() as u64 && last.1 > 0 {
+                        let what = WHAT
+                            .get(BLOCKED_IN.load(Ordering::Relaxed) as usize)
+                            .copied()
+                            .unwrap_or("an MPI call");
+                        let rank = WATCH_RANK.load(Ordering::Relaxed);
+                        let e = DtlError::Timeout {
+                            report: format!(
+                                "  rank {rank}: waited longer than {limit:?} in {what} (MPI backend)"
+                            ),
+                        };
+                        abort_job(rank as usize, &e);
+                    }
+                }
+            });
+        // Without a watchdog thread the job still runs; waits are then only ended by the
+        // launcher.
+        drop(spawned);
+    });
+}
+
+/// Prints `e` as rank `rank`'s failure and aborts every process of the job.
+fn abort_job(rank: usize, e: &DtlError) -> ! {
+    use std::io::Write;
+    let msg = format!("dtl: rank {rank} failed: error[{}]: {e}\n", e.code());
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(msg.as_bytes());
+    let _ = err.flush();
+    drop(err);
+    if mpi_usable() {
+        // SAFETY: MPI is initialised and not finalized; MPI_Abort may be called from any thread
+        // under MPI_THREAD_MULTIPLE and ends every process of MPI_COMM_WORLD.
+        unsafe { ffi::MPI_Abort(ffi::RSMPI_COMM_WORLD, 1) };
+    }
+    std::process::exit(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datatypes and operators.
+
+const OP_LIST: [ReduceOp; 11] = [
+    ReduceOp::Sum,
+    ReduceOp::Prod,
+    ReduceOp::Min,
+    ReduceOp::Max,
+    ReduceOp::Land,
+    ReduceOp::Lor,
+    ReduceOp::Band,
+    ReduceOp::Bor,
+    ReduceOp::Bxor,
+    ReduceOp::MinLoc,
+    ReduceOp::MaxLoc,
+];
+
+fn op_index(op: ReduceOp) -> usize {
+    OP_LIST.iter().position(|&o| o == op).unwrap_or(0)
+}
+
+fn dtype_index(d: DType) -> usize {
+    DType::ALL.iter().position(|&x| x == d).unwrap_or(0)
+}
+
+/// MPI objects this backend creates once per process (never freed: they die with MPI).
+struct Registry {
+    /// Contiguous byte types of one element (`[0]`) or one loc record (`[1]`) per dtype; the
+    /// user-defined operators recover the dtype from which of these they are called with.
+    unit: [[MPI_Datatype; 9]; 2],
+    user_ops: [MPI_Op; 11],
+    header_type: MPI_Datatype,
+    header_op: MPI_Op,
+}
+
+// SAFETY: MPI handles are plain values (integers on MPICH, pointers to immutable library
+// objects elsewhere); predefined and committed handles may be used from any thread under
+// MPI_THREAD_MULTIPLE.
+unsafe impl Send for Registry {}
+// SAFETY: as above; the registry is never mutated after creation.
+unsafe impl Sync for Registry {}
+
+static REGISTRY: OnceLock<std::result::Result<Registry, DtlError>> = OnceLock::new();
+
+fn registry() -> Result<&'static Registry> {
+    REGISTRY
+        .get_or_init(create_registry)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn contiguous(bytes: usize) -> Result<MPI_Datatype> {
+    // SAFETY: reading a predefined handle.
+    let mut t = unsafe { ffi::RSMPI_DATATYPE_NULL };
+    // SAFETY: MPI is initialised (callers ran `init`); `t` is a valid out-parameter.
+    check(
+        unsafe { ffi::MPI_Type_contiguous(bytes as c_int, ffi::RSMPI_UINT8_T, &mut t) },
+        "MPI_Type_contiguous",
+    )?;
+    // SAFETY: `t` was just created.
+    check(unsafe { ffi::MPI_Type_commit(&mut t) }, "MPI_Type_commit")?;
+    Ok(t)
+}
+
+fn create_op(
+    f: unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut MPI_Datatype),
+) -> Result<MPI_Op> {
+    // SAFETY: reading a predefined handle.
+    let mut op = unsafe { ffi::RSMPI_SUM };
+    // SAFETY: `f` has MPI_User_function's signature and lives for the whole program.
+    check(
+        unsafe { ffi::MPI_Op_create(Some(f), 1, &mut op) },
+        "MPI_Op_create",
+    )?;
+    Ok(op)
+}
+
+fn create_registry() -> Result<Registry> {
+    // SAFETY: reading a predefined handle.
+    let null = unsafe { ffi::RSMPI_DATATYPE_NULL };
+    let mut unit = [[null; 9]; 2];
+    for (i, d) in DType::ALL.into_iter().enumerate() {
+        unit[0][i] = contiguous(d.size())?;
+        unit[1][i] = contiguous(ops::LOC_SIZE)?;
+    }
+    let fns: [unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut MPI_Datatype); 11] = [
+        user_fn::<0>,
+        user_fn::<1>,
+        user_fn::<2>,
+        user_fn::<3>,
+        user_fn::<4>,
+        user_fn::<5>,
+        user_fn::<6>,
+        user_fn::<7>,
+        user_fn::<8>,
+        user_fn::<9>,
+        user_fn::<10>,
+    ];
+    // SAFETY: reading a predefined handle.
+    let mut user_ops = [unsafe { ffi::RSMPI_SUM }; 11];
+    for (o, f) in user_ops.iter_mut().zip(fns) {
+        *o = create_op(f)?;
+    }
+    Ok(Registry {
+        unit,
+        user_ops,
+        header_type: contiguous(std::mem::size_of::<Header>())?,
+        header_op: create_op(header_fn)?,
+    })
+}
+
+/// The user-defined reduction `OP_LIST[O]`: `inout = op(inout, in)` with the runtime's
+/// semantics ([`ops::reduce_into`]); the dtype comes from the unit datatype it is called with.
+unsafe extern "C" fn user_fn<const O: usize>(
+    invec: *mut c_void,
+    inout: *mut c_void,
+    len: *mut c_int,
+    dt: *mut MPI_Datatype,
+) {
+    let Some(Ok(reg)) = REGISTRY.get() else {
+        return;
+    };
+    // SAFETY: MPI passes valid pointers to the count and the datatype.
+    let (n, dt) = unsafe { (*len, *dt) };
+    let Some((dtype, unit)) = (0..2).find_map(|k| {
+        reg.unit[k].iter().position(|&t| t == dt).map(|i| {
+            let d = DType::ALL[i];
+            (d, if k == 0 { d.size() } else { ops::LOC_SIZE })
+        })
+    }) else {
+        return;
+    };
+    let bytes = n.max(0) as usize * unit;
+    if bytes == 0 {
+        return;
+    }
+    // SAFETY: MPI passes two buffers of `len` elements of `dt` (`unit` bytes each); they do
+    // not overlap, and `inout` is ours to write.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(inout.cast::<u8>(), bytes),
+            std::slice::from_raw_parts(invec.cast::<u8>().cast_const(), bytes),
+        )
+    };
+    let _ = ops::reduce_into(dtype, OP_LIST[O], a, b);
+}
+
+/// The MPI datatype that carries elements of `d` in messages (bool travels as a byte).
+fn mpi_type(d: DType) -> MPI_Datatype {
+    // SAFETY: reading predefined handles.
+    unsafe {
+        match d {
+            DType::I8 => ffi::RSMPI_INT8_T,
+            DType::I32 => ffi::RSMPI_INT32_T,
+            DType::I64 => ffi::RSMPI_INT64_T,
+            DType::U8 | DType::Bool => ffi::RSMPI_UINT8_T,
+            DType::U32 => ffi::RSMPI_UINT32_T,
+            DType::U64 => ffi::RSMPI_UINT64_T,
+            DType::F32 => ffi::RSMPI_FLOAT,
+            DType::F64 => ffi::RSMPI_DOUBLE,
+        }
+    }
+}
+
+/// An unsigned integer type of `d`'s size (compare-and-swap compares bits).
+fn bits_type(d: DType) -> MPI_Datatype {
+    // SAFETY: reading predefined handles.
+    unsafe {
+        match d.size() {
+            1 => ffi::RSMPI_UINT8_T,
+            4 => ffi::RSMPI_UINT32_T,
+            _ => ffi::RSMPI_UINT64_T,
+        }
+    }
+}
+
+/// MPI's built-in operator for `op` on `d` when its result is exactly the runtime's.
+/// `rma` also accepts float `Min`/`Max` (one-sided accumulates cannot use user operators;
+/// NaN handling is then MPI's).
+fn builtin_op(d: DType, op: ReduceOp, rma: bool) -> Option<MPI_Op> {
+    // SAFETY: reading predefined handles.
+    unsafe {
+        match op {
+            ReduceOp::Sum => Some(ffi::RSMPI_SUM),
+            ReduceOp::Prod => Some(ffi::RSMPI_PROD),
+            ReduceOp::Min if rma || !d.is_float() => Some(ffi::RSMPI_MIN),
+            ReduceOp::Max if rma || !d.is_float() => Some(ffi::RSMPI_MAX),
+            ReduceOp::Land if !d.is_float() => Some(ffi::RSMPI_LAND),
+            ReduceOp::Lor if !d.is_float() => Some(ffi::RSMPI_LOR),
+            ReduceOp::Band => Some(ffi::RSMPI_BAND),
+            ReduceOp::Bor => Some(ffi::RSMPI_BOR),
+            ReduceOp::Bxor => Some(ffi::RSMPI_BXOR),
+            _ => None,
+        }
+    }
+}
+
+/// (datatype, operator, unit bytes) for a reducing collective.
+fn reduction(d: DType, op: ReduceOp) -> Result<(MPI_Datatype, MPI_Op, usize)> {
+    if let Some(o) = builtin_op(d, op, false) {
+        return Ok((mpi_type(d), o, d.size()));
+    }
+    let reg = registry()?;
+    let loc = matches!(op, ReduceOp::MinLoc | ReduceOp::MaxLoc);
+    Ok((
+        reg.unit[loc as usize][dtype_index(d)],
+        reg.user_ops[op_index(op)],
+        ops::unit_size(d, op),
+    ))
+}
+
+fn to_int(n: usize, what: &str) -> Result<c_int> {
+    c_int::try_from(n).map_err(|_| DtlError::BadSize {
+        requested: n as i128,
+        what: format!("{what} (MPI counts are limited to {})", c_int::MAX),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header exchange that opens every collective.
+
+const KEY_MISMATCH: u32 = 1;
+const AUX_MISMATCH: u32 = 2;
+const MODE_NONE: u8 = 0;
+const MODE_REDUCE: u8 = 1;
+const MODE_PICK: u8 = 2;
+/// `key[0]` of the exchange that ends [`run`] ("this rank finished").
+const KEY_FINISH: u64 = u64::MAX;
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Header {
+    key: [u64; 3],
+    /// A value every rank must pass equal (e.g. a hash of allgatherv counts).
+    aux: u64,
+    /// Two wrapping sums that must come out equal (counts as senders and receivers see them).
+    sum_a: u64,
+    sum_b: u64,
+    /// The lowest rank that found its arguments invalid, `u64::MAX` if none.
+    bad: u64,
+    flags: u32,
+    mode: u8,
+    dtype: u8,
+    op: u8,
+    has: u8,
+    len: u32,
+    pad: u32,
+    payload: [u8; PAYLOAD],
+}
+
+impl Header {
+    fn new(key: [u64; 3]) -> Self {
+        Header {
+            key,
+            aux: 0,
+            sum_a: 0,
+            sum_b: 0,
+            bad: u64::MAX,
+            flags: 0,
+            mode: MODE_NONE,
+            dtype: 0,
+            op: 0,
+            has: 0,
+            len: 0,
+            pad: 0,
+            payload: [0; PAYLOAD],
+        }
+    }
+}
+
+/// Combines two headers (commutative and associative): see [`Header`].
+unsafe extern "C" fn header_fn(
+    invec: *mut c_void,
+    inout: *mut c_void,
+    len: *mut c_int,
+    _dt: *mut MPI_Datatype,
+) {
+    // SAFETY: MPI passes a valid count.
+    let n = unsafe { *len }.max(0) as usize;
+    let size = std::mem::size_of::<Header>();
+    for i in 0..n {
+        // SAFETY: both buffers hold `n` headers; MPI's temporaries may be unaligned, hence the
+        // unaligned reads and writes.
+        let (mut a, b) = unsafe {
+            (
+                std::ptr::read_unaligned(inout.cast::<u8>().add(i * size).cast::<Header>()),
+                std::ptr::read_unaligned(invec.cast::<u8>().add(i * size).cast::<Header>()),
+            )
+        };
+        combine(&mut a, &b);
+        // SAFETY: as above.
+        unsafe { std::ptr::write_unaligned(inout.cast::<u8>().add(i * size).cast::<Header>(), a) };
+    }
+}
+
+fn combine(a: &mut Header, b: &Header) {
+    if a.key != b.key {
+        a.flags |= KEY_MISMATCH;
+    }
+    if a.aux != b.aux {
+        a.flags |= AUX_MISMATCH;
+    }
+    a.flags |= b.flags;
+    a.sum_a = a.sum_a.wrapping_add(b.sum_a);
+    a.sum_b = a.sum_b.wrapping_add(b.sum_b);
+    a.bad = a.bad.min(b.bad);
+    if a.flags != 0 || a.bad != u64::MAX || a.mode != b.mode || a.len != b.len {
+        return;
+    }
+    let len = (a.len as usize).min(PAYLOAD);
+    match a.mode {
+        MODE_REDUCE => {
+            let d = DType::ALL.get(a.dtype as usize).copied();
+            let o = OP_LIST.get(a.op as usize).copied();
+            if let (Some(d), Some(o)) = (d, o) {
+                let _ = ops::reduce_into(d, o, &mut a.payload[..len], &b.payload[..len]);
+            }
+        }
+        MODE_PICK if a.has == 0 && b.has != 0 => {
+            a.payload = b.payload;
+            a.has = 1;
+        }
+        _ => {}
+    }
+}
+
+/// `CollSig::matches` packed in three words.
+fn sig_key(s: &CollSig) -> [u64; 3] {
+    let kind = s.kind as u64;
+    let dtype = s.dtype.map_or(0xFF, |d| dtype_index(d) as u64);
+    let op = s.op.map_or(0xFF, |o| op_index(o) as u64);
+    let has = (s.root.is_some() as u64) | ((s.count.is_some() as u64) << 1);
+    [
+        kind | (dtype << 8) | (op << 16) | (has << 24),
+        s.root.unwrap_or(0) as u64,
+        s.count.unwrap_or(0) as u64,
+    ]
+}
+
+/// A 64-bit mix (splitmix64's finalizer) for count checks.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn mix3(a: usize, b: usize, c: usize) -> u64 {
+    mix(mix(mix(a as u64) ^ b as u64) ^ c as u64)
+}
+
+/// Count checks carried by a header, with the message for a failure.
+#[derive(Default)]
+struct Checks {
+    aux: u64,
+    sum_a: u64,
+    sum_b: u64,
+    what: &'static str,
+}
+
+/// An error as bytes, to hand a rank's argument error to every rank: code, then message.
+fn encode_error(e: &DtlError) -> Vec<u8> {
+    let (tag, rank, size, what): (u8, i64, u64, &str) = match e {
+        DtlError::NoSuchRank { rank, size, what } => (1, *rank, *size as u64, what),
+        DtlError::BadSize { .. } => (2, 0, 0, ""),
+        _ => (0, 0, 0, ""),
+    };
+    let mut v = vec![tag];
+    v.extend_from_slice(&rank.to_le_bytes());
+    v.extend_from_slice(&size.to_le_bytes());
+    let text = match e {
+        DtlError::NoSuchRank { .. } => what.to_string(),
+        DtlError::BadSize { what, .. } => what.clone(),
+        DtlError::InvalidArgument { detail } => detail.clone(),
+        other => format!("error[{}]: {other}", other.code()),
+    };
+    v.extend_from_slice(text.as_bytes());
+    v
+}
+
+fn decode_error(v: &[u8], from: usize) -> DtlError {
+    if v.len() < 17 {
+        return DtlError::invalid(format!("rank {from} passed an invalid argument"));
+    }
+    let rank = i64::from_le_bytes(v[1..9].try_into().unwrap_or([0; 8]));
+    let size = u64::from_le_bytes(v[9..17].try_into().unwrap_or([0; 8]));
+    let text = String::from_utf8_lossy(&v[17..]).into_owned();
+    match v[0] {
+        1 => DtlError::NoSuchRank {
+            rank,
+            size: size as usize,
+            what: match text.as_str() {
+                "root rank" => "root rank",
+                "target rank" => "target rank",
+                "source rank" => "source rank",
+                "destination rank" => "destination rank",
+                _ => "rank",
+            },
+        },
+        2 => DtlError::BadSize {
+            requested: rank as i128,
+            what: text,
+        },
+        _ => DtlError::invalid(format!("on rank {from}: {text}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The communicator.
+
+struct WinState {
+    win: MPI_Win,
+    /// Each rank's exposed length in bytes.
+    lens: Vec<u64>,
+    /// Operations were issued since the last flush to every target.
+    dirty: bool,
+}
+
+/// A send in flight: the request and the copy of the message it reads.
+struct Pending {
+    req: MPI_Request,
+    _data: Vec<u8>,
+}
+
+/// One rank's handle on an MPI communicator (a duplicate owned by this handle).
+pub struct MpiComm {
+    comm: MPI_Comm,
+    rank: usize,
+    size: usize,
+    stats: Stats,
+    windows: Mutex<HashMap<u64, WinState>>,
+    next_win: AtomicU64,
+    pending: Mutex<Vec<Pending>>,
+}
+
+// SAFETY: the handles are plain values; MPI is initialised with MPI_THREAD_MULTIPLE (or by a
+// host that chose its level, in which case using one communicator from several threads at
+// once is the host's error, as it would be in C). The mutable state is behind mutexes.
+unsafe impl Send for MpiComm {}
+// SAFETY: as above.
+unsafe impl Sync for MpiComm {}
+
+impl Drop for MpiComm {
+    fn drop(&mut self) {
+        if !mpi_usable() {
+            return;
+        }
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        for mut p in pending {
+            // SAFETY: `p.req` is an active send request whose buffer we still own.
+            unsafe { ffi::MPI_Wait(&mut p.req, ffi::RSMPI_STATUS_IGNORE) };
+        }
+        // Windows still open are left to MPI (freeing one is collective).
+        // SAFETY: we own this duplicate; freeing is local for pending-free communicators.
+        unsafe { ffi::MPI_Comm_free(&mut self.comm) };
+    }
+}
+
+impl MpiComm {
+    /// Duplicates `c` into a new owned communicator.
+    fn dup_of(c: MPI_Comm) -> Result<Arc<MpiComm>> {
+        // SAFETY: reading a predefined handle.
+        let mut d = unsafe { ffi::RSMPI_COMM_NULL };
+        // SAFETY: `c` is a valid communicator, `d` a valid out-parameter; collective over c.
+        check(unsafe { ffi::MPI_Comm_dup(c, &mut d) }, "MPI_Comm_dup")?;
+        Self::wrap(d)
+    }
+
+    fn wrap(c: MPI_Comm) -> Result<Arc<MpiComm>> {
+        let (mut r, mut s) = (0, 0);
+        // SAFETY: `c` is a communicator we own; out-parameters are valid.
+        unsafe {
+            check(
+                ffi::MPI_Comm_set_errhandler(c, ffi::RSMPI_ERRORS_RETURN),
+                "MPI_Comm_set_errhandler",
+            )?;
+            check(ffi::MPI_Comm_rank(c, &mut r), "MPI_Comm_rank")?;
+            check(ffi::MPI_Comm_size(c, &mut s), "MPI_Comm_size")?;
+        }
+        let comm = MpiComm {
+            comm: c,
+            rank: r.max(0) as usize,
+            size: s.max(1) as usize,
+            stats: Stats::default(),
+            windows: Mutex::new(HashMap::new()),
+            next_win: AtomicU64::new(1),
+            pending: Mutex::new(Vec::new()),
+        };
+        registry()?;
+        Ok(Arc::new(comm))
+    }
+
+    /// The MPI communicator handle (valid while `self` lives).
+    pub fn raw(&self) -> MPI_Comm {
+        self.comm
+    }
+
+    /// Prints `e` as this rank's failure and aborts the job.
+    pub fn fail(&self, e: &DtlError) -> ! {
+        // The world rank identifies the process in the job.
+        let mut wr: c_int = self.rank as c_int;
+        if mpi_usable() {
+            // SAFETY: MPI is usable; `wr` is a valid out-parameter.
+            unsafe { ffi::MPI_Comm_rank(ffi::RSMPI_COMM_WORLD, &mut wr) };
+        }
+        abort_job(wr.max(0) as usize, e)
+    }
+
+    /// The exchange at the end of [`run`]: mismatches any collective another rank still waits in.
+    fn finish(&self) -> Result<()> {
+        let sig = CollSig::new(CollKind::Barrier, Site::NONE);
+        self.enter(&sig, [KEY_FINISH, 0, 0], None, Checks::default(), |_| {})
+            .map(|_| ())
+    }
+
+    fn record(&self, kind: CollKind, bytes: usize) {
+        self.stats.record_collective(kind, bytes);
+    }
+
+    fn check_root(&self, root: usize) -> Option<DtlError> {
+        DtlError::check_rank(
+            i64::try_from(root).unwrap_or(i64::MAX),
+            self.size,
+            "root rank",
+        )
+        .err()
+    }
+
+    /// Opens a collective: one header allreduce. Returns the combined header, or the uniform
+    /// error (R0003 mismatch, a rank's argument error, a failed count check) on every rank.
+    fn enter(
+        &self,
+        sig: &CollSig,
+        key: [u64; 3],
+        err: Option<DtlError>,
+        checks: Checks,
+        fill: impl FnOnce(&mut Header),
+    ) -> Result<Header> {
+        let reg = registry()?;
+        let mut h = Header::new(key);
+        h.aux = checks.aux;
+        h.sum_a = checks.sum_a;
+        h.sum_b = checks.sum_b;
+        if err.is_some() {
+            h.bad = self.rank as u64;
+        } else {
+            fill(&mut h);
+        }
+        let mut out = h;
+        {
+            let _b = Blocked::enter(0);
+            // SAFETY: both headers are valid `Header`s of the registered header type's size;
+            // the operator is the registered header operator.
+            check(
+                unsafe {
+                    ffi::MPI_Allreduce(
+                        (&raw const h).cast(),
+                        (&raw mut out).cast(),
+                        1,
+                        reg.header_type,
+                        reg.header_op,
+                        self.comm,
+                    )
+                },
+                "MPI_Allreduce (collective header)",
+            )?;
+        }
+        if out.flags & KEY_MISMATCH != 0 {
+            return Err(self.mismatch(sig, key));
+        }
+        if out.bad != u64::MAX {
+            let q = out.bad as usize;
+            let mut msg = match (&err, q == self.rank) {
+                (Some(e), true) => encode_error(e),
+                _ => Vec::new(),
+            };
+            self.bcast_bytes(&mut msg, q)?;
+            return Err(match err {
+                Some(e) if q == self.rank => e,
+                _ => decode_error(&msg, q),
+            });
+        }
+        if out.flags & AUX_MISMATCH != 0 || out.sum_a != out.sum_b {
+            return Err(DtlError::invalid(format!("{sig}: {}", checks.what)));
+        }
+        Ok(out)
+    }
+
+    /// After a header mismatch: every rank learns what every rank called.
+    fn mismatch(&self, sig: &CollSig, key: [u64; 3]) -> DtlError {
+        let mine = if key[0] == KEY_FINISH {
+            "finished (returned from the program)".to_string()
+        } else {
+            sig.to_string()
+        };
+        match self.allgather_strings(mine.as_bytes()) {
+            Ok(all) => DtlError::CollectiveMismatch {
+                detail: all
+                    .iter()
+                    .enumerate()
+                    .map(|(q, s)| format!("rank {q}: {s}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            Err(e) => DtlError::CollectiveMismatch {
+                detail: format!("rank {}: {mine} (details unavailable: {e})", self.rank),
+            },
+        }
+    }
+
+    fn allgather_strings(&self, mine: &[u8]) -> Result<Vec<String>> {
+        let n = to_int(mine.len(), "message")?;
+        let mut lens = vec![0 as c_int; self.size];
+        // SAFETY: one int per rank into `lens` (size elements).
+        check(
+            unsafe {
+                ffi::MPI_Allgather(
+                    (&raw const n).cast(),
+                    1,
+                    ffi::RSMPI_INT32_T,
+                    lens.as_mut_ptr().cast(),
+                    1,
+                    ffi::RSMPI_INT32_T,
+                    self.comm,
+                )
+            },
+            "MPI_Allgather",
+        )?;
+        let displs = displacements(&lens)?;
+        let total = lens.iter().map(|&l| l.max(0) as usize).sum();
+        let mut all = vec![0u8; total];
+        // SAFETY: `all` holds the sum of `lens` bytes at `displs`; we send `n` bytes.
+        check(
+            unsafe {
+                ffi::MPI_Allgatherv(
+                    mine.as_ptr().cast(),
+                    n,
+                    ffi::RSMPI_UINT8_T,
+                    all.as_mut_ptr().cast(),
+                    lens.as_ptr(),
+                    displs.as_ptr(),
+                    ffi::RSMPI_UINT8_T,
+                    self.comm,
+                )
+            },
+            "MPI_Allgatherv",
+        )?;
+        Ok(lens
+            .iter()
+            .zip(&displs)
+            .map(|(&l, &d)| {
+                String::from_utf8_lossy(&all[d as usize..(d + l) as usize]).into_owned()
+            })
+            .collect())
+    }
+
+    /// Broadcasts a byte string of any length from `root` (length first).
+    fn bcast_bytes(&self, v: &mut Vec<u8>, root: usize) -> Result<()> {
+        let mut n = v.len() as u64;
+        // SAFETY: one u64 in place on every rank.
+        check(
+            unsafe {
+                ffi::MPI_Bcast(
+                    (&raw mut n).cast(),
+                    1,
+                    ffi::RSMPI_UINT64_T,
+                    root as c_int,
+                    self.comm,
+                )
+            },
+            "MPI_Bcast",
+        )?;
+        v.resize(n as usize, 0);
+        let len = to_int(v.len(), "message")?;
+        // SAFETY: `v` holds `len` bytes on every rank.
+        check(
+            unsafe {
+                ffi::MPI_Bcast(
+                    v.as_mut_ptr().cast(),
+                    len,
+                    ffi::RSMPI_UINT8_T,
+                    root as c_int,
+                    self.comm,
+                )
+            },
+            "MPI_Bcast",
+        )
+    }
+
+    /// Completes finished sends (their copies are dropped).
+    fn progress_sends(&self) {
+        let mut p = lock(&self.pending);
+        p.retain_mut(|s| {
+            let mut flag: c_int = 0;
+            // SAFETY: `s.req` is an active request (completed ones are removed right here).
+            let rc = unsafe { ffi::MPI_Test(&mut s.req, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+            rc != 0 || flag == 0
+        });
+    }
+
+    fn check_source(&self, source: Source, tag: TagSel) -> Result<(c_int, c_int)> {
+        let s = match source {
+            Source::Rank(s) => DtlError::check_rank(
+                i64::try_from(s).unwrap_or(i64::MAX),
+                self.size,
+                "source rank",
+            )? as c_int,
+            // SAFETY: reading a predefined constant.
+            Source::Any => unsafe { ffi::RSMPI_ANY_SOURCE },
+        };
+        let t = match tag {
+            TagSel::Tag(t) if t < 0 => {
+                return Err(DtlError::invalid(format!("tag {t} is negative")));
+            }
+            TagSel::Tag(t) => t,
+            // SAFETY: reading a predefined constant.
+            TagSel::Any => unsafe { ffi::RSMPI_ANY_TAG },
+        };
+        Ok((s, t))
+    }
+
+    fn status_of(st: &ffi::MPI_Status) -> Result<Status> {
+        let mut n: c_int = 0;
+        // SAFETY: `st` was filled by MPI; `n` is a valid out-parameter.
+        check(
+            unsafe { ffi::MPI_Get_count(st, ffi::RSMPI_UINT8_T, &mut n) },
+            "MPI_Get_count",
+        )?;
+        Ok(Status {
+            source: st.MPI_SOURCE.max(0) as usize,
+            tag: st.MPI_TAG,
+            bytes: n.max(0) as usize,
+        })
+    }
+
+    fn empty_status() -> ffi::MPI_Status {
+        ffi::MPI_Status {
+            count_lo: 0,
+            count_hi_and_cancelled: 0,
+            MPI_SOURCE: 0,
+            MPI_TAG: 0,
+            MPI_ERROR: 0,
+        }
+    }
+
+    /// Flushes every window with operations in flight (before a barrier or fence).
+    fn flush_dirty(&self) -> Result<()> {
+        let mut w = lock(&self.windows);
+        for s in w.values_mut().filter(|s| s.dirty) {
+            // SAFETY: the window is live and inside its lock_all epoch.
+            check(
+                unsafe { ffi::MPI_Win_flush_all(s.win) },
+                "MPI_Win_flush_all",
+            )?;
+            s.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Makes remote updates visible to local loads on every window (after a barrier or fence).
+    fn sync_windows(&self) -> Result<()> {
+        let w = lock(&self.windows);
+        for s in w.values() {
+            // SAFETY: the window is live and inside its lock_all epoch.
+            check(unsafe { ffi::MPI_Win_sync(s.win) }, "MPI_Win_sync")?;
+        }
+        Ok(())
+    }
+
+    /// Looks up a window and checks a one-sided access of `len` bytes at `offset` of `target`.
+    fn rma_target(&self, win: WinId, target: usize, offset: usize, len: usize) -> Result<MPI_Win> {
+        let w = lock(&self.windows);
+        let s = w.get(&win.0).ok_or_else(|| {
+            DtlError::invalid(format!(
+                "window {} does not exist on this communicator (freed?)",
+                win.0
+            ))
+        })?;
+        let t = DtlError::check_rank(
+            i64::try_from(target).unwrap_or(i64::MAX),
+            self.size,
+            "target rank",
+        )?;
+        let tl = s.lens[t] as usize;
+        if offset.checked_add(len).is_none_or(|e| e > tl) {
+            let index =
+                i64::try_from(offset.saturating_add(len.saturating_sub(1))).unwrap_or(i64::MAX);
+            return Err(DtlError::OutOfBounds {
+                index,
+                len: tl,
+                what: format!("window {} of rank {target} (bytes)", win.0),
+            });
+        }
+        Ok(s.win)
+    }
+
+    fn mark_dirty(&self, win: WinId) {
+        if let Some(s) = lock(&self.windows).get_mut(&win.0) {
+            s.dirty = true;
+        }
+    }
+
+    /// Completes this rank's pending operations to every target if any are in flight (so a
+    /// read sees this rank's own earlier writes, as on the threads backend).
+    fn flush_if_dirty(&self, win: WinId) -> Result<()> {
+        let mut w = lock(&self.windows);
+        if let Some(s) = w.get_mut(&win.0)
+            && s.dirty
+        {
+            // SAFETY: the window is live and inside its lock_all epoch.
+            check(
+                unsafe { ffi::MPI_Win_flush_all(s.win) },
+                "MPI_Win_flush_all",
+            )?;
+            s.dirty = false;
+        }
+        Ok(())
+    }
+
+    fn check_atomic(offset: usize, len: usize, dtype: DType, op: ReduceOp) -> Result<usize> {
+        ops::check_op(dtype, op)?;
+        ops::unit_count(len, dtype, op)?;
+        let unit = ops::unit_size(dtype, op);
+        if !offset.is_multiple_of(unit) {
+            return Err(DtlError::invalid(format!(
+                "one-sided atomic at byte offset {offset}, not a multiple of the element size {unit}"
+            )));
+        }
+        Ok(unit)
+    }
+
+    fn rma_op(dtype: DType, op: ReduceOp) -> Result<MPI_Op> {
+        builtin_op(dtype, op, true).ok_or_else(|| {
+            DtlError::unsupported(format!(
+                "one-sided `{op}` on {dtype} with the MPI backend (MPI accumulates take only built-in operators)"
+            ))
+        })
+    }
+}
+
+/// Prefix sums of `counts` as MPI displacements (R0006 past `c_int`).
+fn displacements(counts: &[c_int]) -> Result<Vec<c_int>> {
+    let mut d = Vec::with_capacity(counts.len());
+    let mut acc: i64 = 0;
+    for &c in counts {
+        d.push(to_int(acc as usize, "displacement")?);
+        acc += c.max(0) as i64;
+    }
+    Ok(d)
+}
+
+fn int_counts(counts: &[usize], what: &str) -> Result<Vec<c_int>> {
+    counts.iter().map(|&c| to_int(c, what)).collect()
+}
+
+fn whole(len: usize, dtype: DType, what: &str) -> Result<usize> {
+    if !len.is_multiple_of(dtype.size()) {
+        return Err(DtlError::invalid(format!(
+            "{what}: {len} bytes are not a whole number of {dtype} elements"
+        )));
+    }
+    Ok(len / dtype.size())
+}
+
+fn total_elems(counts: &[usize]) -> Option<usize> {
+    counts.iter().try_fold(0usize, |a, &c| a.checked_add(c))
+}
+
+/// Checks one rank's counts (`len == size`, the total matches `buf_len` bytes).
+fn counts_error(
+    counts: &[usize],
+    size: usize,
+    dtype: DType,
+    buf_len: usize,
+    what: &str,
+    buf_name: &str,
+) -> Option<DtlError> {
+    if counts.len() != size {
+        return Some(DtlError::invalid(format!(
+            "{what}: {} counts for {size} ranks",
+            counts.len()
+        )));
+    }
+    let t = total_elems(counts).and_then(|t| t.checked_mul(dtype.size()));
+    match t {
+        Some(t) if t == buf_len => int_counts(counts, what)
+            .err()
+            .or_else(|| to_int(total_elems(counts).unwrap_or(0), what).err()),
+        Some(t) => Some(DtlError::invalid(format!(
+            "{what}: counts total {t} bytes but the {buf_name} buffer has {buf_len}"
+        ))),
+        None => Some(DtlError::BadSize {
+            requested: i128::MAX,
+            what: format!("{what} counts"),
+        }),
+    }
+}
+
+fn reduction_args(
+    send: &[u8],
+    recv_len: Option<usize>,
+    dtype: DType,
+    op: ReduceOp,
+    what: &str,
+) -> (usize, Option<DtlError>) {
+    let count = send.len() / ops::unit_size(dtype, op);
+    let err = ops::check_op(dtype, op)
+        .and_then(|_| ops::unit_count(send.len(), dtype, op))
+        .and_then(|_| match recv_len {
+            Some(r) if r != send.len() => Err(DtlError::invalid(format!(
+                "{what}: send buffer of {} bytes but receive buffer of {r} bytes",
+                send.len()
+            ))),
+            _ => Ok(()),
+        })
+        .and_then(|_| to_int(count, what).map(|_| ()))
+        .err();
+    (count, err)
+}
+
+fn reduce_payload(h: &mut Header, send: &[u8], dtype: DType, op: ReduceOp) {
+    h.mode = MODE_REDUCE;
+    h.dtype = dtype_index(dtype) as u8;
+    h.op = op_index(op) as u8;
+    h.len = send.len() as u32;
+    h.payload[..send.len()].copy_from_slice(send);
+}
+
+impl Comm for MpiComm {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn backend(&self) -> &'static str {
+        "mpi"
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn barrier(&self, site: Site) -> Result<()> {
+        let sig = CollSig::new(CollKind::Barrier, site);
+        self.flush_dirty()?;
+        self.enter(&sig, sig_key(&sig), None, Checks::default(), |_| {})?;
+        self.sync_windows()?;
+        self.record(CollKind::Barrier, 0);
+        Ok(())
+    }
+
+    fn broadcast(&self, buf: &mut [u8], dtype: DType, root: usize, site: Site) -> Result<()> {
+        let mut sig = CollSig::new(CollKind::Broadcast, site);
+        sig.dtype = Some(dtype);
+        sig.root = Some(root);
+        sig.count = Some(buf.len() / dtype.size());
+        let err = self
+            .check_root(root)
+            .or_else(|| whole(buf.len(), dtype, "broadcast").err())
+            .or_else(|| to_int(buf.len() / dtype.size(), "broadcast").err());
+        let len = buf.len();
+        let small = len <= PAYLOAD;
+        let is_root = self.rank == root;
+        let h = self.enter(&sig, sig_key(&sig), err, Checks::default(), |h| {
+            if small {
+                h.mode = MODE_PICK;
+                h.len = len as u32;
+                if is_root {
+                    h.has = 1;
+                    h.payload[..len].copy_from_slice(buf);
+                }
+            }
+        })?;
+        self.record(CollKind::Broadcast, if is_root { len } else { 0 });
+        if small {
+            if !is_root {
+                buf.copy_from_slice(&h.payload[..len]);
+            }
+            return Ok(());
+        }
+        let _b = Blocked::enter(0);
+        // SAFETY: `buf` holds `count` elements of `dtype` on every rank (matching counts).
+        check(
+            unsafe {
+                ffi::MPI_Bcast(
+                    buf.as_mut_ptr().cast(),
+                    (len / dtype.size()) as c_int,
+                    mpi_type(dtype),
+                    root as c_int,
+                    self.comm,
+                )
+            },
+            "MPI_Bcast",
+        )
+    }
+
+    fn reduce(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+        root: usize,
+        site: Site,
+    ) -> Result<()> {
+        let is_root = self.rank == root;
+        let (count, err) = reduction_args(send, is_root.then_some(recv.len()), dtype, op, "reduce");
+        let err = self.check_root(root).or(err);
+        let mut sig = CollSig::new(CollKind::Reduce, site);
+        sig.dtype = Some(dtype);
+        sig.op = Some(op);
+        sig.root = Some(root);
+        sig.count = Some(count);
+        let small = send.len() <= PAYLOAD;
+        let h = self.enter(&sig, sig_key(&sig), err, Checks::default(), |h| {
+            if small {
+                reduce_payload(h, send, dtype, op);
+            }
+        })?;
+        self.record(CollKind::Reduce, send.len());
+        if small {
+            if is_root {
+                recv.copy_from_slice(&h.payload[..send.len()]);
+            }
+            return Ok(());
+        }
+        let (t, o, _) = reduction(dtype, op)?;
+        let rptr: *mut c_void = if is_root {
+            recv.as_mut_ptr().cast()
+        } else {
+            std::ptr::null_mut()
+        };
+        let _b = Blocked::enter(0);
+        // SAFETY: `send` holds `count` units of `t`; on root `recv` has the same length.
+        check(
+            unsafe {
+                ffi::MPI_Reduce(
+                    send.as_ptr().cast(),
+                    rptr,
+                    count as c_int,
+                    t,
+                    o,
+                    root as c_int,
+                    self.comm,
+                )
+            },
+            "MPI_Reduce",
+        )
+    }
+
+    fn allreduce(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+        site: Site,
+    ) -> Result<()> {
+        let (count, err) = reduction_args(send, Some(recv.len()), dtype, op, "allreduce");
+        let mut sig = CollSig::new(CollKind::Allreduce, site);
+        sig.dtype = Some(dtype);
+        sig.op = Some(op);
+        sig.count = Some(count);
+        let small = send.len() <= PAYLOAD;
+        let h = self.enter(&sig, sig_key(&sig), err, Checks::default(), |h| {
+            if small {
+                reduce_payload(h, send, dtype, op);
+            }
+        })?;
+        self.record(CollKind::Allreduce, send.len());
+        if small {
+            recv.copy_from_slice(&h.payload[..send.len()]);
+            return Ok(());
+        }
+        let (t, o, _) = reduction(dtype, op)?;
+        let _b = Blocked::enter(0);
+        // SAFETY: `send` and `recv` hold `count` units of `t` (checked above).
+        check(
+            unsafe {
+                ffi::MPI_Allreduce(
+                    send.as_ptr().cast(),
+                    recv.as_mut_ptr().cast(),
+                    count as c_int,
+                    t,
+                    o,
+                    self.comm,
+                )
+            },
+            "MPI_Allreduce",
+        )
+    }
+
+    fn gatherv(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        counts: &[usize],
+        dtype: DType,
+        root: usize,
+        site: Site,
+    ) -> Result<()> {
+        let is_root = self.rank == root;
+        let size = self.size;
+        let mine = whole(send.len(), dtype, "gatherv");
+        let err = self
+            .check_root(root)
+            .or_else(|| mine.as_ref().err().cloned())
+            .or_else(|| {
+                is_root
+                    .then(|| counts_error(counts, size, dtype, recv.len(), "gatherv", "receive"))
+                    .flatten()
+            });
+        let mut sig = CollSig::new(CollKind::Gatherv, site);
+        sig.dtype = Some(dtype);
+        sig.root = Some(root);
+        let n = mine.unwrap_or(0);
+        let checks = Checks {
+            sum_a: mix3(self.rank, 0, n),
+            sum_b: if is_root && counts.len() == size {
+                counts
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |a, (q, &c)| a.wrapping_add(mix3(q, 0, c)))
+            } else {
+                0
+            },
+            what: "a rank's send count differs from what root's counts expect from it",
+            ..Checks::default()
+        };
+        self.enter(&sig, sig_key(&sig), err, checks, |_| {})?;
+        self.record(CollKind::Gatherv, send.len());
+        let (rc, displs) = if is_root {
+            let rc = int_counts(counts, "gatherv")?;
+            let d = displacements(&rc)?;
+            (rc, d)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let _b = Blocked::enter(0);
+        // SAFETY: `send` holds `n` elements; on root `recv` holds sum(counts) elements at
+        // `displs` (checked before the header).
+        check(
+            unsafe {
+                ffi::MPI_Gatherv(
+                    send.as_ptr().cast(),
+                    n as c_int,
+                    mpi_type(dtype),
+                    recv.as_mut_ptr().cast(),
+                    rc.as_ptr(),
+                    displs.as_ptr(),
+                    mpi_type(dtype),
+                    root as c_int,
+                    self.comm,
+                )
+            },
+            "MPI_Gatherv",
+        )
+    }
+
+    fn scatterv(
+        &self,
+        send: &[u8],
+        counts: &[usize],
+        recv: &mut [u8],
+        dtype: DType,
+        root: usize,
+        site: Site,
+    ) -> Result<()> {
+        let is_root = self.rank == root;
+        let size = self.size;
+        let mine = whole(recv.len(), dtype, "scatterv");
+        let err = self
+            .check_root(root)
+            .or_else(|| mine.as_ref().err().cloned())
+            .or_else(|| {
+                is_root
+                    .then(|| counts_error(counts, size, dtype, send.len(), "scatterv", "send"))
+                    .flatten()
+            });
+        let mut sig = CollSig::new(CollKind::Scatterv, site);
+        sig.dtype = Some(dtype);
+        sig.root = Some(root);
+        let n = mine.unwrap_or(0);
+        let checks = Checks {
+            sum_a: mix3(self.rank, 1, n),
+            sum_b: if is_root && counts.len() == size {
+                counts
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |a, (q, &c)| a.wrapping_add(mix3(q, 1, c)))
+            } else {
+                0
+            },
+            what: "a rank's receive buffer differs from what root's counts send it",
+            ..Checks::default()
+        };
+        self.enter(&sig, sig_key(&sig), err, checks, |_| {})?;
+        self.record(CollKind::Scatterv, send.len());
+        let (sc, displs) = if is_root {
+            let sc = int_counts(counts, "scatterv")?;
+            let d = displacements(&sc)?;
+            (sc, d)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let _b = Blocked::enter(0);
+        // SAFETY: on root `send` holds sum(counts) elements at `displs`; `recv` holds `n`.
+        check(
+            unsafe {
+                ffi::MPI_Scatterv(
+                    send.as_ptr().cast(),
+                    sc.as_ptr(),
+                    displs.as_ptr(),
+                    mpi_type(dtype),
+                    recv.as_mut_ptr().cast(),
+                    n as c_int,
+                    mpi_type(dtype),
+                    root as c_int,
+                    self.comm,
+                )
+            },
+            "MPI_Scatterv",
+        )
+    }
+
+    fn allgatherv(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        counts: &[usize],
+        dtype: DType,
+        site: Site,
+    ) -> Result<()> {
+        let size = self.size;
+        let sz = dtype.size();
+        let err =
+            counts_error(counts, size, dtype, recv.len(), "allgatherv", "receive").or_else(|| {
+                (counts[self.rank].checked_mul(sz) != Some(send.len())).then(|| {
+                    DtlError::invalid(format!(
+                        "allgatherv: rank {} sends {} bytes but counts[{}] = {}",
+                        self.rank,
+                        send.len(),
+                        self.rank,
+                        counts[self.rank]
+                    ))
+                })
+            });
+        let mut sig = CollSig::new(CollKind::Allgatherv, site);
+        sig.dtype = Some(dtype);
+        let checks = Checks {
+            aux: counts
+                .iter()
+                .enumerate()
+                .fold(0u64, |a, (q, &c)| mix(a ^ mix3(q, 2, c))),
+            what: "ranks passed different counts",
+            ..Checks::default()
+        };
+        self.enter(&sig, sig_key(&sig), err, checks, |_| {})?;
+        self.record(CollKind::Allgatherv, send.len());
+        let rc = int_counts(counts, "allgatherv")?;
+        let displs = displacements(&rc)?;
+        let _b = Blocked::enter(0);
+        // SAFETY: `recv` holds sum(counts) elements at `displs`; `send` holds counts[rank].
+        check(
+            unsafe {
+                ffi::MPI_Allgatherv(
+                    send.as_ptr().cast(),
+                    rc[self.rank],
+                    mpi_type(dtype),
+                    recv.as_mut_ptr().cast(),
+                    rc.as_ptr(),
+                    displs.as_ptr(),
+                    mpi_type(dtype),
+                    self.comm,
+                )
+            },
+            "MPI_Allgatherv",
+        )
+    }
+
+    fn alltoallv(
+        &self,
+        send: &[u8],
+        send_counts: &[usize],
+        recv: &mut [u8],
+        recv_counts: &[usize],
+        dtype: DType,
+        site: Site,
+    ) -> Result<()> {
+        let size = self.size;
+        let err = counts_error(send_counts, size, dtype, send.len(), "alltoallv", "send")
+            .or_else(|| counts_error(recv_counts, size, dtype, recv.len(), "alltoallv", "receive"));
+        let mut sig = CollSig::new(CollKind::Alltoallv, site);
+        sig.dtype = Some(dtype);
+        let r = self.rank;
+        let checks = if err.is_none() {
+            Checks {
+                sum_a: send_counts
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |a, (k, &c)| a.wrapping_add(mix3(r, k, c))),
+                sum_b: recv_counts
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |a, (q, &c)| a.wrapping_add(mix3(q, r, c))),
+                what: "a rank sends a different number of elements than its receiver expects",
+                ..Checks::default()
+            }
+        } else {
+            Checks::default()
+        };
+        self.enter(&sig, sig_key(&sig), err, checks, |_| {})?;
+        self.record(CollKind::Alltoallv, send.len());
+        let sc = int_counts(send_counts, "alltoallv")?;
+        let rc = int_counts(recv_counts, "alltoallv")?;
+        let sd = displacements(&sc)?;
+        let rd = displacements(&rc)?;
+        let _b = Blocked::enter(0);
+        // SAFETY: both buffers hold the totals of their counts at their displacements.
+        check(
+            unsafe {
+                ffi::MPI_Alltoallv(
+                    send.as_ptr().cast(),
+                    sc.as_ptr(),
+                    sd.as_ptr(),
+                    mpi_type(dtype),
+                    recv.as_mut_ptr().cast(),
+                    rc.as_ptr(),
+                    rd.as_ptr(),
+                    mpi_type(dtype),
+                    self.comm,
+                )
+            },
+            "MPI_Alltoallv",
+        )
+    }
+
+    fn scan(
+        &self,
+        send: &[u8],
+        recv: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+        exclusive: bool,
+        site: Site,
+    ) -> Result<()> {
+        let kind = if exclusive {
+            CollKind::Exscan
+        } else {
+            CollKind::Scan
+        };
+        let (count, err) = reduction_args(send, Some(recv.len()), dtype, op, "scan");
+        let mut sig = CollSig::new(kind, site);
+        sig.dtype = Some(dtype);
+        sig.op = Some(op);
+        sig.count = Some(count);
+        self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {})?;
+        self.record(kind, send.len());
+        let (t, o, _) = reduction(dtype, op)?;
+        let _b = Blocked::enter(0);
+        if exclusive {
+            // MPI leaves rank 0's buffer undefined; the contract leaves it untouched.
+            let mut scratch;
+            let out: &mut [u8] = if self.rank == 0 {
+                scratch = vec![0u8; recv.len()];
+                &mut scratch
+            } else {
+                recv
+            };
+            // SAFETY: `send` and `out` hold `count` units of `t`.
+            check(
+                unsafe {
+                    ffi::MPI_Exscan(
+                        send.as_ptr().cast(),
+                        out.as_mut_ptr().cast(),
+                        count as c_int,
+                        t,
+                        o,
+                        self.comm,
+                    )
+                },
+                "MPI_Exscan",
+            )
+        } else {
+            // SAFETY: `send` and `recv` hold `count` units of `t`.
+            check(
+                unsafe {
+                    ffi::MPI_Scan(
+                        send.as_ptr().cast(),
+                        recv.as_mut_ptr().cast(),
+                        count as c_int,
+                        t,
+                        o,
+                        self.comm,
+                    )
+                },
+                "MPI_Scan",
+            )
+        }
+    }
+
+    fn send(&self, buf: &[u8], dest: usize, tag: i32) -> Result<()> {
+        let dest = DtlError::check_rank(
+            i64::try_from(dest).unwrap_or(i64::MAX),
+            self.size,
+            "destination rank",
+        )?;
+        if tag < 0 {
+            return Err(DtlError::invalid(format!("tag {tag} is negative")));
+        }
+        let n = to_int(buf.len(), "message")?;
+        self.progress_sends();
+        let data = buf.to_vec();
+        // SAFETY: reading a predefined handle.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: `data` is moved into the pending list below and kept until the request
+        // completes (progress_sends / drop), so MPI may read it until then.
+        check(
+            unsafe {
+                ffi::MPI_Isend(
+                    data.as_ptr().cast(),
+                    n,
+                    ffi::RSMPI_UINT8_T,
+                    dest as c_int,
+                    tag,
+                    self.comm,
+                    &mut req,
+                )
+            },
+            "MPI_Isend",
+        )?;
+        lock(&self.pending).push(Pending { req, _data: data });
+        self.stats.record_send(buf.len());
+        Ok(())
+    }
+
+    fn recv(&self, buf: &mut [u8], source: Source, tag: TagSel) -> Result<Status> {
+        let st = self.probe(source, tag)?;
+        if st.bytes > buf.len() {
+            return Err(DtlError::invalid(format!(
+                "message of {} bytes from rank {} (tag {}) does not fit a receive buffer of {} bytes",
+                st.bytes,
+                st.source,
+                st.tag,
+                buf.len()
+            )));
+        }
+        let mut raw = Self::empty_status();
+        {
+            let _b = Blocked::enter(1);
+            // SAFETY: `buf` holds at least the probed message's bytes; the probed message is
+            // the first match from (source, tag), which this receive takes.
+            check(
+                unsafe {
+                    ffi::MPI_Recv(
+                        buf.as_mut_ptr().cast(),
+                        st.bytes as c_int,
+                        ffi::RSMPI_UINT8_T,
+                        st.source as c_int,
+                        st.tag,
+                        self.comm,
+                        &mut raw,
+                    )
+                },
+                "MPI_Recv",
+            )?;
+        }
+        let got = Self::status_of(&raw)?;
+        self.stats.record_recv(got.bytes);
+        Ok(got)
+    }
+
+    fn probe(&self, source: Source, tag: TagSel) -> Result<Status> {
+        let (s, t) = self.check_source(source, tag)?;
+        self.progress_sends();
+        let mut raw = Self::empty_status();
+        let _b = Blocked::enter(2);
+        // SAFETY: valid source/tag selectors and out-parameter.
+        check(
+            unsafe { ffi::MPI_Probe(s, t, self.comm, &mut raw) },
+            "MPI_Probe",
+        )?;
+        Self::status_of(&raw)
+    }
+
+    fn iprobe(&self, source: Source, tag: TagSel) -> Result<Option<Status>> {
+        let (s, t) = self.check_source(source, tag)?;
+        self.progress_sends();
+        let mut raw = Self::empty_status();
+        let mut flag: c_int = 0;
+        // SAFETY: valid selectors and out-parameters.
+        check(
+            unsafe { ffi::MPI_Iprobe(s, t, self.comm, &mut flag, &mut raw) },
+            "MPI_Iprobe",
+        )?;
+        if flag == 0 {
+            return Ok(None);
+        }
+        Self::status_of(&raw).map(Some)
+    }
+
+    fn split(&self, color: i32, key: i32, site: Site) -> Result<CommRef> {
+        let sig = CollSig::new(CollKind::Split, site);
+        self.enter(&sig, sig_key(&sig), None, Checks::default(), |_| {})?;
+        // MPI colors must be non-negative; rank the distinct colors instead.
+        let mut all = vec![0 as c_int; self.size];
+        // SAFETY: one int per rank.
+        check(
+            unsafe {
+                ffi::MPI_Allgather(
+                    (&raw const color).cast(),
+                    1,
+                    ffi::RSMPI_INT32_T,
+                    all.as_mut_ptr().cast(),
+                    1,
+                    ffi::RSMPI_INT32_T,
+                    self.comm,
+                )
+            },
+            "MPI_Allgather",
+        )?;
+        all.sort_unstable();
+        all.dedup();
+        let dense = all.iter().position(|&c| c == color).unwrap_or(0) as c_int;
+        // SAFETY: reading a predefined handle.
+        let mut newc = unsafe { ffi::RSMPI_COMM_NULL };
+        {
+            let _b = Blocked::enter(7);
+            // SAFETY: collective over our communicator; valid out-parameter.
+            check(
+                unsafe { ffi::MPI_Comm_split(self.comm, dense, key, &mut newc) },
+                "MPI_Comm_split",
+            )?;
+        }
+        self.record(CollKind::Split, 0);
+        Ok(MpiComm::wrap(newc)?)
+    }
+
+    fn dup(&self, site: Site) -> Result<CommRef> {
+        let sig = CollSig::new(CollKind::Dup, site);
+        self.enter(&sig, sig_key(&sig), None, Checks::default(), |_| {})?;
+        let c = {
+            let _b = Blocked::enter(7);
+            MpiComm::dup_of(self.comm)?
+        };
+        self.record(CollKind::Dup, 0);
+        Ok(c)
+    }
+
+    unsafe fn win_create(&self, base: *mut u8, len_bytes: usize, site: Site) -> Result<WinId> {
+        let sig = CollSig::new(CollKind::WinCreate, site);
+        let err = (base.is_null() && len_bytes > 0)
+            .then(|| DtlError::invalid("win_create: null base with a nonzero length"))
+            .or_else(|| {
+                (isize::try_from(len_bytes).is_err()).then(|| DtlError::BadSize {
+                    requested: len_bytes as i128,
+                    what: "window".into(),
+                })
+            });
+        self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {})?;
+        let mut lens = vec![0u64; self.size];
+        let mine = len_bytes as u64;
+        // SAFETY: one u64 per rank.
+        check(
+            unsafe {
+                ffi::MPI_Allgather(
+                    (&raw const mine).cast(),
+                    1,
+                    ffi::RSMPI_UINT64_T,
+                    lens.as_mut_ptr().cast(),
+                    1,
+                    ffi::RSMPI_UINT64_T,
+                    self.comm,
+                )
+            },
+            "MPI_Allgather",
+        )?;
+        // SAFETY: reading a predefined handle.
+        let mut win = unsafe { ffi::RSMPI_WIN_NULL };
+        // SAFETY: the caller guarantees `base..base+len_bytes` stays valid until win_free
+        // (the contract of `Comm::win_create`); collective over our communicator.
+        check(
+            unsafe {
+                ffi::MPI_Win_create(
+                    base.cast(),
+                    len_bytes as ffi::MPI_Aint,
+                    1,
+                    ffi::RSMPI_INFO_NULL,
+                    self.comm,
+                    &mut win,
+                )
+            },
+            "MPI_Win_create",
+        )?;
+        // SAFETY: `win` was just created; a passive-target epoch to every rank for its life.
+        unsafe {
+            check(
+                ffi::MPI_Win_set_errhandler(win, ffi::RSMPI_ERRORS_RETURN),
+                "MPI_Win_set_errhandler",
+            )?;
+            check(
+                ffi::MPI_Win_lock_all(ffi::MPI_MODE_NOCHECK as c_int, win),
+                "MPI_Win_lock_all",
+            )?;
+        }
+        let id = self.next_win.fetch_add(1, Ordering::Relaxed);
+        lock(&self.windows).insert(
+            id,
+            WinState {
+                win,
+                lens,
+                dirty: false,
+            },
+        );
+        self.record(CollKind::WinCreate, 0);
+        Ok(WinId(id))
+    }
+
+    fn win_free(&self, win: WinId, site: Site) -> Result<()> {
+        let sig = CollSig::new(CollKind::WinFree, site);
+        let state = lock(&self.windows).remove(&win.0);
+        let err = state.is_none().then(|| {
+            DtlError::invalid(format!(
+                "window {} does not exist on this communicator (freed?)",
+                win.0
+            ))
+        });
+        if let Err(e) = self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {}) {
+            if let Some(s) = state {
+                lock(&self.windows).insert(win.0, s);
+            }
+            return Err(e);
+        }
+        let Some(mut s) = state else {
+            return Err(backend("win_free: window vanished"));
+        };
+        let _b = Blocked::enter(6);
+        // SAFETY: the window is live and in its lock_all epoch; every rank frees it here.
+        unsafe {
+            check(ffi::MPI_Win_flush_all(s.win), "MPI_Win_flush_all")?;
+            check(ffi::MPI_Win_unlock_all(s.win), "MPI_Win_unlock_all")?;
+            check(ffi::MPI_Win_free(&mut s.win), "MPI_Win_free")?;
+        }
+        self.record(CollKind::WinFree, 0);
+        Ok(())
+    }
+
+    fn win_fence(&self, win: WinId, site: Site) -> Result<()> {
+        let sig = CollSig::new(CollKind::WinFence, site);
+        let err = (!lock(&self.windows).contains_key(&win.0)).then(|| {
+            DtlError::invalid(format!(
+                "window {} does not exist on this communicator (freed?)",
+                win.0
+            ))
+        });
+        let _b = Blocked::enter(3);
+        if err.is_none() {
+            self.flush_dirty()?;
+        }
+        self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {})?;
+        self.sync_windows()?;
+        self.record(CollKind::WinFence, 0);
+        Ok(())
+    }
+
+    fn win_get(&self, win: WinId, target: usize, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let w = self.rma_target(win, target, offset, buf.len())?;
+        let n = to_int(buf.len(), "one-sided get")?;
+        self.flush_if_dirty(win)?;
+        let _b = Blocked::enter(5);
+        // SAFETY: bounds were checked against the target's exposed length; the get completes
+        // locally (flush_local) before `buf` is released to the caller.
+        unsafe {
+            check(
+                ffi::MPI_Get(
+                    buf.as_mut_ptr().cast(),
+                    n,
+                    ffi::RSMPI_UINT8_T,
+                    target as c_int,
+                    offset as ffi::MPI_Aint,
+                    n,
+                    ffi::RSMPI_UINT8_T,
+                    w,
+                ),
+                "MPI_Get",
+            )?;
+            check(
+                ffi::MPI_Win_flush_local(target as c_int, w),
+                "MPI_Win_flush_local",
+            )?;
+        }
+        self.stats.record_rma(buf.len());
+        Ok(())
+    }
+
+    fn win_put(&self, win: WinId, target: usize, offset: usize, buf: &[u8]) -> Result<()> {
+        let w = self.rma_target(win, target, offset, buf.len())?;
+        let n = to_int(buf.len(), "one-sided put")?;
+        let _b = Blocked::enter(5);
+        // SAFETY: bounds checked; the put completes locally before `buf` is released.
+        unsafe {
+            check(
+                ffi::MPI_Put(
+                    buf.as_ptr().cast(),
+                    n,
+                    ffi::RSMPI_UINT8_T,
+                    target as c_int,
+                    offset as ffi::MPI_Aint,
+                    n,
+                    ffi::RSMPI_UINT8_T,
+                    w,
+                ),
+                "MPI_Put",
+            )?;
+            check(
+                ffi::MPI_Win_flush_local(target as c_int, w),
+                "MPI_Win_flush_local",
+            )?;
+        }
+        self.mark_dirty(win);
+        self.stats.record_rma(buf.len());
+        Ok(())
+    }
+
+    fn win_accumulate(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        buf: &[u8],
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<()> {
+        Self::check_atomic(offset, buf.len(), dtype, op)?;
+        let w = self.rma_target(win, target, offset, buf.len())?;
+        let o = Self::rma_op(dtype, op)?;
+        let n = to_int(buf.len() / dtype.size(), "one-sided accumulate")?;
+        let _b = Blocked::enter(5);
+        // SAFETY: bounds and alignment checked; completes locally before `buf` is released.
+        unsafe {
+            check(
+                ffi::MPI_Accumulate(
+                    buf.as_ptr().cast(),
+                    n,
+                    mpi_type(dtype),
+                    target as c_int,
+                    offset as ffi::MPI_Aint,
+                    n,
+                    mpi_type(dtype),
+                    o,
+                    w,
+                ),
+                "MPI_Accumulate",
+            )?;
+            check(
+                ffi::MPI_Win_flush_local(target as c_int, w),
+                "MPI_Win_flush_local",
+            )?;
+        }
+        self.mark_dirty(win);
+        self.stats.record_rma(buf.len());
+        Ok(())
+    }
+
+    fn win_fetch_op(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        operand: &[u8],
+        result: &mut [u8],
+        dtype: DType,
+        op: ReduceOp,
+    ) -> Result<()> {
+        let unit = Self::check_atomic(offset, operand.len(), dtype, op)?;
+        if operand.len() != unit || result.len() != unit {
+            return Err(DtlError::invalid(format!(
+                "fetch_op needs one element ({unit} bytes), got {} and {} bytes",
+                operand.len(),
+                result.len()
+            )));
+        }
+        let w = self.rma_target(win, target, offset, unit)?;
+        let o = Self::rma_op(dtype, op)?;
+        let _b = Blocked::enter(5);
+        // SAFETY: one element in bounds; completes locally (result written) before return.
+        unsafe {
+            check(
+                ffi::MPI_Fetch_and_op(
+                    operand.as_ptr().cast(),
+                    result.as_mut_ptr().cast(),
+                    mpi_type(dtype),
+                    target as c_int,
+                    offset as ffi::MPI_Aint,
+                    o,
+                    w,
+                ),
+                "MPI_Fetch_and_op",
+            )?;
+            check(
+                ffi::MPI_Win_flush_local(target as c_int, w),
+                "MPI_Win_flush_local",
+            )?;
+        }
+        self.mark_dirty(win);
+        self.stats.record_rma(operand.len());
+        Ok(())
+    }
+
+    fn win_compare_and_swap(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        compare: &[u8],
+        swap: &[u8],
+        result: &mut [u8],
+        dtype: DType,
+    ) -> Result<()> {
+        let unit = dtype.size();
+        if !offset.is_multiple_of(unit) {
+            return Err(DtlError::invalid(format!(
+                "compare_and_swap at unaligned byte offset {offset}"
+            )));
+        }
+        if compare.len() != unit || swap.len() != unit || result.len() != unit {
+            return Err(DtlError::invalid(format!(
+                "compare_and_swap needs one {dtype} element"
+            )));
+        }
+        let w = self.rma_target(win, target, offset, unit)?;
+        let _b = Blocked::enter(5);
+        // SAFETY: one element in bounds, compared bitwise as an unsigned integer of its size;
+        // completes locally (result written) before return.
+        unsafe {
+            check(
+                ffi::MPI_Compare_and_swap(
+                    swap.as_ptr().cast(),
+                    compare.as_ptr().cast(),
+                    result.as_mut_ptr().cast(),
+                    bits_type(dtype),
+                    target as c_int,
+                    offset as ffi::MPI_Aint,
+                    w,
+                ),
+                "MPI_Compare_and_swap",
+            )?;
+            check(
+                ffi::MPI_Win_flush_local(target as c_int, w),
+                "MPI_Win_flush_local",
+            )?;
+        }
+        self.mark_dirty(win);
+        self.stats.record_rma(swap.len());
+        Ok(())
+    }
+
+    fn win_flush(&self, win: WinId, target: Option<usize>) -> Result<()> {
+        let mut ws = lock(&self.windows);
+        let s = ws.get_mut(&win.0).ok_or_else(|| {
+            DtlError::invalid(format!(
+                "window {} does not exist on this communicator (freed?)",
+                win.0
+            ))
+        })?;
+        let _b = Blocked::enter(4);
+        match target {
+            Some(t) => {
+                let t = DtlError::check_rank(
+                    i64::try_from(t).unwrap_or(i64::MAX),
+                    self.size,
+                    "target rank",
+                )?;
+                // SAFETY: live window in its lock_all epoch; `t` is a valid rank.
+                check(
+                    unsafe { ffi::MPI_Win_flush(t as c_int, s.win) },
+                    "MPI_Win_flush",
+                )
+            }
+            None => {
+                // SAFETY: live window in its lock_all epoch.
+                check(
+                    unsafe { ffi::MPI_Win_flush_all(s.win) },
+                    "MPI_Win_flush_all",
+                )?;
+                s.dirty = false;
+                Ok(())
+            }
+        }
+    }
+
+    fn abort(&self, cause: &str) {
+        self.fail(&backend(cause.to_string()));
+    }
+}
