@@ -538,6 +538,8 @@ def spmd(nranks: int) -> Callable[[Callable[..., Any]], Callable[..., list[Any]]
     from their waits and that first exception is re-raised here.
     """
     n = _int(nranks)
+    if n < 1:
+        raise InvalidArgumentError(f"spmd needs at least one rank, not {n}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., list[Any]]:
         @functools.wraps(fn)
