@@ -103,6 +103,24 @@ pub fn check(sources: &mut SourceMap, file: FileId) -> Checked {
     }
 }
 
+/// Compiles a checked, error-free module to native code. Code generation problems come back
+/// as diagnostics (`E0501` for constructs that are not supported yet).
+pub fn compile(
+    hir: &hir::Module,
+    sources: &SourceMap,
+    opts: crate::codegen::CodegenOptions,
+    want_text: bool,
+) -> Result<crate::jit::Program, Vec<Diagnostic>> {
+    crate::jit::Program::compile(hir, sources, opts, want_text).map_err(|e| {
+        let span = e.span.unwrap_or_else(|| Span::new(FileId(0), 0..0));
+        vec![Diagnostic::error(
+            Code::E0501,
+            e.message,
+            Label::new(span, "here"),
+        )]
+    })
+}
+
 /// Checks one source text under display name `name`; convenience for tests and bindings.
 pub fn check_source(name: &str, text: &str) -> (SourceMap, Checked) {
     let mut sources = SourceMap::new();

@@ -4,9 +4,11 @@
 //! → `spmd` → typed [`hir`]. The library is sans-IO: it takes source text and returns data;
 //! the `dtlc` binary does the reading, printing and exit codes.
 
+pub mod codegen;
 pub mod diagnostics;
 pub mod driver;
 pub mod hir;
+pub mod jit;
 pub mod resolve;
 pub mod source;
 pub mod spmd;

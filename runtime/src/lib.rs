@@ -17,6 +17,7 @@
 //! assert_eq!(sums, vec![6.0; 4]);
 //! ```
 
+pub mod abi;
 pub mod algo;
 pub mod comm;
 pub mod container;

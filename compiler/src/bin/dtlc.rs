@@ -1,4 +1,4 @@
-//! `dtlc`, the dtl compiler driver: `check`, `explain`, `--emit`, and (later) `run`.
+//! `dtlc`, the dtl compiler driver: `run`, `check`, `explain`, `--emit`.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use dtl_compiler::diagnostics::{self, Code, Diagnostic, Label, Span, Style};
@@ -12,9 +12,10 @@ const EXAMPLES: &str = "\
 Examples:
   dtlc check prog.dtl                 check one or more files (exit 1 on errors)
   dtlc check --format json prog.dtl   diagnostics as JSON, for editors
-  dtlc --emit=ast prog.dtl            print the syntax tree (also: tokens, hir)
+  dtlc --emit=ast prog.dtl            print the syntax tree (also: tokens, hir, ir, clif)
   dtlc explain E0301                  explain an error code
-  dtlc run prog.dtl -n 4              run on 4 ranks (arrives with the JIT, issue #4)";
+  dtlc run prog.dtl -n 4              run on 4 ranks (threads; default: one per core)
+  dtlc run prog.dtl -D n=5000 --time  override a `param`, print compile and run times";
 
 #[derive(Parser)]
 #[command(
@@ -34,11 +35,23 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum Emit {
     Tokens,
     Ast,
     Hir,
+    /// Cranelift IR as generated from the HIR.
+    Ir,
+    /// Cranelift IR after Cranelift's optimizations.
+    Clif,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Debug)]
+enum Backend {
+    /// N ranks as N threads of this process.
+    Threads,
+    /// One rank per MPI process (start with mpirun/srun).
+    Mpi,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -66,13 +79,28 @@ enum Command {
         /// The code (`E0301`, or just `0301`).
         code: String,
     },
-    /// Run a program on N ranks (not supported yet: arrives with the JIT, issue #4).
+    /// Compile a program with the JIT and run it on N ranks.
+    #[command(
+        after_help = "Exit status: 0 on success, 1 on compile errors, 2 on run-time errors (printed as `error[Rxxxx]: ... at FILE:LINE:COL (rank r)`)."
+    )]
     Run {
         /// The program.
         file: PathBuf,
-        /// Everything else (ranks, -D overrides, ...).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
+        /// Number of ranks (default: the number of cores).
+        #[arg(short = 'n', long = "ranks", value_name = "N")]
+        ranks: Option<usize>,
+        /// Communication backend; `mpi` is chosen automatically under mpirun/srun.
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
+        /// Override a `param`: `-D n=5000` (repeatable).
+        #[arg(short = 'D', value_name = "NAME=VALUE")]
+        define: Vec<String>,
+        /// Leave out bounds checks.
+        #[arg(long)]
+        unchecked: bool,
+        /// Print compile and run times on stderr.
+        #[arg(long)]
+        time: bool,
     },
 }
 
@@ -190,6 +218,28 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        Emit::Ir | Emit::Clif => {
+            let checked = driver::check(&mut sources, id);
+            let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
+            ds.extend(checked.diagnostics);
+            let Some(h) = checked.hir.filter(|_| ds.is_empty()) else {
+                eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+                return ExitCode::from(1);
+            };
+            match driver::compile(&h, &sources, Default::default(), true) {
+                Ok(p) => {
+                    let text = if what == Emit::Ir { &p.ir } else { &p.clif };
+                    for f in text {
+                        println!("{f}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(ds) => {
+                    eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+                    ExitCode::from(1)
+                }
+            }
+        }
         Emit::Hir => {
             let checked = driver::check(&mut sources, id);
             let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
@@ -203,6 +253,112 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
                 eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
                 ExitCode::from(1)
             }
+        }
+    }
+}
+
+struct RunArgs {
+    file: PathBuf,
+    ranks: Option<usize>,
+    backend: Option<Backend>,
+    define: Vec<String>,
+    unchecked: bool,
+    time: bool,
+}
+
+fn run(a: &RunArgs) -> ExitCode {
+    let t0 = std::time::Instant::now();
+    let mut overrides = Vec::new();
+    for d in &a.define {
+        match d.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                overrides.push((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => {
+                eprintln!("error: -D expects NAME=VALUE, got `{d}`");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let backend = a.backend.unwrap_or(Backend::Threads);
+    if backend == Backend::Mpi {
+        eprintln!(
+            "error: not supported yet: `--backend mpi` (the MPI backend arrives with issue #6); use the default threads backend"
+        );
+        return ExitCode::from(2);
+    }
+    let nranks = match a.ranks {
+        Some(0) => {
+            eprintln!("error: -n must be at least 1");
+            return ExitCode::from(2);
+        }
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut sources = SourceMap::new();
+    let (id, utf8) = match load(&mut sources, &a.file) {
+        Ok(x) => x,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let checked = driver::check(&mut sources, id);
+    let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
+    ds.extend(checked.diagnostics);
+    let errors = ds
+        .iter()
+        .filter(|d| d.severity == diagnostics::Severity::Error)
+        .count();
+    if !ds.is_empty() {
+        eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+    }
+    let hir = match checked.hir {
+        Some(h) if errors == 0 => h,
+        _ => {
+            eprintln!(
+                "error: could not compile: {errors} error{} found",
+                if errors == 1 { "" } else { "s" }
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let t_check = t0.elapsed();
+    let opts = dtl_compiler::codegen::CodegenOptions {
+        unchecked: a.unchecked,
+    };
+    let prog = match driver::compile(&hir, &sources, opts, false) {
+        Ok(p) => p,
+        Err(ds) => {
+            eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+            eprintln!("error: could not compile");
+            return ExitCode::from(1);
+        }
+    };
+    let t_compile = t0.elapsed();
+    let ropts = dtl_compiler::jit::RunOptions {
+        nranks,
+        overrides,
+        sink: None,
+    };
+    let r = prog.run(&ropts);
+    let t_run = t0.elapsed();
+    if a.time {
+        eprintln!(
+            "time: check {:.3} ms, compile {:.3} ms, run {:.3} ms on {nranks} rank{} (total {:.3} ms)",
+            t_check.as_secs_f64() * 1e3,
+            (t_compile - t_check).as_secs_f64() * 1e3,
+            (t_run - t_compile).as_secs_f64() * 1e3,
+            if nranks == 1 { "" } else { "s" },
+            t_run.as_secs_f64() * 1e3
+        );
+    }
+    let _ = std::io::stdout().flush();
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.message);
+            ExitCode::from(2)
         }
     }
 }
@@ -224,13 +380,21 @@ fn real_main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Some(Command::Run { file, .. }) => {
-            eprintln!(
-                "error: `dtlc run {}` is not supported yet: code generation arrives with the JIT (issue #4)",
-                file.display()
-            );
-            ExitCode::from(2)
-        }
+        Some(Command::Run {
+            file,
+            ranks,
+            backend,
+            define,
+            unchecked,
+            time,
+        }) => run(&RunArgs {
+            file,
+            ranks,
+            backend,
+            define,
+            unchecked,
+            time,
+        }),
         None => {
             eprintln!("error: nothing to do; try `dtlc check FILE` or `dtlc --help`");
             ExitCode::from(2)

@@ -400,4 +400,23 @@ codes! {
     /// ## How to fix
     /// Declare the container as `vector<T>`.
     E0404 => "operation not available for this container",
+
+    /// ## What it means
+    /// The program is valid dtl, but the code generator does not handle this construct yet
+    /// (for example `@block_cyclic(b)` with a block size computed at run time, or a
+    /// whole-container expression passed directly as a function argument).
+    ///
+    /// ## Why
+    /// Rather than miscompile or silently drop the construct, `dtlc` stops and names it.
+    ///
+    /// ## Example
+    /// ```dtl
+    /// let b = 4 * size();
+    /// let u = vector<f64>(100) @block_cyclic(b); // E0501 (b is not a constant)
+    /// ```
+    ///
+    /// ## How to fix
+    /// Rewrite as the message suggests, e.g. assign the expression to a container first, or use
+    /// a constant block size.
+    E0501 => "not supported yet by the code generator",
 }

@@ -1,0 +1,2935 @@
+//! Lowering of the typed HIR straight into Cranelift IR (our IR: see ARCHITECTURE.md), one
+//! Cranelift function per dtl function plus `__init` for `const`/`param` values.
+//!
+//! What generated code looks like:
+//! - Every function takes the rank context (`*mut RankCtx`) first. Calls into the runtime go
+//!   through the `extern "C"` table of `dtl_runtime::abi`; after each call that can fail, the
+//!   code reads the context's `failed` word and returns at once when it is set.
+//! - Whole-container expressions (`c = 2.0*a - 4.5*b`, `sum(u*u)`, `count(u > 0.0)`) are one
+//!   loop over local memory: container operands are loaded at the local index, scalar
+//!   subexpressions are computed once before the loop, no temporary containers exist.
+//! - `forall` loops run over local rows; reads of aligned containers at `i + k` are plain loads
+//!   (ghost rows included), prepared once per loop by `dtl_forall_prepare`, which also performs
+//!   the halo exchange when the container was written since the last one.
+//! - Container handles are reference counted: a `let` takes a reference, the function's exit
+//!   releases its locals, temporaries are released at the end of their statement.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value, types,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_module::{FuncId, Linkage, Module};
+use dtl_runtime::abi::{self, AbiTy, hdr};
+use dtl_runtime::error::Site;
+
+use crate::diagnostics::Span;
+use crate::hir::{
+    self, BinOp, Builtin, Callee, ContainerKind, Expr, ExprKind, ForallOver, Lit, LocalId,
+    Partition, Placement, ReduceOp, Scalar, Stmt, Ty, UnOp,
+};
+use crate::source::SourceMap;
+
+/// A lowering failure: a construct the code generator does not handle (reported to the user as
+/// "not supported yet") or a broken invariant.
+#[derive(Debug, Clone)]
+pub struct CodegenError {
+    pub message: String,
+    pub span: Option<Span>,
+}
+
+type CResult<T> = Result<T, CodegenError>;
+
+fn unsupported(what: impl Into<String>, span: &Span) -> CodegenError {
+    CodegenError {
+        message: format!("not supported yet: {}", what.into()),
+        span: Some(span.clone()),
+    }
+}
+
+/// Options of code generation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CodegenOptions {
+    /// Leave out bounds checks (`--unchecked`).
+    pub unchecked: bool,
+}
+
+/// What code generation produced besides the functions in the module.
+pub struct Output {
+    pub main: FuncId,
+    pub init: FuncId,
+    pub sites: Vec<Site>,
+    /// String literal bytes the code points into; must outlive the code.
+    pub strings: Vec<Box<[u8]>>,
+    /// The generated Cranelift IR of every function, when requested.
+    pub ir: Vec<String>,
+    /// The same after Cranelift's optimizations.
+    pub clif: Vec<String>,
+}
+
+/// The Cranelift type of a scalar.
+pub fn clif_ty(s: Scalar) -> Type {
+    match s {
+        Scalar::I8 | Scalar::U8 | Scalar::Bool => types::I8,
+        Scalar::I32 | Scalar::U32 => types::I32,
+        Scalar::I64 | Scalar::U64 => types::I64,
+        Scalar::F32 => types::F32,
+        Scalar::F64 => types::F64,
+    }
+}
+
+fn size_of(s: Scalar) -> i64 {
+    clif_ty(s).bytes() as i64
+}
+
+fn signed(s: Scalar) -> bool {
+    matches!(s, Scalar::I8 | Scalar::I32 | Scalar::I64)
+}
+
+/// The runtime's dtype code of a scalar (`abi::dtype_of_code`).
+fn dcode(s: Scalar) -> i64 {
+    match s {
+        Scalar::I8 => 0,
+        Scalar::I32 => 1,
+        Scalar::I64 => 2,
+        Scalar::U8 => 3,
+        Scalar::U32 => 4,
+        Scalar::U64 => 5,
+        Scalar::F32 => 6,
+        Scalar::F64 => 7,
+        Scalar::Bool => 8,
+    }
+}
+
+fn opcode(op: ReduceOp) -> i64 {
+    match op {
+        ReduceOp::Sum => 0,
+        ReduceOp::Prod => 1,
+        ReduceOp::Min => 2,
+        ReduceOp::Max => 3,
+        ReduceOp::Land => 4,
+        ReduceOp::Lor => 5,
+        ReduceOp::Band => 6,
+        ReduceOp::Bor => 7,
+        ReduceOp::Bxor => 8,
+    }
+}
+
+fn abity(t: AbiTy) -> Type {
+    match t {
+        AbiTy::Ptr | AbiTy::I64 => types::I64,
+        AbiTy::I32 => types::I32,
+        AbiTy::F64 => types::F64,
+    }
+}
+
+fn is_handle(t: Ty) -> bool {
+    t.container().is_some()
+}
+
+/// The Cranelift type a value of `t` has in generated code, if it has one.
+fn value_ty(t: Ty) -> Option<Type> {
+    match t {
+        Ty::Scalar(s) => Some(clif_ty(s)),
+        t if is_handle(t) => Some(types::I64),
+        _ => None,
+    }
+}
+
+/// Compiles every function of `m` into `module`.
+pub fn compile<M: Module>(
+    module: &mut M,
+    m: &hir::Module,
+    sources: &SourceMap,
+    opts: CodegenOptions,
+    want_text: bool,
+) -> CResult<Output> {
+    let main = m.main.ok_or_else(|| CodegenError {
+        message: "the program has no `fn main()`".into(),
+        span: None,
+    })?;
+    let ptr = module.target_config().pointer_type();
+    let mut imports = HashMap::new();
+    for e in abi::table() {
+        let mut sig = module.make_signature();
+        for p in &e.params {
+            sig.params.push(AbiParam::new(abity(*p)));
+        }
+        if let Some(r) = e.ret {
+            sig.returns.push(AbiParam::new(abity(r)));
+        }
+        let id = module
+            .declare_function(e.name, Linkage::Import, &sig)
+            .map_err(|err| ice(format!("declare {}: {err}", e.name)))?;
+        imports.insert(e.name, id);
+    }
+    let mut funcs = Vec::new();
+    let mut sigs = Vec::new();
+    for (i, f) in m.functions.iter().enumerate() {
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(ptr));
+        for p in &f.params {
+            let t = f.locals[p.0 as usize].ty;
+            let vt = value_ty(t)
+                .ok_or_else(|| unsupported(format!("a parameter of type `{t}`"), &f.span))?;
+            sig.params.push(AbiParam::new(vt));
+        }
+        if let Some(rt) = value_ty(f.ret) {
+            sig.returns.push(AbiParam::new(rt));
+        }
+        let name = format!("dtl_fn{i}_{}", f.name.replace("::", "_"));
+        let id = module
+            .declare_function(&name, Linkage::Local, &sig)
+            .map_err(|e| ice(format!("declare {name}: {e}")))?;
+        funcs.push(id);
+        sigs.push(sig);
+    }
+    let mut init_sig = module.make_signature();
+    init_sig.params.push(AbiParam::new(ptr));
+    let init = module
+        .declare_function("dtl_init", Linkage::Local, &init_sig)
+        .map_err(|e| ice(format!("declare init: {e}")))?;
+
+    let mut g = Gen {
+        module,
+        m,
+        sources,
+        opts,
+        imports,
+        funcs,
+        sigs,
+        sites: Vec::new(),
+        site_ids: HashMap::new(),
+        strings: Vec::new(),
+        ir: Vec::new(),
+        clif: Vec::new(),
+        want_text,
+    };
+    let mut ctx = g.module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    for i in 0..m.functions.len() {
+        ctx.func.signature = g.sigs[i].clone();
+        let f = &m.functions[i];
+        {
+            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let mut fx = FnGen::new(&mut g, b, Some(f), &f.locals);
+            fx.function(f)?;
+        }
+        g.define(g.funcs[i], &mut ctx, &f.name)?;
+    }
+    // __init: const and param values in declaration order.
+    ctx.func.signature = init_sig;
+    {
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let mut fx = FnGen::new(&mut g, b, None, &[]);
+        fx.init_globals()?;
+    }
+    g.define(init, &mut ctx, "__init")?;
+    Ok(Output {
+        main: g.funcs[main.0 as usize],
+        init,
+        sites: g.sites,
+        strings: g.strings,
+        ir: g.ir,
+        clif: g.clif,
+    })
+}
+
+fn ice(msg: String) -> CodegenError {
+    CodegenError {
+        message: format!("internal compiler error: {msg}"),
+        span: None,
+    }
+}
+
+struct Gen<'a, M: Module> {
+    module: &'a mut M,
+    m: &'a hir::Module,
+    sources: &'a SourceMap,
+    opts: CodegenOptions,
+    imports: HashMap<&'static str, FuncId>,
+    funcs: Vec<FuncId>,
+    sigs: Vec<Signature>,
+    sites: Vec<Site>,
+    site_ids: HashMap<(u32, usize), i64>,
+    strings: Vec<Box<[u8]>>,
+    ir: Vec<String>,
+    clif: Vec<String>,
+    want_text: bool,
+}
+
+impl<M: Module> Gen<'_, M> {
+    fn define(&mut self, id: FuncId, ctx: &mut Context, name: &str) -> CResult<()> {
+        if self.want_text {
+            self.ir.push(format!("; fn {name}\n{}", ctx.func.display()));
+        }
+        if cfg!(debug_assertions) {
+            let flags =
+                cranelift_codegen::settings::Flags::new(cranelift_codegen::settings::builder());
+            if let Err(e) = cranelift_codegen::verify_function(&ctx.func, &flags) {
+                return Err(ice(format!("IR of `{name}` does not verify: {e}")));
+            }
+        }
+        self.module
+            .define_function(id, ctx)
+            .map_err(|e| ice(format!("define `{name}`: {e:?}")))?;
+        if self.want_text {
+            self.clif
+                .push(format!("; fn {name}\n{}", ctx.func.display()));
+        }
+        self.module.clear_context(ctx);
+        Ok(())
+    }
+
+    fn site(&mut self, span: &Span) -> i64 {
+        let key = (span.file.0, span.range.start);
+        if let Some(&id) = self.site_ids.get(&key) {
+            return id;
+        }
+        let f = self.sources.get(span.file);
+        let (line, col) = f.line_col(span.range.start);
+        let id = self.sites.len() as i64;
+        self.sites.push(Site::new(
+            abi::intern_file(f.name()),
+            line as u32,
+            col as u32,
+        ));
+        self.site_ids.insert(key, id);
+        id
+    }
+}
+
+/// A value produced by an expression.
+#[derive(Clone, Copy, Debug)]
+enum V {
+    /// A scalar or a container handle.
+    Val(Value),
+    /// A string literal: address and length.
+    Str(Value, Value),
+    Unit,
+}
+
+/// Lowering state of one `forall` body.
+#[derive(Clone)]
+struct ForallCx {
+    /// The iteration variable of dimension 0 and its local row.
+    var0: LocalId,
+    k: Value,
+    /// Per accessed container: its mode variable (0 aligned: local row; 1: global row).
+    modes: HashMap<LocalId, Value>,
+    /// Whether this forall is over a range (no local rows).
+    range: bool,
+}
+
+/// A prepared elementwise operand tree.
+enum Elem {
+    /// A scalar computed before the loop.
+    Hoisted(Value),
+    /// A container operand: data pointer and element type.
+    Leaf(Value, Scalar),
+    Unary(UnOp, Box<Elem>, Scalar),
+    Binary(BinOp, Box<Elem>, Box<Elem>, Scalar),
+    Cast(Box<Elem>, Scalar, Scalar),
+    Call(Builtin, Vec<Elem>, Vec<Scalar>, Scalar),
+}
+
+struct FnGen<'g, 'a, M: Module> {
+    g: &'g mut Gen<'a, M>,
+    b: FunctionBuilder<'g>,
+    cx: Value,
+    vars: Vec<Option<Variable>>,
+    local_tys: Vec<Ty>,
+    /// Container locals released at exit (not parameters).
+    owned_locals: Vec<Variable>,
+    exit: Block,
+    fail: Block,
+    ret: Ty,
+    loops: Vec<(Block, Block)>,
+    temps: Vec<Value>,
+    foralls: Vec<ForallCx>,
+    fn_refs: HashMap<FuncId, FuncRef>,
+}
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
+    fn new(
+        g: &'g mut Gen<'a, M>,
+        mut b: FunctionBuilder<'g>,
+        f: Option<&hir::Function>,
+        locals: &[hir::LocalDecl],
+    ) -> Self {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let cx = b.block_params(entry)[0];
+        let exit = b.create_block();
+        let fail = b.create_block();
+        let ret = f.map_or(Ty::Unit, |f| f.ret);
+        FnGen {
+            g,
+            b,
+            cx,
+            vars: vec![None; locals.len()],
+            local_tys: locals.iter().map(|l| l.ty).collect(),
+            owned_locals: Vec::new(),
+            exit,
+            fail,
+            ret,
+            loops: Vec::new(),
+            temps: Vec::new(),
+            foralls: Vec::new(),
+            fn_refs: HashMap::new(),
+        }
+    }
+
+    // ------------------------------------------------------------------ basics
+
+    fn iconst(&mut self, t: Type, v: i64) -> Value {
+        self.b.ins().iconst(t, v)
+    }
+
+    fn i64c(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(types::I64, v)
+    }
+
+    fn i32c(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(types::I32, v)
+    }
+
+    fn site(&mut self, span: &Span) -> Value {
+        let id = self.g.site(span);
+        self.i32c(id)
+    }
+
+    fn import(&mut self, name: &str) -> CResult<FuncRef> {
+        let id = *self
+            .g
+            .imports
+            .get(name)
+            .ok_or_else(|| ice(format!("no runtime entry point {name}")))?;
+        Ok(self.func_ref(id))
+    }
+
+    fn func_ref(&mut self, id: FuncId) -> FuncRef {
+        if let Some(r) = self.fn_refs.get(&id) {
+            return *r;
+        }
+        let r = self.g.module.declare_func_in_func(id, self.b.func);
+        self.fn_refs.insert(id, r);
+        r
+    }
+
+    /// Calls a runtime entry point; `check`: branch to the failure exit if it failed.
+    fn rt(&mut self, name: &str, args: &[Value], check: bool) -> CResult<Option<Value>> {
+        let f = self.import(name)?;
+        let call = self.b.ins().call(f, args);
+        let r = self.b.inst_results(call).first().copied();
+        if check {
+            self.check_failed();
+        }
+        Ok(r)
+    }
+
+    fn rt1(&mut self, name: &str, args: &[Value], check: bool) -> CResult<Value> {
+        self.rt(name, args, check)?
+            .ok_or_else(|| ice(format!("{name} returns nothing")))
+    }
+
+    fn check_failed(&mut self) {
+        let f = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.cx, abi::cx_offsets::FAILED);
+        let cont = self.b.create_block();
+        self.b.ins().brif(f, self.fail, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    fn hdr(&mut self, h: Value, off: i32) -> Value {
+        self.b.ins().load(types::I64, flags(), h, off)
+    }
+
+    fn hdr_ptr(&mut self, h: Value) -> Value {
+        self.b.ins().load(types::I64, flags(), h, hdr::DATA)
+    }
+
+    /// Emits a call of `dtl_fail_bounds` and the jump to the failure exit when `bad` is set.
+    fn bounds_fail_if(&mut self, bad: Value, index: Value, len: Value, span: &Span) -> CResult<()> {
+        let failb = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, failb, &[], cont, &[]);
+        self.b.switch_to_block(failb);
+        self.b.seal_block(failb);
+        let s = self.site(span);
+        let cx = self.cx;
+        self.rt("dtl_fail_bounds", &[cx, index, len, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        Ok(())
+    }
+
+    /// Fails with `dtl_fail(what)` when `bad` is set.
+    fn fail_if(&mut self, bad: Value, what: i64, span: &Span) -> CResult<()> {
+        let failb = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, failb, &[], cont, &[]);
+        self.b.switch_to_block(failb);
+        self.b.seal_block(failb);
+        let s = self.site(span);
+        let w = self.i64c(what);
+        let cx = self.cx;
+        self.rt("dtl_fail", &[cx, w, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        Ok(())
+    }
+
+    /// `0 <= i < n` fails (unless unchecked).
+    fn check_index(&mut self, i: Value, n: Value, span: &Span) -> CResult<()> {
+        if self.g.opts.unchecked {
+            return Ok(());
+        }
+        let bad = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, i, n);
+        self.bounds_fail_if(bad, i, n, span)
+    }
+
+    fn zero_of(&mut self, t: Type) -> Value {
+        if t == types::F64 {
+            self.b.ins().f64const(0.0)
+        } else if t == types::F32 {
+            self.b.ins().f32const(0.0)
+        } else {
+            self.b.ins().iconst(t, 0)
+        }
+    }
+
+    // ------------------------------------------------------------------ scalars as bits
+
+    fn to_bits(&mut self, v: Value, s: Scalar) -> Value {
+        match s {
+            Scalar::I8 | Scalar::I32 => self.b.ins().sextend(types::I64, v),
+            Scalar::U8 | Scalar::U32 | Scalar::Bool => self.b.ins().uextend(types::I64, v),
+            Scalar::I64 | Scalar::U64 => v,
+            Scalar::F32 => {
+                let d = self.b.ins().fpromote(types::F64, v);
+                self.b.ins().bitcast(types::I64, MemFlagsData::new(), d)
+            }
+            Scalar::F64 => self.b.ins().bitcast(types::I64, MemFlagsData::new(), v),
+        }
+    }
+
+    fn from_bits(&mut self, v: Value, s: Scalar) -> Value {
+        match s {
+            Scalar::I8 | Scalar::U8 | Scalar::Bool => self.b.ins().ireduce(types::I8, v),
+            Scalar::I32 | Scalar::U32 => self.b.ins().ireduce(types::I32, v),
+            Scalar::I64 | Scalar::U64 => v,
+            Scalar::F32 => {
+                let d = self.b.ins().bitcast(types::F64, MemFlagsData::new(), v);
+                self.b.ins().fdemote(types::F32, d)
+            }
+            Scalar::F64 => self.b.ins().bitcast(types::F64, MemFlagsData::new(), v),
+        }
+    }
+
+    /// Any integer scalar as an i64 (sign- or zero-extended).
+    fn to_i64(&mut self, v: Value, s: Scalar) -> Value {
+        if s.is_float() {
+            let t = if s == Scalar::F32 {
+                self.b.ins().fpromote(types::F64, v)
+            } else {
+                v
+            };
+            return self.b.ins().fcvt_to_sint_sat(types::I64, t);
+        }
+        self.to_bits(v, s)
+    }
+
+    fn to_f64(&mut self, v: Value, s: Scalar) -> Value {
+        match s {
+            Scalar::F64 => v,
+            Scalar::F32 => self.b.ins().fpromote(types::F64, v),
+            s if signed(s) => self.b.ins().fcvt_from_sint(types::F64, v),
+            _ => self.b.ins().fcvt_from_uint(types::F64, v),
+        }
+    }
+
+    // ------------------------------------------------------------------ function bodies
+
+    fn function(&mut self, f: &hir::Function) -> CResult<()> {
+        // Parameters.
+        let entry = self
+            .b
+            .current_block()
+            .ok_or_else(|| ice("no entry block".into()))?;
+        let params: Vec<Value> = self.b.block_params(entry)[1..].to_vec();
+        for (p, v) in f.params.iter().zip(params) {
+            let t = self.local_tys[p.0 as usize];
+            let vt = value_ty(t).ok_or_else(|| ice("param type".into()))?;
+            let var = self.b.declare_var(vt);
+            self.b.def_var(var, v);
+            self.vars[p.0 as usize] = Some(var);
+        }
+        // Other container locals start null, so releasing them is always safe.
+        for (i, t) in self.local_tys.clone().into_iter().enumerate() {
+            if self.vars[i].is_none()
+                && let Some(vt) = value_ty(t)
+            {
+                let var = self.b.declare_var(vt);
+                let z = self.zero_of(vt);
+                self.b.def_var(var, z);
+                self.vars[i] = Some(var);
+                if is_handle(t) {
+                    self.owned_locals.push(var);
+                }
+            }
+        }
+        let rt = value_ty(f.ret);
+        if let Some(t) = rt {
+            self.b.append_block_param(self.exit, t);
+        }
+        let tail = self.block(&f.body)?;
+        if !self.terminated() {
+            match (tail, rt) {
+                (Some(V::Val(v)), Some(_)) => {
+                    let v = self.own_for_return(v, f.ret);
+                    self.b.ins().jump(self.exit, &[BlockArg::Value(v)]);
+                }
+                (_, Some(t)) => {
+                    // Falling off the end of a function with a result (the checker allows it
+                    // only after diverging code): return zero.
+                    let z = self.zero_of(t);
+                    self.b.ins().jump(self.exit, &[BlockArg::Value(z)]);
+                }
+                (_, None) => {
+                    self.b.ins().jump(self.exit, &[]);
+                }
+            }
+        }
+        // Normal exit: release owned container locals.
+        self.b.switch_to_block(self.exit);
+        let site = self.site(&f.span);
+        for var in self.owned_locals.clone() {
+            let h = self.b.use_var(var);
+            let cx = self.cx;
+            self.rt("dtl_release", &[cx, h, site], false)?;
+        }
+        match rt {
+            Some(_) => {
+                let v = self.b.block_params(self.exit)[0];
+                self.b.ins().return_(&[v]);
+            }
+            None => {
+                self.b.ins().return_(&[]);
+            }
+        }
+        // Failure exit.
+        self.b.switch_to_block(self.fail);
+        match rt {
+            Some(t) => {
+                let z = self.zero_of(t);
+                self.b.ins().return_(&[z]);
+            }
+            None => {
+                self.b.ins().return_(&[]);
+            }
+        }
+        self.b.seal_all_blocks();
+        let b = std::mem::replace(&mut self.b, dummy_builder());
+        b.finalize(self.g.module.target_config());
+        Ok(())
+    }
+
+    fn init_globals(&mut self) -> CResult<()> {
+        let m = self.g.m;
+        let gp = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.cx, abi::cx_offsets::GLOBALS);
+        for (i, gl) in m.globals.iter().enumerate() {
+            let Ty::Scalar(s) = gl.ty else {
+                return Err(unsupported(
+                    format!("a global of type `{}`", gl.ty),
+                    &gl.span,
+                ));
+            };
+            let v = self.scalar(&gl.init)?;
+            let mut bits = self.to_bits(v, s);
+            if gl.kind == hir::GlobalKind::Param {
+                let gi = self.i64c(i as i64);
+                let cx = self.cx;
+                bits = self.rt1("dtl_param", &[cx, gi, bits], false)?;
+            }
+            self.b.ins().store(flags(), bits, gp, (i * 8) as i32);
+        }
+        self.b.ins().jump(self.exit, &[]);
+        self.b.switch_to_block(self.exit);
+        self.b.ins().return_(&[]);
+        self.b.switch_to_block(self.fail);
+        self.b.ins().return_(&[]);
+        self.b.seal_all_blocks();
+        let b = std::mem::replace(&mut self.b, dummy_builder());
+        b.finalize(self.g.module.target_config());
+        Ok(())
+    }
+
+    fn terminated(&self) -> bool {
+        match self.b.current_block() {
+            None => true,
+            Some(bl) => self
+                .b
+                .func
+                .layout
+                .last_inst(bl)
+                .is_some_and(|i| self.b.func.dfg.insts[i].opcode().is_terminator()),
+        }
+    }
+
+    /// Starts an unreachable block after a terminator, so following statements have a home.
+    fn ensure_open(&mut self) {
+        if self.terminated() {
+            let b = self.b.create_block();
+            self.b.switch_to_block(b);
+            self.b.seal_block(b);
+        }
+    }
+
+    fn block(&mut self, blk: &hir::Block) -> CResult<Option<V>> {
+        for s in &blk.stmts {
+            self.ensure_open();
+            self.stmt(s)?;
+        }
+        self.ensure_open();
+        match &blk.tail {
+            Some(e) => {
+                let v = self.expr(e)?;
+                Ok(Some(v))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn release_temps(&mut self, from: usize, site: &Span) -> CResult<()> {
+        if self.temps.len() <= from {
+            return Ok(());
+        }
+        let ts: Vec<Value> = self.temps.drain(from..).collect();
+        if self.terminated() {
+            return Ok(());
+        }
+        let s = self.site(site);
+        for t in ts {
+            let cx = self.cx;
+            self.rt("dtl_release", &[cx, t, s], true)?;
+        }
+        Ok(())
+    }
+
+    /// Takes ownership of a handle value for storing or returning: a temporary's reference is
+    /// transferred, any other value gets a new reference.
+    fn own(&mut self, v: Value) -> Value {
+        if let Some(p) = self.temps.iter().rposition(|t| *t == v) {
+            self.temps.remove(p);
+        } else {
+            let f = self.import("dtl_retain").ok();
+            if let Some(f) = f {
+                self.b.ins().call(f, &[v]);
+            }
+        }
+        v
+    }
+
+    fn own_for_return(&mut self, v: Value, t: Ty) -> Value {
+        if is_handle(t) { self.own(v) } else { v }
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> CResult<()> {
+        let mark = self.temps.len();
+        match s {
+            Stmt::Let { local, init, span } => {
+                let t = self.local_tys[local.0 as usize];
+                let v = self.expr(init)?;
+                if let (V::Val(v), Some(var)) = (v, self.vars[local.0 as usize]) {
+                    if is_handle(t) {
+                        let v = self.own(v);
+                        let old = self.b.use_var(var);
+                        let site = self.site(span);
+                        let cx = self.cx;
+                        self.rt("dtl_release", &[cx, old, site], true)?;
+                        self.b.def_var(var, v);
+                    } else {
+                        self.b.def_var(var, v);
+                    }
+                }
+                self.release_temps(mark, span)?;
+            }
+            Stmt::Assign {
+                target,
+                op,
+                value,
+                span,
+            } => {
+                self.assign(target, *op, value, span)?;
+                self.release_temps(mark, span)?;
+            }
+            Stmt::Expr(e) => {
+                self.expr_stmt(e)?;
+                self.release_temps(mark, &e.span)?;
+            }
+            Stmt::If {
+                cond,
+                then,
+                els,
+                span,
+            } => {
+                let c = self.scalar(cond)?;
+                self.release_temps(mark, span)?;
+                let tb = self.b.create_block();
+                let eb = self.b.create_block();
+                let join = self.b.create_block();
+                self.b.ins().brif(c, tb, &[], eb, &[]);
+                self.b.switch_to_block(tb);
+                self.b.seal_block(tb);
+                self.block(then)?;
+                if !self.terminated() {
+                    self.b.ins().jump(join, &[]);
+                }
+                self.b.switch_to_block(eb);
+                self.b.seal_block(eb);
+                if let Some(e) = els {
+                    self.block(e)?;
+                }
+                if !self.terminated() {
+                    self.b.ins().jump(join, &[]);
+                }
+                self.b.switch_to_block(join);
+                self.b.seal_block(join);
+            }
+            Stmt::While { cond, body, span } => {
+                let head = self.b.create_block();
+                let bodyb = self.b.create_block();
+                let exit = self.b.create_block();
+                self.b.ins().jump(head, &[]);
+                self.b.switch_to_block(head);
+                let c = self.scalar(cond)?;
+                self.release_temps(mark, span)?;
+                self.b.ins().brif(c, bodyb, &[], exit, &[]);
+                self.b.switch_to_block(bodyb);
+                self.b.seal_block(bodyb);
+                self.loops.push((head, exit));
+                self.block(body)?;
+                self.loops.pop();
+                if !self.terminated() {
+                    self.b.ins().jump(head, &[]);
+                }
+                self.b.seal_block(head);
+                self.b.switch_to_block(exit);
+                self.b.seal_block(exit);
+            }
+            Stmt::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+                span,
+            } => {
+                let a = self.scalar(start)?;
+                let e = self.scalar(end)?;
+                let st = match step {
+                    Some(s) => {
+                        let v = self.scalar(s)?;
+                        let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThanOrEqual, v, 0);
+                        self.fail_if(bad, 2, span)?;
+                        v
+                    }
+                    None => self.i64c(1),
+                };
+                self.release_temps(mark, span)?;
+                let ivar = self.b.declare_var(types::I64);
+                self.b.def_var(ivar, a);
+                let head = self.b.create_block();
+                let bodyb = self.b.create_block();
+                let inc = self.b.create_block();
+                let exit = self.b.create_block();
+                self.b.ins().jump(head, &[]);
+                self.b.switch_to_block(head);
+                let i = self.b.use_var(ivar);
+                let more = self.b.ins().icmp(IntCC::SignedLessThan, i, e);
+                self.b.ins().brif(more, bodyb, &[], exit, &[]);
+                self.b.switch_to_block(bodyb);
+                self.b.seal_block(bodyb);
+                if let Some(v) = self.vars[var.0 as usize] {
+                    self.b.def_var(v, i);
+                }
+                self.loops.push((inc, exit));
+                self.block(body)?;
+                self.loops.pop();
+                if !self.terminated() {
+                    self.b.ins().jump(inc, &[]);
+                }
+                self.b.switch_to_block(inc);
+                self.b.seal_block(inc);
+                let i = self.b.use_var(ivar);
+                // Stop instead of wrapping around at the top of the i64 range.
+                let (n, of) = self.b.ins().sadd_overflow(i, st);
+                self.b.def_var(ivar, n);
+                let cont = self.b.create_block();
+                self.b.ins().brif(of, exit, &[], cont, &[]);
+                self.b.switch_to_block(cont);
+                self.b.seal_block(cont);
+                self.b.ins().jump(head, &[]);
+                self.b.seal_block(head);
+                self.b.switch_to_block(exit);
+                self.b.seal_block(exit);
+            }
+            Stmt::Forall {
+                vars,
+                over,
+                reductions,
+                body,
+                span,
+            } => {
+                self.forall(vars, over, reductions, body, span)?;
+                self.release_temps(mark, span)?;
+            }
+            Stmt::Return { value, span } => {
+                let rv = match value {
+                    Some(e) => match self.expr(e)? {
+                        V::Val(v) => Some(self.own_for_return(v, e.ty)),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                self.release_temps(mark, span)?;
+                if !self.foralls.is_empty() {
+                    return Err(unsupported("`return` inside a `forall` body", span));
+                }
+                match rv {
+                    Some(v) => {
+                        self.b.ins().jump(self.exit, &[BlockArg::Value(v)]);
+                    }
+                    None => {
+                        if let Some(t) = value_ty(self.ret) {
+                            let z = self.zero_of(t);
+                            self.b.ins().jump(self.exit, &[BlockArg::Value(z)]);
+                        } else {
+                            self.b.ins().jump(self.exit, &[]);
+                        }
+                    }
+                }
+            }
+            Stmt::Break(span) => {
+                let (_, exit) = *self
+                    .loops
+                    .last()
+                    .ok_or_else(|| unsupported("`break` outside a loop", span))?;
+                self.b.ins().jump(exit, &[]);
+            }
+            Stmt::Continue(span) => {
+                let (cont, _) = *self
+                    .loops
+                    .last()
+                    .ok_or_else(|| unsupported("`continue` outside a loop", span))?;
+                self.b.ins().jump(cont, &[]);
+            }
+            Stmt::Block(b) => {
+                self.block(b)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An expression statement: like `expr`, except that a map `atomic_add` whose result is
+    /// unused needs no lookup.
+    fn expr_stmt(&mut self, e: &Expr) -> CResult<()> {
+        if let ExprKind::Call {
+            callee: Callee::Builtin(Builtin::AtomicAdd),
+            args,
+            ..
+        } = &e.kind
+            && matches!(args[0].ty, Ty::Map(..))
+        {
+            self.map_add(args, &e.span, false)?;
+            return Ok(());
+        }
+        self.expr(e)?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ expressions
+
+    fn scalar(&mut self, e: &Expr) -> CResult<Value> {
+        match self.expr(e)? {
+            V::Val(v) => Ok(v),
+            _ => Err(ice(format!("expected a value from {:?}", e.kind))),
+        }
+    }
+
+    fn handle(&mut self, e: &Expr) -> CResult<Value> {
+        self.scalar(e)
+    }
+
+    fn scalar_of(t: Ty, span: &Span) -> CResult<Scalar> {
+        match t {
+            Ty::Scalar(s) => Ok(s),
+            _ => Err(CodegenError {
+                message: format!("internal compiler error: expected a scalar, found `{t}`"),
+                span: Some(span.clone()),
+            }),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> CResult<V> {
+        // Whole-container expressions used as values (e.g. passed to a function) are computed
+        // into a fresh container.
+        if e.ty.is_elementwise_container() && self.is_elementwise_op(e) {
+            return Err(unsupported(
+                "a whole-container expression used as a value; assign it to a container first",
+                &e.span,
+            ));
+        }
+        Ok(match &e.kind {
+            ExprKind::Lit(l) => match l {
+                Lit::Int(v) => {
+                    let s = Self::scalar_of(e.ty, &e.span)?;
+                    if s.is_float() {
+                        V::Val(self.fconst(*v as f64, s))
+                    } else {
+                        V::Val(self.iconst(clif_ty(s), *v as i64))
+                    }
+                }
+                Lit::Float(f) => {
+                    let s = Self::scalar_of(e.ty, &e.span)?;
+                    V::Val(self.fconst(*f, s))
+                }
+                Lit::Bool(b) => V::Val(self.iconst(types::I8, *b as i64)),
+                Lit::Str(s) => {
+                    let bytes: Box<[u8]> = s.as_bytes().into();
+                    let p = bytes.as_ptr() as i64;
+                    let n = bytes.len() as i64;
+                    self.g.strings.push(bytes);
+                    let pv = self.i64c(p);
+                    let nv = self.i64c(n);
+                    V::Str(pv, nv)
+                }
+            },
+            ExprKind::Local(l) => {
+                let var = self.vars[l.0 as usize]
+                    .ok_or_else(|| ice(format!("local {} has no variable", l.0)))?;
+                V::Val(self.b.use_var(var))
+            }
+            ExprKind::Global(g) => {
+                let s = Self::scalar_of(e.ty, &e.span)?;
+                let gp = self
+                    .b
+                    .ins()
+                    .load(types::I64, flags(), self.cx, abi::cx_offsets::GLOBALS);
+                let bits = self.b.ins().load(types::I64, flags(), gp, (g.0 * 8) as i32);
+                V::Val(self.from_bits(bits, s))
+            }
+            ExprKind::Op(_) => V::Unit,
+            ExprKind::Unary(op, a) => {
+                let s = Self::scalar_of(e.ty, &e.span)?;
+                let v = self.scalar(a)?;
+                V::Val(self.unary(*op, v, s))
+            }
+            ExprKind::Binary(op, a, b) => V::Val(self.binary_scalar(*op, a, b, &e.span)?),
+            ExprKind::Cast(a, to) => {
+                let from = Self::scalar_of(a.ty, &a.span)?;
+                let v = self.scalar(a)?;
+                V::Val(self.cast(v, from, *to))
+            }
+            ExprKind::Call {
+                callee,
+                args,
+                layout,
+            } => match callee {
+                Callee::Fn(f) => self.user_call(*f, args, e)?,
+                Callee::Builtin(b) => self.builtin(*b, args, *layout, e)?,
+            },
+            ExprKind::Index(base, idx) => V::Val(self.index_read(base, idx, e)?),
+            ExprKind::Construct { dims, fill, layout } => {
+                V::Val(self.construct(e, dims, fill.as_deref(), *layout)?)
+            }
+            ExprKind::Error => {
+                return Err(ice("an erroneous expression reached code generation".into()));
+            }
+        })
+    }
+
+    fn fconst(&mut self, f: f64, s: Scalar) -> Value {
+        if s == Scalar::F32 {
+            self.b.ins().f32const(f as f32)
+        } else {
+            self.b.ins().f64const(f)
+        }
+    }
+
+    fn unary(&mut self, op: UnOp, v: Value, s: Scalar) -> Value {
+        match op {
+            UnOp::Neg if s.is_float() => self.b.ins().fneg(v),
+            UnOp::Neg => self.b.ins().ineg(v),
+            UnOp::Not => self.b.ins().bxor_imm_s(v, 1),
+        }
+    }
+
+    fn binary_scalar(&mut self, op: BinOp, a: &Expr, b: &Expr, span: &Span) -> CResult<Value> {
+        match op {
+            BinOp::And | BinOp::Or => {
+                // Short-circuit.
+                let x = self.scalar(a)?;
+                let rb = self.b.create_block();
+                let join = self.b.create_block();
+                let res = self.b.append_block_param(join, types::I8);
+                if op == BinOp::And {
+                    self.b.ins().brif(x, rb, &[], join, &[BlockArg::Value(x)]);
+                } else {
+                    self.b.ins().brif(x, join, &[BlockArg::Value(x)], rb, &[]);
+                }
+                self.b.switch_to_block(rb);
+                self.b.seal_block(rb);
+                let y = self.scalar(b)?;
+                self.b.ins().jump(join, &[BlockArg::Value(y)]);
+                self.b.switch_to_block(join);
+                self.b.seal_block(join);
+                Ok(res)
+            }
+            _ => {
+                let s = Self::scalar_of(a.ty, &a.span)?;
+                let x = self.scalar(a)?;
+                let y = self.scalar(b)?;
+                self.binop(op, x, y, s, span)
+            }
+        }
+    }
+
+    /// A binary operation on scalars of type `s` (the operand type).
+    fn binop(&mut self, op: BinOp, x: Value, y: Value, s: Scalar, span: &Span) -> CResult<Value> {
+        let f = s.is_float();
+        let sg = signed(s);
+        let ins = self.b.ins();
+        Ok(match op {
+            BinOp::Add if f => ins.fadd(x, y),
+            BinOp::Sub if f => ins.fsub(x, y),
+            BinOp::Mul if f => ins.fmul(x, y),
+            BinOp::Div if f => ins.fdiv(x, y),
+            BinOp::Rem if f => {
+                let xd = self.to_f64(x, s);
+                let yd = self.to_f64(y, s);
+                let r = self.rt1("dtl_fmod", &[xd, yd], false)?;
+                if s == Scalar::F32 {
+                    self.b.ins().fdemote(types::F32, r)
+                } else {
+                    r
+                }
+            }
+            BinOp::Add => ins.iadd(x, y),
+            BinOp::Sub => ins.isub(x, y),
+            BinOp::Mul => ins.imul(x, y),
+            BinOp::Div | BinOp::Rem => return self.int_div(op, x, y, s, span),
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge if f => {
+                let cc = match op {
+                    BinOp::Eq => FloatCC::Equal,
+                    BinOp::Ne => FloatCC::NotEqual,
+                    BinOp::Lt => FloatCC::LessThan,
+                    BinOp::Le => FloatCC::LessThanOrEqual,
+                    BinOp::Gt => FloatCC::GreaterThan,
+                    _ => FloatCC::GreaterThanOrEqual,
+                };
+                ins.fcmp(cc, x, y)
+            }
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let cc = match (op, sg) {
+                    (BinOp::Eq, _) => IntCC::Equal,
+                    (BinOp::Ne, _) => IntCC::NotEqual,
+                    (BinOp::Lt, true) => IntCC::SignedLessThan,
+                    (BinOp::Le, true) => IntCC::SignedLessThanOrEqual,
+                    (BinOp::Gt, true) => IntCC::SignedGreaterThan,
+                    (BinOp::Ge, true) => IntCC::SignedGreaterThanOrEqual,
+                    (BinOp::Lt, false) => IntCC::UnsignedLessThan,
+                    (BinOp::Le, false) => IntCC::UnsignedLessThanOrEqual,
+                    (BinOp::Gt, false) => IntCC::UnsignedGreaterThan,
+                    _ => IntCC::UnsignedGreaterThanOrEqual,
+                };
+                ins.icmp(cc, x, y)
+            }
+            BinOp::And => ins.band(x, y),
+            BinOp::Or => ins.bor(x, y),
+        })
+    }
+
+    fn int_div(&mut self, op: BinOp, x: Value, y: Value, s: Scalar, span: &Span) -> CResult<Value> {
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        self.fail_if(zero, 0, span)?;
+        if signed(s) {
+            // MIN / -1 wraps (as Rust's wrapping_div) instead of trapping.
+            let t = clif_ty(s);
+            let m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+            let one = self.iconst(t, 1);
+            let safe = self.b.ins().select(m1, one, y);
+            Ok(if op == BinOp::Div {
+                let q = self.b.ins().sdiv(x, safe);
+                let n = self.b.ins().ineg(x);
+                self.b.ins().select(m1, n, q)
+            } else {
+                self.b.ins().srem(x, safe)
+            })
+        } else {
+            Ok(if op == BinOp::Div {
+                self.b.ins().udiv(x, y)
+            } else {
+                self.b.ins().urem(x, y)
+            })
+        }
+    }
+
+    fn cast(&mut self, v: Value, from: Scalar, to: Scalar) -> Value {
+        if from == to {
+            return v;
+        }
+        let (ft, tt) = (clif_ty(from), clif_ty(to));
+        if to == Scalar::Bool {
+            return if from.is_float() {
+                let z = self.fconst(0.0, from);
+                self.b.ins().fcmp(FloatCC::NotEqual, v, z)
+            } else {
+                self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0)
+            };
+        }
+        match (from.is_float(), to.is_float()) {
+            (true, true) => {
+                if to == Scalar::F64 {
+                    self.b.ins().fpromote(types::F64, v)
+                } else {
+                    self.b.ins().fdemote(types::F32, v)
+                }
+            }
+            (false, true) => {
+                if signed(from) {
+                    self.b.ins().fcvt_from_sint(tt, v)
+                } else {
+                    self.b.ins().fcvt_from_uint(tt, v)
+                }
+            }
+            (true, false) => {
+                // Saturating, as Rust's `as`.
+                let wide = if tt.bits() < 32 { types::I32 } else { tt };
+                let r = if signed(to) {
+                    self.b.ins().fcvt_to_sint_sat(wide, v)
+                } else {
+                    self.b.ins().fcvt_to_uint_sat(wide, v)
+                };
+                if wide != tt {
+                    let (lo, hi) = if signed(to) { (-128, 127) } else { (0, 255) };
+                    let lo = self.iconst(types::I32, lo);
+                    let hi = self.iconst(types::I32, hi);
+                    let r = self.b.ins().smax(r, lo);
+                    let r = self.b.ins().smin(r, hi);
+                    self.b.ins().ireduce(tt, r)
+                } else {
+                    r
+                }
+            }
+            (false, false) => {
+                if tt.bits() < ft.bits() {
+                    self.b.ins().ireduce(tt, v)
+                } else if tt.bits() > ft.bits() {
+                    if signed(from) {
+                        self.b.ins().sextend(tt, v)
+                    } else {
+                        self.b.ins().uextend(tt, v)
+                    }
+                } else {
+                    v
+                }
+            }
+        }
+    }
+
+    fn user_call(&mut self, f: hir::FnId, args: &[Expr], e: &Expr) -> CResult<V> {
+        let mut vals = vec![self.cx];
+        for a in args {
+            match self.expr(a)? {
+                V::Val(v) => vals.push(v),
+                _ => return Err(ice("argument without a value".into())),
+            }
+        }
+        let id = self.g.funcs[f.0 as usize];
+        let r = self.func_ref(id);
+        let call = self.b.ins().call(r, &vals);
+        let res = self.b.inst_results(call).first().copied();
+        self.check_failed();
+        Ok(match res {
+            Some(v) => {
+                if is_handle(e.ty) {
+                    self.temps.push(v);
+                }
+                V::Val(v)
+            }
+            None => V::Unit,
+        })
+    }
+
+    // ------------------------------------------------------------------ containers
+
+    fn construct(
+        &mut self,
+        e: &Expr,
+        dims: &[Expr],
+        fill: Option<&Expr>,
+        layout: hir::Layout,
+    ) -> CResult<Value> {
+        let elem =
+            e.ty.elem()
+                .ok_or_else(|| ice("construct without element type".into()))?;
+        let fillv = match fill {
+            Some(f) => {
+                let v = self.scalar(f)?;
+                self.to_bits(v, elem)
+            }
+            None => self.i64c(0),
+        };
+        let site = self.site(&e.span);
+        let cx = self.cx;
+        let dt = self.i32c(dcode(elem));
+        let h = match e.ty.container() {
+            Some(ContainerKind::Local) => {
+                let n = self.scalar(&dims[0])?;
+                self.rt1("dtl_local_new", &[cx, dt, n, fillv, site], true)?
+            }
+            Some(ContainerKind::Map) => self.rt1("dtl_map_new", &[cx, dt, site], true)?,
+            Some(_) => {
+                let mut ds = Vec::new();
+                for d in dims {
+                    ds.push(self.scalar(d)?);
+                }
+                while ds.len() < 3 {
+                    ds.push(self.i64c(1));
+                }
+                let nd = self.i64c(dims.len() as i64);
+                let (part, bs) = self.partition_code(layout.partition, &e.span)?;
+                let (hw, per) = match layout.halo {
+                    Some(h) => (h.width, h.periodic as i64),
+                    None => (-1, 0),
+                };
+                let place = match layout.placement {
+                    Placement::Host | Placement::DevicePreferred => 0,
+                    Placement::Device(_) => 1,
+                    Placement::Unified => 2,
+                };
+                let part = self.i64c(part);
+                let bs = self.i64c(bs);
+                let hw = self.i64c(hw);
+                let per = self.i64c(per);
+                let place = self.i64c(place);
+                self.rt1(
+                    "dtl_dist_new",
+                    &[
+                        cx, dt, nd, ds[0], ds[1], ds[2], part, bs, hw, per, place, fillv, site,
+                    ],
+                    true,
+                )?
+            }
+            None => return Err(ice("construct of a non-container".into())),
+        };
+        self.temps.push(h);
+        Ok(h)
+    }
+
+    fn partition_code(&mut self, p: Partition, span: &Span) -> CResult<(i64, i64)> {
+        Ok(match p {
+            Partition::Block | Partition::Hash => (0, 0),
+            Partition::Cyclic => (1, 0),
+            Partition::BlockCyclic(Some(b)) => (2, b),
+            Partition::BlockCyclic(None) => {
+                return Err(unsupported(
+                    "`@block_cyclic(b)` with a block size that is not a compile-time constant",
+                    span,
+                ));
+            }
+            Partition::Replicated => (3, 0),
+        })
+    }
+
+    /// The offset of a column index list `[j, l]` within a row, bounds-checked.
+    fn row_offset(&mut self, h: Value, idx: &[Expr], span: &Span) -> CResult<Value> {
+        if idx.len() <= 1 {
+            return Ok(self.i64c(0));
+        }
+        let j = self.index_value(&idx[1])?;
+        let d1 = self.hdr(h, hdr::DIM1);
+        self.check_index(j, d1, span)?;
+        if idx.len() == 2 {
+            return Ok(j);
+        }
+        let l = self.index_value(&idx[2])?;
+        let d2 = self.hdr(h, hdr::DIM2);
+        self.check_index(l, d2, span)?;
+        let jj = self.b.ins().imul(j, d2);
+        Ok(self.b.ins().iadd(jj, l))
+    }
+
+    fn index_value(&mut self, e: &Expr) -> CResult<Value> {
+        let v = self.scalar(e)?;
+        let s = Self::scalar_of(e.ty, &e.span)?;
+        Ok(self.to_i64(v, s))
+    }
+
+    /// The constant offset of `var + k`, `k + var`, `var - k`, `var`.
+    fn offset_of(e: &Expr, var: LocalId) -> Option<i64> {
+        fn lit(e: &Expr) -> Option<i64> {
+            match &e.kind {
+                ExprKind::Lit(Lit::Int(v)) => i64::try_from(*v).ok(),
+                ExprKind::Unary(UnOp::Neg, a) => lit(a).map(|v| -v),
+                _ => None,
+            }
+        }
+        match &e.kind {
+            ExprKind::Local(l) if *l == var => Some(0),
+            ExprKind::Binary(BinOp::Add, a, b) => match (&a.kind, &b.kind) {
+                (ExprKind::Local(l), _) if *l == var => lit(b),
+                (_, ExprKind::Local(l)) if *l == var => lit(a),
+                _ => None,
+            },
+            ExprKind::Binary(BinOp::Sub, a, b) => match &a.kind {
+                ExprKind::Local(l) if *l == var => lit(b).map(|v| -v),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The address of element `idx` of `base` when this is a fast forall access.
+    fn forall_addr(
+        &mut self,
+        base: &Expr,
+        idx: &[Expr],
+        span: &Span,
+    ) -> CResult<Option<(Value, Scalar)>> {
+        let Some(fa) = self.foralls.last().cloned() else {
+            return Ok(None);
+        };
+        if fa.range {
+            return Ok(None);
+        }
+        let ExprKind::Local(bl) = &base.kind else {
+            return Ok(None);
+        };
+        let Some(&mode) = fa.modes.get(bl) else {
+            return Ok(None);
+        };
+        let Some(off) = Self::offset_of(&idx[0], fa.var0) else {
+            return Ok(None);
+        };
+        let elem = base
+            .ty
+            .elem()
+            .ok_or_else(|| ice("index of non-container".into()))?;
+        let h = self.handle(base)?;
+        let gvar = self.vars[fa.var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
+        let gi = self.b.use_var(gvar);
+        let grow = self.b.ins().iadd_imm_s(gi, off);
+        let lrow = self.b.ins().iadd_imm_s(fa.k, off);
+        if off != 0 && !self.g.opts.unchecked {
+            // Within the global index range unless the halo is periodic.
+            let n = self.hdr(h, hdr::GROWS);
+            let per = self.hdr(h, hdr::PERIODIC);
+            let out = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, grow, n);
+            let np = self.b.ins().icmp_imm_s(IntCC::Equal, per, 0);
+            let bad = self.b.ins().band(out, np);
+            self.bounds_fail_if(bad, grow, n, span)?;
+        }
+        let row = self.b.ins().select(mode, grow, lrow);
+        let rowlen = self.hdr(h, hdr::ROW);
+        let col = self.row_offset(h, idx, span)?;
+        let r = self.b.ins().imul(row, rowlen);
+        let flat = self.b.ins().iadd(r, col);
+        let bytes = self.b.ins().imul_imm_s(flat, size_of(elem));
+        let data = self.hdr_ptr(h);
+        Ok(Some((self.b.ins().iadd(data, bytes), elem)))
+    }
+
+    fn index_read(&mut self, base: &Expr, idx: &[Expr], e: &Expr) -> CResult<Value> {
+        let elem = Self::scalar_of(e.ty, &e.span)?;
+        if let Some((addr, s)) = self.forall_addr(base, idx, &e.span)? {
+            return Ok(self.b.ins().load(clif_ty(s), flags(), addr, 0));
+        }
+        let h = self.handle(base)?;
+        if matches!(base.ty, Ty::Local(_)) {
+            let addr = self.local_addr(h, &idx[0], elem, &e.span)?;
+            return Ok(self.b.ins().load(clif_ty(elem), flags(), addr, 0));
+        }
+        let row = self.index_value(&idx[0])?;
+        let off = self.row_offset(h, idx, &e.span)?;
+        let site = self.site(&e.span);
+        let cx = self.cx;
+        let bits = self.rt1("dtl_read", &[cx, h, row, off, site], true)?;
+        Ok(self.from_bits(bits, elem))
+    }
+
+    fn local_addr(&mut self, h: Value, i: &Expr, elem: Scalar, span: &Span) -> CResult<Value> {
+        let k = self.index_value(i)?;
+        let n = self.hdr(h, hdr::ROWS);
+        self.check_index(k, n, span)?;
+        let data = self.hdr_ptr(h);
+        let off = self.b.ins().imul_imm_s(k, size_of(elem));
+        Ok(self.b.ins().iadd(data, off))
+    }
+
+    fn index_write(
+        &mut self,
+        base: &Expr,
+        idx: &[Expr],
+        op: Option<BinOp>,
+        value: &Expr,
+        span: &Span,
+    ) -> CResult<()> {
+        let elem = base
+            .ty
+            .elem()
+            .ok_or_else(|| ice("index of non-container".into()))?;
+        let addr = if let Some((addr, _)) = self.forall_addr(base, idx, span)? {
+            Some(addr)
+        } else if matches!(base.ty, Ty::Local(_)) {
+            let h = self.handle(base)?;
+            Some(self.local_addr(h, &idx[0], elem, span)?)
+        } else {
+            None
+        };
+        match addr {
+            Some(addr) => {
+                let mut v = self.scalar(value)?;
+                if let Some(op) = op {
+                    let old = self.b.ins().load(clif_ty(elem), flags(), addr, 0);
+                    v = self.binop(op, old, v, elem, span)?;
+                }
+                self.b.ins().store(flags(), v, addr, 0);
+            }
+            None => {
+                let h = self.handle(base)?;
+                let row = self.index_value(&idx[0])?;
+                let off = self.row_offset(h, idx, span)?;
+                let site = self.site(span);
+                let cx = self.cx;
+                let mut v = self.scalar(value)?;
+                if let Some(op) = op {
+                    let bits = self.rt1("dtl_read", &[cx, h, row, off, site], true)?;
+                    let old = self.from_bits(bits, elem);
+                    v = self.binop(op, old, v, elem, span)?;
+                }
+                let bits = self.to_bits(v, elem);
+                self.rt("dtl_write", &[cx, h, row, off, bits, site], true)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ assignment
+
+    fn assign(
+        &mut self,
+        target: &Expr,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: &Span,
+    ) -> CResult<()> {
+        match &target.kind {
+            ExprKind::Index(base, idx) => self.index_write(base, idx, op, value, span),
+            ExprKind::Local(l) => {
+                let t = self.local_tys[l.0 as usize];
+                if t.is_elementwise_container() || matches!(t, Ty::Local(_)) {
+                    return self.fused_assign(target, op, value, span);
+                }
+                if is_handle(t) {
+                    return Err(unsupported(format!("assigning to a `{t}` variable"), span));
+                }
+                let var = self.vars[l.0 as usize].ok_or_else(|| ice("assign var".into()))?;
+                let s = Self::scalar_of(t, span)?;
+                let mut v = self.scalar(value)?;
+                if let Some(op) = op {
+                    let old = self.b.use_var(var);
+                    v = self.binop(op, old, v, s, span)?;
+                }
+                self.b.def_var(var, v);
+                Ok(())
+            }
+            _ => Err(unsupported("this assignment target", span)),
+        }
+    }
+
+    /// Is `e` a whole-container operation (as opposed to a container-valued leaf)?
+    fn is_elementwise_op(&self, e: &Expr) -> bool {
+        if !(e.ty.is_elementwise_container() || matches!(e.ty, Ty::Local(_))) {
+            return false;
+        }
+        match &e.kind {
+            ExprKind::Unary(..) | ExprKind::Binary(..) | ExprKind::Cast(..) => true,
+            ExprKind::Call {
+                callee: Callee::Builtin(b),
+                ..
+            } => matches!(
+                b,
+                Builtin::Sin
+                    | Builtin::Cos
+                    | Builtin::Tan
+                    | Builtin::Exp
+                    | Builtin::Log
+                    | Builtin::Sqrt
+                    | Builtin::Abs
+                    | Builtin::Floor
+                    | Builtin::Ceil
+                    | Builtin::Pow
+                    | Builtin::Min
+                    | Builtin::Max
+                    | Builtin::Select
+            ),
+            _ => false,
+        }
+    }
+
+    /// Prepares an elementwise tree: hoists scalars, evaluates container leaves to handles.
+    fn prep(&mut self, e: &Expr, leaves: &mut Vec<Value>) -> CResult<Elem> {
+        let is_cont = e.ty.is_elementwise_container() || matches!(e.ty, Ty::Local(_));
+        if !is_cont {
+            let v = self.scalar(e)?;
+            return Ok(Elem::Hoisted(v));
+        }
+        let s =
+            e.ty.elem()
+                .ok_or_else(|| ice("elementwise without element type".into()))?;
+        if !self.is_elementwise_op(e) {
+            let h = self.handle(e)?;
+            leaves.push(h);
+            let data = self.hdr_ptr(h);
+            return Ok(Elem::Leaf(data, s));
+        }
+        Ok(match &e.kind {
+            ExprKind::Unary(op, a) => Elem::Unary(*op, Box::new(self.prep(a, leaves)?), s),
+            ExprKind::Binary(op, a, b) => {
+                let os = a.ty.elem().ok_or_else(|| ice("binary operand".into()))?;
+                let x = self.prep(a, leaves)?;
+                let y = self.prep(b, leaves)?;
+                Elem::Binary(*op, Box::new(x), Box::new(y), os)
+            }
+            ExprKind::Cast(a, to) => {
+                let from = a.ty.elem().ok_or_else(|| ice("cast operand".into()))?;
+                Elem::Cast(Box::new(self.prep(a, leaves)?), from, *to)
+            }
+            ExprKind::Call {
+                callee: Callee::Builtin(b),
+                args,
+                ..
+            } => {
+                let mut xs = Vec::new();
+                let mut ss = Vec::new();
+                for a in args {
+                    ss.push(a.ty.elem().ok_or_else(|| ice("call operand".into()))?);
+                    xs.push(self.prep(a, leaves)?);
+                }
+                Elem::Call(*b, xs, ss, s)
+            }
+            _ => return Err(ice("elementwise form".into())),
+        })
+    }
+
+    /// Emits the element `k` of a prepared tree.
+    fn emit_elem(&mut self, n: &Elem, k: Value, span: &Span) -> CResult<Value> {
+        Ok(match n {
+            Elem::Hoisted(v) => *v,
+            Elem::Leaf(data, s) => {
+                let off = self.b.ins().imul_imm_s(k, size_of(*s));
+                let a = self.b.ins().iadd(*data, off);
+                self.b.ins().load(clif_ty(*s), flags(), a, 0)
+            }
+            Elem::Unary(op, a, s) => {
+                let v = self.emit_elem(a, k, span)?;
+                self.unary(*op, v, *s)
+            }
+            Elem::Binary(op, a, b, os) => {
+                let x = self.emit_elem(a, k, span)?;
+                let y = self.emit_elem(b, k, span)?;
+                match op {
+                    BinOp::And => self.b.ins().band(x, y),
+                    BinOp::Or => self.b.ins().bor(x, y),
+                    _ => self.binop(*op, x, y, *os, span)?,
+                }
+            }
+            Elem::Cast(a, from, to) => {
+                let v = self.emit_elem(a, k, span)?;
+                self.cast(v, *from, *to)
+            }
+            Elem::Call(b, xs, ss, s) => {
+                let mut vs = Vec::new();
+                for x in xs {
+                    vs.push(self.emit_elem(x, k, span)?);
+                }
+                self.math(*b, &vs, ss, *s)?
+            }
+        })
+    }
+
+    /// Elementwise math on scalar values.
+    fn math(&mut self, b: Builtin, vs: &[Value], ss: &[Scalar], s: Scalar) -> CResult<Value> {
+        let x = vs[0];
+        let xs = ss[0];
+        Ok(match b {
+            Builtin::Sqrt => self.b.ins().sqrt(x),
+            Builtin::Floor => self.b.ins().floor(x),
+            Builtin::Ceil => self.b.ins().ceil(x),
+            Builtin::Abs if xs.is_float() => self.b.ins().fabs(x),
+            Builtin::Abs if signed(xs) => self.b.ins().iabs(x),
+            Builtin::Abs => x,
+            Builtin::Sin | Builtin::Cos | Builtin::Tan | Builtin::Exp | Builtin::Log => {
+                let name = match b {
+                    Builtin::Sin => "dtl_sin",
+                    Builtin::Cos => "dtl_cos",
+                    Builtin::Tan => "dtl_tan",
+                    Builtin::Exp => "dtl_exp",
+                    _ => "dtl_log",
+                };
+                let d = self.to_f64(x, xs);
+                let r = self.rt1(name, &[d], false)?;
+                if s == Scalar::F32 {
+                    self.b.ins().fdemote(types::F32, r)
+                } else {
+                    r
+                }
+            }
+            Builtin::Pow => {
+                let a = self.to_f64(x, xs);
+                let bb = self.to_f64(vs[1], ss[1]);
+                let r = self.rt1("dtl_pow", &[a, bb], false)?;
+                if s == Scalar::F32 {
+                    self.b.ins().fdemote(types::F32, r)
+                } else {
+                    r
+                }
+            }
+            Builtin::Min | Builtin::Max => {
+                let y = vs[1];
+                let min = b == Builtin::Min;
+                if xs.is_float() {
+                    if min {
+                        self.b.ins().fmin(x, y)
+                    } else {
+                        self.b.ins().fmax(x, y)
+                    }
+                } else if signed(xs) {
+                    if min {
+                        self.b.ins().smin(x, y)
+                    } else {
+                        self.b.ins().smax(x, y)
+                    }
+                } else if min {
+                    self.b.ins().umin(x, y)
+                } else {
+                    self.b.ins().umax(x, y)
+                }
+            }
+            Builtin::Select => self.b.ins().select(vs[0], vs[1], vs[2]),
+            _ => return Err(ice(format!("`{}` is not elementwise", b.name()))),
+        })
+    }
+
+    /// A counted loop `k in 0..n`, with `body(k)`.
+    fn counted_loop(
+        &mut self,
+        n: Value,
+        mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
+    ) -> CResult<()> {
+        let head = self.b.create_block();
+        let bodyb = self.b.create_block();
+        let exit = self.b.create_block();
+        let kv = self.b.append_block_param(head, types::I64);
+        let z = self.i64c(0);
+        self.b.ins().jump(head, &[BlockArg::Value(z)]);
+        self.b.switch_to_block(head);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, kv, n);
+        self.b.ins().brif(more, bodyb, &[], exit, &[]);
+        self.b.switch_to_block(bodyb);
+        self.b.seal_block(bodyb);
+        body(self, kv)?;
+        let k1 = self.b.ins().iadd_imm_s(kv, 1);
+        self.b.ins().jump(head, &[BlockArg::Value(k1)]);
+        self.b.seal_block(head);
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        Ok(())
+    }
+
+    fn fused_assign(
+        &mut self,
+        target: &Expr,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: &Span,
+    ) -> CResult<()> {
+        let elem = target
+            .ty
+            .elem()
+            .ok_or_else(|| ice("container target".into()))?;
+        let h = self.handle(target)?;
+        // `l = other_local` of different lengths, `u = v` of different layouts: checked here.
+        let mut leaves = Vec::new();
+        let tree = self.prep(value, &mut leaves)?;
+        let site = self.site(span);
+        for l in &leaves {
+            let cx = self.cx;
+            self.rt("dtl_check_aligned", &[cx, h, *l, site], true)?;
+        }
+        let data = self.hdr_ptr(h);
+        let rows = self.hdr(h, hdr::ROWS);
+        let row = self.hdr(h, hdr::ROW);
+        let n = self.b.ins().imul(rows, row);
+        let es = size_of(elem);
+        self.counted_loop(n, |s, k| {
+            let mut v = s.emit_elem(&tree, k, span)?;
+            let off = s.b.ins().imul_imm_s(k, es);
+            let a = s.b.ins().iadd(data, off);
+            if let Some(op) = op {
+                let old = s.b.ins().load(clif_ty(elem), flags(), a, 0);
+                v = s.binop(op, old, v, elem, span)?;
+            }
+            s.b.ins().store(flags(), v, a, 0);
+            Ok(())
+        })?;
+        self.mark_dirty(h);
+        Ok(())
+    }
+
+    fn mark_dirty(&mut self, h: Value) {
+        let one = self.i64c(1);
+        self.b.ins().store(flags(), one, h, hdr::DIRTY);
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    fn identity(&mut self, op: ReduceOp, s: Scalar) -> Value {
+        let t = clif_ty(s);
+        match (op, s.is_float()) {
+            (ReduceOp::Sum | ReduceOp::Lor | ReduceOp::Bor | ReduceOp::Bxor, true) => {
+                self.fconst(0.0, s)
+            }
+            (ReduceOp::Prod, true) => self.fconst(1.0, s),
+            (ReduceOp::Min, true) => self.fconst(f64::INFINITY, s),
+            (ReduceOp::Max, true) => self.fconst(f64::NEG_INFINITY, s),
+            (ReduceOp::Land, true) => self.fconst(1.0, s),
+            (ReduceOp::Band, true) => self.fconst(0.0, s),
+            (ReduceOp::Sum | ReduceOp::Lor | ReduceOp::Bor | ReduceOp::Bxor, false) => {
+                self.iconst(t, 0)
+            }
+            (ReduceOp::Prod | ReduceOp::Land, false) => self.iconst(t, 1),
+            (ReduceOp::Band, false) => self.iconst(t, -1),
+            (ReduceOp::Min, false) => {
+                let v = match s {
+                    Scalar::I8 => i8::MAX as i64,
+                    Scalar::I32 => i32::MAX as i64,
+                    Scalar::I64 => i64::MAX,
+                    Scalar::Bool => 1,
+                    _ => -1,
+                };
+                self.iconst(t, v)
+            }
+            (ReduceOp::Max, false) => {
+                let v = match s {
+                    Scalar::I8 => i8::MIN as i64,
+                    Scalar::I32 => i32::MIN as i64,
+                    Scalar::I64 => i64::MIN,
+                    _ => 0,
+                };
+                self.iconst(t, v)
+            }
+        }
+    }
+
+    fn combine(
+        &mut self,
+        op: ReduceOp,
+        a: Value,
+        b: Value,
+        s: Scalar,
+        span: &Span,
+    ) -> CResult<Value> {
+        Ok(match op {
+            ReduceOp::Sum => self.binop(BinOp::Add, a, b, s, span)?,
+            ReduceOp::Prod => self.binop(BinOp::Mul, a, b, s, span)?,
+            ReduceOp::Min => self.math(Builtin::Min, &[a, b], &[s, s], s)?,
+            ReduceOp::Max => self.math(Builtin::Max, &[a, b], &[s, s], s)?,
+            ReduceOp::Land | ReduceOp::Band if !s.is_float() => self.b.ins().band(a, b),
+            ReduceOp::Lor | ReduceOp::Bor if !s.is_float() => self.b.ins().bor(a, b),
+            ReduceOp::Bxor if !s.is_float() => self.b.ins().bxor(a, b),
+            _ => {
+                return Err(unsupported(
+                    format!("reduction `{}` on floats", op.name()),
+                    span,
+                ));
+            }
+        })
+    }
+
+    fn allreduce_val(&mut self, v: Value, s: Scalar, op: ReduceOp, span: &Span) -> CResult<Value> {
+        let bits = self.to_bits(v, s);
+        let dt = self.i32c(dcode(s));
+        let o = self.i32c(opcode(op));
+        let site = self.site(span);
+        let cx = self.cx;
+        let r = self.rt1("dtl_allreduce", &[cx, bits, dt, o, site], true)?;
+        Ok(self.from_bits(r, s))
+    }
+
+    /// `sum/prod/min/max/count(e)`, `dot(a, b)`: one fused loop and one allreduce (none for
+    /// replicated operands, which every rank holds whole).
+    fn container_reduce(
+        &mut self,
+        op: ReduceOp,
+        e: &Expr,
+        acc_s: Scalar,
+        count: bool,
+        span: &Span,
+    ) -> CResult<Value> {
+        let mut leaves = Vec::new();
+        let tree = self.prep(e, &mut leaves)?;
+        let first = *leaves
+            .first()
+            .ok_or_else(|| unsupported("a reduction without a container", span))?;
+        let site = self.site(span);
+        for l in &leaves[1..] {
+            let cx = self.cx;
+            self.rt("dtl_check_aligned", &[cx, first, *l, site], true)?;
+        }
+        let rows = self.hdr(first, hdr::ROWS);
+        let row = self.hdr(first, hdr::ROW);
+        let n = self.b.ins().imul(rows, row);
+        let acc = self.b.declare_var(clif_ty(acc_s));
+        let id = self.identity(op, acc_s);
+        self.b.def_var(acc, id);
+        self.counted_loop(n, |s, k| {
+            let v = s.emit_elem(&tree, k, span)?;
+            let v = if count {
+                s.b.ins().uextend(types::I64, v)
+            } else {
+                v
+            };
+            let a = s.b.use_var(acc);
+            let c = s.combine(op, a, v, acc_s, span)?;
+            s.b.def_var(acc, c);
+            Ok(())
+        })?;
+        let local = self.b.use_var(acc);
+        // Replicated containers: the local value is already the global one.
+        let kind = self.hdr(first, hdr::KIND);
+        let rep = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, abi::kind::REPLICATED);
+        let rb = self.b.create_block();
+        let ab = self.b.create_block();
+        let join = self.b.create_block();
+        let res = self.b.append_block_param(join, clif_ty(acc_s));
+        self.b.ins().brif(rep, rb, &[], ab, &[]);
+        self.b.switch_to_block(rb);
+        self.b.seal_block(rb);
+        self.b.ins().jump(join, &[BlockArg::Value(local)]);
+        self.b.switch_to_block(ab);
+        self.b.seal_block(ab);
+        let g = self.allreduce_val(local, acc_s, op, span)?;
+        self.b.ins().jump(join, &[BlockArg::Value(g)]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(res)
+    }
+
+    // ------------------------------------------------------------------ forall
+
+    fn forall(
+        &mut self,
+        vars: &[LocalId],
+        over: &ForallOver,
+        reductions: &[(LocalId, ReduceOp)],
+        body: &hir::Block,
+        span: &Span,
+    ) -> CResult<()> {
+        // Reduction variables: remember their value, start from the identity.
+        let mut reds = Vec::new();
+        for (l, op) in reductions {
+            let var = self.vars[l.0 as usize].ok_or_else(|| ice("reduction var".into()))?;
+            let s = Self::scalar_of(self.local_tys[l.0 as usize], span)?;
+            let before = self.b.use_var(var);
+            let id = self.identity(*op, s);
+            self.b.def_var(var, id);
+            reds.push((var, *op, s, before));
+        }
+        let var0 = vars[0];
+        let gvar = self.vars[var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
+        match over {
+            ForallOver::Range(a, b) => {
+                let a = self.scalar(a)?;
+                let bnd = self.scalar(b)?;
+                let n0 = self.b.ins().isub(bnd, a);
+                let z = self.i64c(0);
+                let n = self.b.ins().smax(n0, z);
+                let p = self
+                    .b
+                    .ins()
+                    .load(types::I64, flags(), self.cx, abi::cx_offsets::SIZE);
+                let r = self
+                    .b
+                    .ins()
+                    .load(types::I64, flags(), self.cx, abi::cx_offsets::RANK);
+                let q = self.b.ins().udiv(n, p);
+                let m = self.b.ins().urem(n, p);
+                let rq = self.b.ins().imul(r, q);
+                let rm = self.b.ins().umin(r, m);
+                let lo = self.b.ins().iadd(rq, rm);
+                let extra = self.b.ins().icmp(IntCC::UnsignedLessThan, r, m);
+                let extra = self.b.ins().uextend(types::I64, extra);
+                let cnt = self.b.ins().iadd(q, extra);
+                let base = self.b.ins().iadd(a, lo);
+                self.foralls.push(ForallCx {
+                    var0,
+                    k: z,
+                    modes: HashMap::new(),
+                    range: true,
+                });
+                let r = self.counted_loop(cnt, |s, k| {
+                    let i = s.b.ins().iadd(base, k);
+                    s.b.def_var(gvar, i);
+                    s.forall_body(body)
+                });
+                self.foralls.pop();
+                r?;
+            }
+            ForallOver::Container(c) => {
+                let h = self.handle(c)?;
+                // Prepare every container the body indexes by the iteration variable.
+                let mut acc: Vec<(LocalId, i64)> = Vec::new();
+                collect_accesses(body, var0, &mut acc);
+                let iter_local = match &c.kind {
+                    ExprKind::Local(l) => Some(*l),
+                    _ => None,
+                };
+                let site = self.site(span);
+                let mut modes = HashMap::new();
+                for (l, reach) in &acc {
+                    let t = self.local_tys[l.0 as usize];
+                    if !t.is_elementwise_container() {
+                        continue;
+                    }
+                    let var = self.vars[l.0 as usize].ok_or_else(|| ice("access var".into()))?;
+                    let ch = self.b.use_var(var);
+                    let r = self.i64c(*reach);
+                    let cx = self.cx;
+                    let m = self.rt1("dtl_forall_prepare", &[cx, h, ch, r, site], true)?;
+                    let m = self.b.ins().icmp_imm_s(IntCC::NotEqual, m, 0);
+                    modes.insert(*l, m);
+                }
+                if let Some(il) = iter_local
+                    && !modes.contains_key(&il)
+                {
+                    let f = self.b.ins().iconst(types::I8, 0);
+                    modes.insert(il, f);
+                }
+                let rows = self.hdr(h, hdr::ROWS);
+                let base = self.hdr(h, hdr::BASE);
+                let stride = self.hdr(h, hdr::STRIDE);
+                let bsize = self.hdr(h, hdr::BSIZE);
+                let kind = self.hdr(h, hdr::KIND);
+                let p = self
+                    .b
+                    .ins()
+                    .load(types::I64, flags(), self.cx, abi::cx_offsets::SIZE);
+                let bc = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, kind, abi::kind::BLOCK_CYCLIC);
+                let dim1 = self.hdr(h, hdr::DIM1);
+                let dim2 = self.hdr(h, hdr::DIM2);
+                let vars = vars.to_vec();
+                let inner_vars: Vec<Variable> = vars[1..]
+                    .iter()
+                    .map(|v| self.vars[v.0 as usize].ok_or_else(|| ice("forall var".into())))
+                    .collect::<CResult<_>>()?;
+                let mut written = Vec::new();
+                collect_writes(body, &mut written);
+                let r = self.counted_loop(rows, |s, k| {
+                    // Global row of local row k.
+                    let affine = {
+                        let ks = s.b.ins().imul(k, stride);
+                        s.b.ins().iadd(base, ks)
+                    };
+                    let gb = s.b.create_block();
+                    let join = s.b.create_block();
+                    let gi = s.b.append_block_param(join, types::I64);
+                    s.b.ins()
+                        .brif(bc, gb, &[], join, &[BlockArg::Value(affine)]);
+                    s.b.switch_to_block(gb);
+                    s.b.seal_block(gb);
+                    let blk = s.b.ins().udiv(k, bsize);
+                    let within = s.b.ins().urem(k, bsize);
+                    let bp = s.b.ins().imul(bsize, p);
+                    let t = s.b.ins().imul(blk, bp);
+                    let t = s.b.ins().iadd(t, base);
+                    let g2 = s.b.ins().iadd(t, within);
+                    s.b.ins().jump(join, &[BlockArg::Value(g2)]);
+                    s.b.switch_to_block(join);
+                    s.b.seal_block(join);
+                    s.b.def_var(gvar, gi);
+                    s.foralls.push(ForallCx {
+                        var0,
+                        k,
+                        modes: modes.clone(),
+                        range: false,
+                    });
+                    let res = match inner_vars.len() {
+                        0 => s.forall_body(body),
+                        1 => {
+                            let jv = inner_vars[0];
+                            s.counted_loop(dim1, |s2, j| {
+                                s2.b.def_var(jv, j);
+                                s2.forall_body(body)
+                            })
+                        }
+                        _ => {
+                            let (jv, lv) = (inner_vars[0], inner_vars[1]);
+                            s.counted_loop(dim1, |s2, j| {
+                                s2.b.def_var(jv, j);
+                                s2.counted_loop(dim2, |s3, l| {
+                                    s3.b.def_var(lv, l);
+                                    s3.forall_body(body)
+                                })
+                            })
+                        }
+                    };
+                    s.foralls.pop();
+                    res
+                });
+                r?;
+                for l in written {
+                    if let Some(var) = self.vars[l.0 as usize]
+                        && self.local_tys[l.0 as usize].is_elementwise_container()
+                    {
+                        let ch = self.b.use_var(var);
+                        self.mark_dirty(ch);
+                    }
+                }
+            }
+        }
+        for (var, op, s, before) in reds {
+            let part = self.b.use_var(var);
+            let tot = self.allreduce_val(part, s, op, span)?;
+            let v = self.combine(op, before, tot, s, span)?;
+            self.b.def_var(var, v);
+        }
+        Ok(())
+    }
+
+    fn forall_body(&mut self, body: &hir::Block) -> CResult<()> {
+        // Break/continue are not loops of the forall.
+        let saved = std::mem::take(&mut self.loops);
+        let r = self.block(body);
+        self.loops = saved;
+        r?;
+        if self.terminated() {
+            // Only failure jumps end a body; give the loop a fresh block to continue in.
+            self.ensure_open();
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ builtins
+
+    fn arg_scalar(&mut self, e: &Expr) -> CResult<(Value, Scalar)> {
+        let s = Self::scalar_of(e.ty, &e.span)?;
+        Ok((self.scalar(e)?, s))
+    }
+
+    fn op_of(e: &Expr) -> CResult<ReduceOp> {
+        match &e.kind {
+            ExprKind::Op(o) => Ok(*o),
+            _ => Err(ice("expected an operator argument".into())),
+        }
+    }
+
+    fn map_add(&mut self, args: &[Expr], span: &Span, want_old: bool) -> CResult<V> {
+        let h = self.handle(&args[0])?;
+        let (k, ks) = self.arg_scalar(&args[1])?;
+        let k = self.to_bits(k, ks);
+        let (v, vs) = self.arg_scalar(&args[2])?;
+        let vb = self.to_bits(v, vs);
+        let site = self.site(span);
+        let cx = self.cx;
+        let old = if want_old {
+            let z = self.zero_of(clif_ty(vs));
+            let zb = self.to_bits(z, vs);
+            let o = self.rt1("dtl_map_lookup", &[cx, h, k, zb, site], true)?;
+            Some(self.from_bits(o, vs))
+        } else {
+            None
+        };
+        self.rt("dtl_map_add", &[cx, h, k, vb, site], true)?;
+        Ok(old.map_or(V::Unit, V::Val))
+    }
+
+    fn builtin(
+        &mut self,
+        b: Builtin,
+        args: &[Expr],
+        layout: Option<hir::Layout>,
+        e: &Expr,
+    ) -> CResult<V> {
+        use Builtin as B;
+        let span = &e.span;
+        let cx = self.cx;
+        let site_of = |s: &mut Self| s.site(span);
+        let ret_s = match e.ty {
+            Ty::Scalar(s) => Some(s),
+            _ => None,
+        };
+        Ok(match b {
+            B::Rank => V::Val(
+                self.b
+                    .ins()
+                    .load(types::I64, flags(), cx, abi::cx_offsets::RANK),
+            ),
+            B::Size => V::Val(
+                self.b
+                    .ins()
+                    .load(types::I64, flags(), cx, abi::cx_offsets::SIZE),
+            ),
+            B::Wtime => V::Val(self.rt1("dtl_wtime", &[], false)?),
+            B::HasCuda => {
+                let v = self.rt1("dtl_has_cuda", &[], false)?;
+                V::Val(self.b.ins().ireduce(types::I8, v))
+            }
+            B::Len => {
+                let h = self.handle(&args[0])?;
+                if matches!(args[0].ty, Ty::Map(..)) {
+                    let s = site_of(self);
+                    V::Val(self.rt1("dtl_map_len", &[cx, h, s], true)?)
+                } else {
+                    V::Val(self.hdr(h, hdr::GROWS))
+                }
+            }
+            B::Shape => {
+                let h = self.handle(&args[0])?;
+                let d = self.scalar(&args[1])?;
+                let d0 = self.hdr(h, hdr::GROWS);
+                let d1 = self.hdr(h, hdr::DIM1);
+                let d2 = self.hdr(h, hdr::DIM2);
+                let is0 = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
+                let is1 = self.b.ins().icmp_imm_s(IntCC::Equal, d, 1);
+                let is2 = self.b.ins().icmp_imm_s(IntCC::Equal, d, 2);
+                let bad = self.b.ins().bor(is0, is1);
+                let bad = self.b.ins().bor(bad, is2);
+                let bad = self.b.ins().bxor_imm_s(bad, 1);
+                let three = self.i64c(3);
+                self.bounds_fail_if(bad, d, three, span)?;
+                let v = self.b.ins().select(is1, d1, d2);
+                V::Val(self.b.ins().select(is0, d0, v))
+            }
+            B::LocalLen => {
+                let h = self.handle(&args[0])?;
+                V::Val(self.hdr(h, hdr::ROWS))
+            }
+            B::LocalOffset => {
+                let h = self.handle(&args[0])?;
+                let s = site_of(self);
+                V::Val(self.rt1("dtl_local_offset", &[cx, h, s], true)?)
+            }
+            B::Owner | B::IsLocal => {
+                let h = self.handle(&args[0])?;
+                let i = self.index_value(&args[1])?;
+                let s = site_of(self);
+                if b == B::Owner {
+                    V::Val(self.rt1("dtl_owner", &[cx, h, i, s], true)?)
+                } else {
+                    let v = self.rt1("dtl_is_local", &[cx, h, i, s], true)?;
+                    V::Val(self.b.ins().ireduce(types::I8, v))
+                }
+            }
+            B::Sin
+            | B::Cos
+            | B::Tan
+            | B::Exp
+            | B::Log
+            | B::Sqrt
+            | B::Abs
+            | B::Floor
+            | B::Ceil
+            | B::Pow
+            | B::Select
+                if !e.ty.is_elementwise_container() =>
+            {
+                if b == B::Select {
+                    // Lazy, so `select(i > 0, u[i - 1], 0.0)` reads only what it selects.
+                    let c = self.scalar(&args[0])?;
+                    let t = value_ty(e.ty).ok_or_else(|| ice("select type".into()))?;
+                    let tb = self.b.create_block();
+                    let fb = self.b.create_block();
+                    let join = self.b.create_block();
+                    let res = self.b.append_block_param(join, t);
+                    self.b.ins().brif(c, tb, &[], fb, &[]);
+                    self.b.switch_to_block(tb);
+                    self.b.seal_block(tb);
+                    let x = self.scalar(&args[1])?;
+                    self.b.ins().jump(join, &[BlockArg::Value(x)]);
+                    self.b.switch_to_block(fb);
+                    self.b.seal_block(fb);
+                    let y = self.scalar(&args[2])?;
+                    self.b.ins().jump(join, &[BlockArg::Value(y)]);
+                    self.b.switch_to_block(join);
+                    self.b.seal_block(join);
+                    return Ok(V::Val(res));
+                }
+                let mut vs = Vec::new();
+                let mut ss = Vec::new();
+                for a in args {
+                    let (v, s) = self.arg_scalar(a)?;
+                    vs.push(v);
+                    ss.push(s);
+                }
+                let s = ret_s.ok_or_else(|| ice("math result".into()))?;
+                V::Val(self.math(b, &vs, &ss, s)?)
+            }
+            B::Min | B::Max if args.len() == 2 => {
+                let (x, xs) = self.arg_scalar(&args[0])?;
+                let (y, _) = self.arg_scalar(&args[1])?;
+                V::Val(self.math(b, &[x, y], &[xs, xs], xs)?)
+            }
+            B::Sum | B::Prod | B::Min | B::Max => {
+                let op = match b {
+                    B::Sum => ReduceOp::Sum,
+                    B::Prod => ReduceOp::Prod,
+                    B::Min => ReduceOp::Min,
+                    _ => ReduceOp::Max,
+                };
+                let s = ret_s.ok_or_else(|| ice("reduction result".into()))?;
+                V::Val(self.container_reduce(op, &args[0], s, false, span)?)
+            }
+            B::Count => {
+                V::Val(self.container_reduce(ReduceOp::Sum, &args[0], Scalar::I64, true, span)?)
+            }
+            B::Mean => {
+                let es = args[0].ty.elem().ok_or_else(|| ice("mean".into()))?;
+                let acc = if es.is_float() { es } else { Scalar::F64 };
+                let total = if es.is_float() {
+                    self.container_reduce(ReduceOp::Sum, &args[0], acc, false, span)?
+                } else {
+                    // Sum integers exactly, then convert.
+                    let t = self.container_reduce(ReduceOp::Sum, &args[0], es, false, span)?;
+                    self.to_f64(t, es)
+                };
+                let mut leaves = Vec::new();
+                collect_leaf_exprs(&args[0], &mut leaves);
+                let first = leaves
+                    .first()
+                    .ok_or_else(|| unsupported("mean without a container", span))?;
+                let h = self.handle(first)?;
+                let rows = self.hdr(h, hdr::GROWS);
+                let row = self.hdr(h, hdr::ROW);
+                let n = self.b.ins().imul(rows, row);
+                let nf = self.b.ins().fcvt_from_sint(types::F64, n);
+                let t = self.to_f64(total, acc);
+                let m = self.b.ins().fdiv(t, nf);
+                V::Val(if acc == Scalar::F32 {
+                    self.b.ins().fdemote(types::F32, m)
+                } else {
+                    m
+                })
+            }
+            B::Dot => {
+                let s = ret_s.ok_or_else(|| ice("dot".into()))?;
+                let prod = Expr {
+                    kind: ExprKind::Binary(
+                        BinOp::Mul,
+                        Box::new(args[0].clone()),
+                        Box::new(args[1].clone()),
+                    ),
+                    ty: args[0].ty,
+                    span: span.clone(),
+                    uniform: true,
+                };
+                V::Val(self.container_reduce(ReduceOp::Sum, &prod, s, false, span)?)
+            }
+            B::Argmin | B::Argmax => {
+                let h = self.handle(&args[0])?;
+                let m = self.i64c((b == B::Argmax) as i64);
+                let s = site_of(self);
+                V::Val(self.rt1("dtl_arg_extreme", &[cx, h, m, s], true)?)
+            }
+            B::Sort => {
+                let h = self.handle(&args[0])?;
+                let d = self.scalar(&args[1])?;
+                let d = self.b.ins().uextend(types::I64, d);
+                let s = site_of(self);
+                self.rt("dtl_sort", &[cx, h, d, s], true)?;
+                V::Unit
+            }
+            B::Scan | B::Exscan => {
+                let h = self.handle(&args[0])?;
+                let op = self.i32c(opcode(Self::op_of(&args[1])?));
+                let ex = self.i64c((b == B::Exscan) as i64);
+                let s = site_of(self);
+                let r = self.rt1("dtl_scan", &[cx, h, op, ex, s], true)?;
+                self.temps.push(r);
+                V::Val(r)
+            }
+            B::Copy => {
+                let h = self.handle(&args[0])?;
+                let (p, bs) = match layout {
+                    Some(l) => self.partition_code(l.partition, span)?,
+                    None => (-1, 0),
+                };
+                let p = self.i64c(p);
+                let bs = self.i64c(bs);
+                let s = site_of(self);
+                let r = self.rt1("dtl_copy", &[cx, h, p, bs, s], true)?;
+                self.temps.push(r);
+                V::Val(r)
+            }
+            B::Resize => {
+                let h = self.handle(&args[0])?;
+                let n = self.index_value(&args[1])?;
+                let s = site_of(self);
+                self.rt("dtl_resize", &[cx, h, n, s], true)?;
+                V::Unit
+            }
+            B::Exchange => {
+                let h = self.handle(&args[0])?;
+                let s = site_of(self);
+                self.rt("dtl_exchange", &[cx, h, s], true)?;
+                V::Unit
+            }
+            B::Swap => {
+                let a = self.handle(&args[0])?;
+                let c = self.handle(&args[1])?;
+                let s = site_of(self);
+                self.rt("dtl_swap", &[cx, a, c, s], true)?;
+                V::Unit
+            }
+            B::Barrier => {
+                let s = site_of(self);
+                self.rt("dtl_barrier", &[cx, s], true)?;
+                V::Unit
+            }
+            B::Fence => {
+                let h = self.handle(&args[0])?;
+                let s = site_of(self);
+                self.rt("dtl_fence", &[cx, h, s], true)?;
+                V::Unit
+            }
+            B::Allreduce | B::Reduce | B::Broadcast | B::ScanRanks | B::ExscanRanks => {
+                self.scalar_collective(b, args, e)?
+            }
+            B::Allgather | B::Gather => {
+                let (x, xs) = self.arg_scalar(&args[0])?;
+                let bits = self.to_bits(x, xs);
+                let dt = self.i32c(dcode(xs));
+                let s = site_of(self);
+                let r = if b == B::Allgather {
+                    self.rt1("dtl_allgather", &[cx, bits, dt, s], true)?
+                } else {
+                    let root = self.index_value(&args[1])?;
+                    self.rt1("dtl_gather", &[cx, bits, dt, root, s], true)?
+                };
+                self.temps.push(r);
+                V::Val(r)
+            }
+            B::Scatter => {
+                let h = self.handle(&args[0])?;
+                let root = self.index_value(&args[1])?;
+                let s = site_of(self);
+                let bits = self.rt1("dtl_scatter", &[cx, h, root, s], true)?;
+                let rs = ret_s.ok_or_else(|| ice("scatter".into()))?;
+                V::Val(self.from_bits(bits, rs))
+            }
+            B::Alltoall => {
+                let h = self.handle(&args[0])?;
+                let s = site_of(self);
+                let r = self.rt1("dtl_alltoall", &[cx, h, s], true)?;
+                self.temps.push(r);
+                V::Val(r)
+            }
+            B::Send => {
+                let dest = self.index_value(&args[1])?;
+                let tag = self.index_value(&args[2])?;
+                let s = site_of(self);
+                if matches!(args[0].ty, Ty::Local(_)) {
+                    let h = self.handle(&args[0])?;
+                    self.rt("dtl_send_local", &[cx, h, dest, tag, s], true)?;
+                } else {
+                    let (x, xs) = self.arg_scalar(&args[0])?;
+                    let bits = self.to_bits(x, xs);
+                    let dt = self.i32c(dcode(xs));
+                    self.rt("dtl_send", &[cx, bits, dt, dest, tag, s], true)?;
+                }
+                V::Unit
+            }
+            B::Recv => {
+                let s = site_of(self);
+                if args.len() == 3 {
+                    let h = self.handle(&args[0])?;
+                    let src = self.index_value(&args[1])?;
+                    let tag = self.index_value(&args[2])?;
+                    self.rt("dtl_recv_local", &[cx, h, src, tag, s], true)?;
+                    V::Unit
+                } else {
+                    let src = self.index_value(&args[0])?;
+                    let tag = self.index_value(&args[1])?;
+                    let rs = ret_s.ok_or_else(|| ice("recv".into()))?;
+                    let dt = self.i32c(dcode(rs));
+                    let bits = self.rt1("dtl_recv", &[cx, dt, src, tag, s], true)?;
+                    V::Val(self.from_bits(bits, rs))
+                }
+            }
+            B::Sendrecv => {
+                if matches!(args[0].ty, Ty::Local(_)) {
+                    return Err(unsupported(
+                        "`sendrecv` of a `local<T>` array (send and recv it separately)",
+                        span,
+                    ));
+                }
+                let (x, xs) = self.arg_scalar(&args[0])?;
+                let bits = self.to_bits(x, xs);
+                let dt = self.i32c(dcode(xs));
+                let dest = self.index_value(&args[1])?;
+                let src = self.index_value(&args[2])?;
+                let tag = self.index_value(&args[3])?;
+                let s = site_of(self);
+                let r = self.rt1("dtl_sendrecv", &[cx, bits, dt, dest, src, tag, s], true)?;
+                V::Val(self.from_bits(r, xs))
+            }
+            B::Get => {
+                let h = self.handle(&args[0])?;
+                let i = self.index_value(&args[1])?;
+                let z = self.i64c(0);
+                let s = site_of(self);
+                let bits = self.rt1("dtl_get", &[cx, h, i, z, s], true)?;
+                let rs = ret_s.ok_or_else(|| ice("get".into()))?;
+                V::Val(self.from_bits(bits, rs))
+            }
+            B::Put => {
+                let h = self.handle(&args[0])?;
+                let i = self.index_value(&args[1])?;
+                let (x, xs) = self.arg_scalar(&args[2])?;
+                let bits = self.to_bits(x, xs);
+                let z = self.i64c(0);
+                let s = site_of(self);
+                self.rt("dtl_put", &[cx, h, i, z, bits, s], true)?;
+                V::Unit
+            }
+            B::AtomicAdd => {
+                if matches!(args[0].ty, Ty::Map(..)) {
+                    return self.map_add(args, span, true);
+                }
+                let h = self.handle(&args[0])?;
+                let i = self.index_value(&args[1])?;
+                let (x, xs) = self.arg_scalar(&args[2])?;
+                let bits = self.to_bits(x, xs);
+                let z = self.i64c(0);
+                let s = site_of(self);
+                let old = self.rt1("dtl_atomic_add", &[cx, h, i, z, bits, s], true)?;
+                V::Val(self.from_bits(old, xs))
+            }
+            B::Insert | B::Lookup | B::Contains => {
+                let h = self.handle(&args[0])?;
+                let (k, ks) = self.arg_scalar(&args[1])?;
+                let k = self.to_bits(k, ks);
+                let s = site_of(self);
+                match b {
+                    B::Insert => {
+                        let (v, vs) = self.arg_scalar(&args[2])?;
+                        let vb = self.to_bits(v, vs);
+                        self.rt("dtl_map_insert", &[cx, h, k, vb, s], true)?;
+                        V::Unit
+                    }
+                    B::Lookup => {
+                        let (d, ds) = self.arg_scalar(&args[2])?;
+                        let db = self.to_bits(d, ds);
+                        let r = self.rt1("dtl_map_lookup", &[cx, h, k, db, s], true)?;
+                        V::Val(self.from_bits(r, ds))
+                    }
+                    _ => {
+                        let r = self.rt1("dtl_map_contains", &[cx, h, k, s], true)?;
+                        V::Val(self.b.ins().ireduce(types::I8, r))
+                    }
+                }
+            }
+            B::Print | B::PrintAll => {
+                for a in args {
+                    match self.expr(a)? {
+                        V::Str(p, n) => {
+                            self.rt("dtl_print_str", &[cx, p, n], false)?;
+                        }
+                        V::Val(v) => {
+                            let s = Self::scalar_of(a.ty, &a.span)?;
+                            match s {
+                                Scalar::Bool => {
+                                    let w = self.b.ins().uextend(types::I64, v);
+                                    self.rt("dtl_print_bool", &[cx, w], false)?;
+                                }
+                                Scalar::F32 | Scalar::F64 => {
+                                    let d = self.to_f64(v, s);
+                                    let single = self.i64c((s == Scalar::F32) as i64);
+                                    self.rt("dtl_print_float", &[cx, d, single], false)?;
+                                }
+                                _ => {
+                                    let w = self.to_bits(v, s);
+                                    let u = self.i64c((!signed(s)) as i64);
+                                    self.rt("dtl_print_int", &[cx, w, u], false)?;
+                                }
+                            }
+                        }
+                        V::Unit => return Err(unsupported("printing this value", &a.span)),
+                    }
+                }
+                if b == B::Print {
+                    self.rt("dtl_print_end", &[cx], true)?;
+                } else {
+                    let s = site_of(self);
+                    self.rt("dtl_print_all_end", &[cx, s], true)?;
+                }
+                V::Unit
+            }
+            B::Round => {
+                let (x, xs) = self.arg_scalar(&args[0])?;
+                let d = self.index_value(&args[1])?;
+                let xd = self.to_f64(x, xs);
+                let r = self.rt1("dtl_round", &[xd, d], false)?;
+                V::Val(if xs == Scalar::F32 {
+                    self.b.ins().fdemote(types::F32, r)
+                } else {
+                    r
+                })
+            }
+            B::Rand | B::Randn => {
+                let seed = self.index_value(&args[0])?;
+                let i = self.index_value(&args[1])?;
+                let name = if b == B::Rand {
+                    "dtl_rand"
+                } else {
+                    "dtl_randn"
+                };
+                let r = self.rt1(name, &[seed, i], false)?;
+                let rs = ret_s.unwrap_or(Scalar::F64);
+                V::Val(if rs == Scalar::F32 {
+                    self.b.ins().fdemote(types::F32, r)
+                } else {
+                    r
+                })
+            }
+            B::Assert => {
+                let c = self.scalar(&args[0])?;
+                let (p, n) = match args.get(1).map(|a| self.expr(a)).transpose()? {
+                    Some(V::Str(p, n)) => (p, n),
+                    _ => {
+                        let bytes: Box<[u8]> = b"assertion failed".to_vec().into_boxed_slice();
+                        let p = bytes.as_ptr() as i64;
+                        let n = bytes.len() as i64;
+                        self.g.strings.push(bytes);
+                        (self.i64c(p), self.i64c(n))
+                    }
+                };
+                let failb = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.ins().brif(c, cont, &[], failb, &[]);
+                self.b.switch_to_block(failb);
+                self.b.seal_block(failb);
+                let s = site_of(self);
+                self.rt("dtl_assert_fail", &[cx, p, n, s], false)?;
+                self.b.ins().jump(self.fail, &[]);
+                self.b.switch_to_block(cont);
+                self.b.seal_block(cont);
+                V::Unit
+            }
+            B::Save => {
+                let h = self.handle(&args[0])?;
+                let V::Str(p, n) = self.expr(&args[1])? else {
+                    return Err(unsupported(
+                        "`save` with a path that is not a string literal",
+                        span,
+                    ));
+                };
+                let s = site_of(self);
+                self.rt("dtl_save", &[cx, h, p, n, s], true)?;
+                V::Unit
+            }
+            B::Load => {
+                let V::Str(p, n) = self.expr(&args[0])? else {
+                    return Err(unsupported(
+                        "`load` with a path that is not a string literal",
+                        span,
+                    ));
+                };
+                let es = e.ty.elem().ok_or_else(|| ice("load type".into()))?;
+                let dt = self.i32c(dcode(es));
+                let (part, bs) = match layout {
+                    Some(l) => self.partition_code(l.partition, span)?,
+                    None => (0, 0),
+                };
+                let part = self.i64c(part);
+                let bs = self.i64c(bs);
+                let s = site_of(self);
+                let r = self.rt1("dtl_load", &[cx, dt, p, n, part, bs, s], true)?;
+                self.temps.push(r);
+                V::Val(r)
+            }
+            _ => return Err(unsupported(format!("`{}` here", b.name()), span)),
+        })
+    }
+
+    fn scalar_collective(&mut self, b: Builtin, args: &[Expr], e: &Expr) -> CResult<V> {
+        use Builtin as B;
+        let span = &e.span;
+        let cx = self.cx;
+        let site = self.site(span);
+        if matches!(args[0].ty, Ty::Local(_)) {
+            let h = self.handle(&args[0])?;
+            let r = match b {
+                B::Allreduce => {
+                    let op = self.i32c(opcode(Self::op_of(&args[1])?));
+                    self.rt1("dtl_allreduce_local", &[cx, h, op, site], true)?
+                }
+                B::Broadcast => {
+                    let root = self.index_value(&args[1])?;
+                    self.rt1("dtl_broadcast_local", &[cx, h, root, site], true)?
+                }
+                _ => {
+                    return Err(unsupported(
+                        format!("`{}` of a `local<T>` array", b.name()),
+                        span,
+                    ));
+                }
+            };
+            self.temps.push(r);
+            return Ok(V::Val(r));
+        }
+        let (x, xs) = self.arg_scalar(&args[0])?;
+        let bits = self.to_bits(x, xs);
+        let dt = self.i32c(dcode(xs));
+        let r = match b {
+            B::Allreduce => {
+                let op = self.i32c(opcode(Self::op_of(&args[1])?));
+                self.rt1("dtl_allreduce", &[cx, bits, dt, op, site], true)?
+            }
+            B::Reduce => {
+                let op = self.i32c(opcode(Self::op_of(&args[1])?));
+                let root = self.index_value(&args[2])?;
+                self.rt1("dtl_reduce", &[cx, bits, dt, op, root, site], true)?
+            }
+            B::Broadcast => {
+                let root = self.index_value(&args[1])?;
+                self.rt1("dtl_broadcast", &[cx, bits, dt, root, site], true)?
+            }
+            _ => {
+                let op = self.i32c(opcode(Self::op_of(&args[1])?));
+                let ex = self.i64c((b == B::ExscanRanks) as i64);
+                self.rt1("dtl_scan_ranks", &[cx, bits, dt, op, ex, site], true)?
+            }
+        };
+        Ok(V::Val(self.from_bits(r, xs)))
+    }
+}
+
+/// A builder that is never used; stands in after the real one was finalized.
+fn dummy_builder<'x>() -> FunctionBuilder<'x> {
+    let func = Box::leak(Box::new(cranelift_codegen::ir::Function::new()));
+    let fctx = Box::leak(Box::new(FunctionBuilderContext::new()));
+    FunctionBuilder::new(func, fctx)
+}
+
+/// Containers indexed in `b` with the iteration variable `var` (+ constant) in dimension 0,
+/// with the largest constant offset.
+fn collect_accesses(b: &hir::Block, var: LocalId, out: &mut Vec<(LocalId, i64)>) {
+    fn add(out: &mut Vec<(LocalId, i64)>, l: LocalId, k: i64) {
+        match out.iter_mut().find(|(x, _)| *x == l) {
+            Some((_, r)) => *r = (*r).max(k.abs()),
+            None => out.push((l, k.abs())),
+        }
+    }
+    fn expr(e: &Expr, var: LocalId, out: &mut Vec<(LocalId, i64)>) {
+        match &e.kind {
+            ExprKind::Index(base, idx) => {
+                if let ExprKind::Local(l) = &base.kind
+                    && let Some(k) = idx.first().and_then(|i| FnGenOffsets::offset(i, var))
+                {
+                    add(out, *l, k);
+                }
+                expr(base, var, out);
+                for i in idx {
+                    expr(i, var, out);
+                }
+            }
+            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => expr(a, var, out),
+            ExprKind::Binary(_, a, b) => {
+                expr(a, var, out);
+                expr(b, var, out);
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    expr(a, var, out);
+                }
+            }
+            ExprKind::Construct { dims, fill, .. } => {
+                for d in dims {
+                    expr(d, var, out);
+                }
+                if let Some(f) = fill {
+                    expr(f, var, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk_block(b, &mut |e| expr(e, var, out));
+}
+
+/// Container locals written by index in `b`.
+fn collect_writes(b: &hir::Block, out: &mut Vec<LocalId>) {
+    fn stmts(b: &hir::Block, out: &mut Vec<LocalId>) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Assign { target, .. } => {
+                    if let ExprKind::Index(base, _) = &target.kind
+                        && let ExprKind::Local(l) = &base.kind
+                        && !out.contains(l)
+                    {
+                        out.push(*l);
+                    }
+                }
+                Stmt::If { then, els, .. } => {
+                    stmts(then, out);
+                    if let Some(e) = els {
+                        stmts(e, out);
+                    }
+                }
+                Stmt::While { body, .. } | Stmt::For { body, .. } | Stmt::Forall { body, .. } => {
+                    stmts(body, out)
+                }
+                Stmt::Block(b) => stmts(b, out),
+                _ => {}
+            }
+        }
+    }
+    stmts(b, out);
+}
+
+/// The container leaves of an elementwise expression.
+fn collect_leaf_exprs<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => collect_leaf_exprs(a, out),
+        ExprKind::Binary(_, a, b) => {
+            collect_leaf_exprs(a, out);
+            collect_leaf_exprs(b, out);
+        }
+        ExprKind::Call {
+            callee: Callee::Builtin(_),
+            args,
+            ..
+        } if e.ty.is_elementwise_container()
+            && !matches!(
+                e.kind,
+                ExprKind::Call {
+                    callee: Callee::Builtin(
+                        Builtin::Copy | Builtin::Scan | Builtin::Exscan | Builtin::Load
+                    ),
+                    ..
+                }
+            ) =>
+        {
+            for a in args {
+                collect_leaf_exprs(a, out);
+            }
+        }
+        _ if e.ty.is_elementwise_container() => out.push(e),
+        _ => {}
+    }
+}
+
+/// Calls `f` on every expression of a block (statements, conditions, nested blocks).
+fn walk_block(b: &hir::Block, f: &mut dyn FnMut(&Expr)) {
+    for s in &b.stmts {
+        match s {
+            Stmt::Let { init, .. } => f(init),
+            Stmt::Assign { target, value, .. } => {
+                f(target);
+                f(value);
+            }
+            Stmt::Expr(e) => f(e),
+            Stmt::If {
+                cond, then, els, ..
+            } => {
+                f(cond);
+                walk_block(then, f);
+                if let Some(e) = els {
+                    walk_block(e, f);
+                }
+            }
+            Stmt::While { cond, body, .. } => {
+                f(cond);
+                walk_block(body, f);
+            }
+            Stmt::For {
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
+                f(start);
+                f(end);
+                if let Some(s) = step {
+                    f(s);
+                }
+                walk_block(body, f);
+            }
+            Stmt::Forall { body, .. } => walk_block(body, f),
+            Stmt::Return { value: Some(v), .. } => f(v),
+            Stmt::Block(b) => walk_block(b, f),
+            _ => {}
+        }
+    }
+    if let Some(t) = &b.tail {
+        f(t);
+    }
+}
+
+/// The offset helper without a `FnGen` (shared by the access collector).
+struct FnGenOffsets;
+
+impl FnGenOffsets {
+    fn offset(e: &Expr, var: LocalId) -> Option<i64> {
+        fn lit(e: &Expr) -> Option<i64> {
+            match &e.kind {
+                ExprKind::Lit(Lit::Int(v)) => i64::try_from(*v).ok(),
+                ExprKind::Unary(UnOp::Neg, a) => lit(a).map(|v| -v),
+                _ => None,
+            }
+        }
+        match &e.kind {
+            ExprKind::Local(l) if *l == var => Some(0),
+            ExprKind::Binary(BinOp::Add, a, b) => match (&a.kind, &b.kind) {
+                (ExprKind::Local(l), _) if *l == var => lit(b),
+                (_, ExprKind::Local(l)) if *l == var => lit(a),
+                _ => None,
+            },
+            ExprKind::Binary(BinOp::Sub, a, b) => match &a.kind {
+                ExprKind::Local(l) if *l == var => lit(b).map(|v| -v),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
