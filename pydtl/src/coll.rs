@@ -569,7 +569,7 @@ fn recv_raw(
 /// Receives a message from `source` (-1: any) with `tag` (-1: any). `dtype` and `count`, when
 /// given, are checked against what arrived.
 #[pyfunction]
-#[pyo3(signature = (ctx, source=-1, tag=-1, dtype=None, count=0))]
+#[pyo3(signature = (ctx, source=-1, tag=-1, dtype=None, count=0), text_signature = "(ctx, source=-1, tag=-1, dtype=None, count=0)")]
 pub fn recv<'py>(
     py: Python<'py>,
     ctx: &Bound<'py, Context>,
@@ -658,7 +658,7 @@ fn status(st: Status) -> MessageStatus {
 
 /// Blocks until a matching message is available and returns its status.
 #[pyfunction]
-#[pyo3(signature = (ctx, source=-1, tag=-1))]
+#[pyo3(signature = (ctx, source=-1, tag=-1), text_signature = "(ctx, source=-1, tag=-1)")]
 pub fn probe(
     py: Python<'_>,
     ctx: &Bound<'_, Context>,
@@ -672,7 +672,7 @@ pub fn probe(
 
 /// The status of a matching message if one is available now, else None.
 #[pyfunction]
-#[pyo3(signature = (ctx, source=-1, tag=-1))]
+#[pyo3(signature = (ctx, source=-1, tag=-1), text_signature = "(ctx, source=-1, tag=-1)")]
 pub fn iprobe(ctx: &Bound<'_, Context>, source: i64, tag: i64) -> PyResult<Option<MessageStatus>> {
     let comm = comm_of(ctx)?;
     Ok(comm

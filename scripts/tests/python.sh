@@ -1,0 +1,41 @@
+# The Python package `dtl` (pydtl/): build and install it into $VENV, run its pytest suite,
+# check its stubs, and run examples/python/*.py. Sourced by scripts/test-all, which defines
+# `step`, `ok NAME [count]`, `bad NAME [count]` and $VENV.
+
+step "pip install ./pydtl (maturin, release) into $VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  bad "python venv missing at $VENV"
+else
+  if ! "$VENV/bin/python" -c 'import mypy' 2>/dev/null; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check mypy || echo "warning: mypy did not install; stubtest will be skipped"
+  fi
+  if "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./pydtl; then
+    ok "pip install ./pydtl"
+
+    step "pytest pydtl/tests (warnings are errors)"
+    log=$(mktemp)
+    (cd pydtl && "$VENV/bin/python" -m pytest -q -W error -p no:cacheprovider tests) 2>&1 | tee "$log"
+    summary=$(tail -n 1 "$log")
+    pp=$(awk '{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' <<<"$summary")
+    pf=$(awk '{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^(failed|errors?)/) s += $i } END { print s + 0 }' <<<"$summary")
+    [ "$pp" -gt 0 ] && ok "pytest" "$pp"
+    if [ "$pf" -gt 0 ]; then bad "pytest: $pf failed" "$pf"; elif [ "$pp" -eq 0 ]; then bad "pytest ran nothing"; fi
+    rm -f "$log"
+
+    step "mypy.stubtest dtl (with dtl._native)"
+    if "$VENV/bin/python" -c 'import mypy' 2>/dev/null; then
+      if (cd /tmp && "$VENV/bin/python" -m mypy.stubtest dtl); then ok "stubtest"; else bad "stubtest"; fi
+    else
+      echo "skipped: stubtest (mypy not installed)"
+    fi
+
+    step "examples/python/*.py (1 and 4 thread ranks)"
+    for ex in examples/python/*.py; do
+      for n in 1 4; do
+        if timeout 300 "$VENV/bin/python" "$ex" "$n" >/dev/null; then ok "python example $(basename "$ex") -n $n"; else bad "python example $(basename "$ex") -n $n"; fi
+      done
+    done
+  else
+    bad "pip install ./pydtl"
+  fi
+fi
