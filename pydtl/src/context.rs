@@ -308,7 +308,7 @@ impl Drop for Environment {
 /// Whether this build has an MPI backend.
 #[pyfunction]
 pub fn has_mpi() -> bool {
-    // FIXME(#3): true once the runtime's MPI backend exists and the `mpi` feature builds it.
+    // FIXME(#6): true once the runtime's MPI backend exists and the `mpi` feature builds it.
     false
 }
 
