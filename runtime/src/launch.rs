@@ -124,3 +124,11 @@ fn panic_error(rank: usize, p: &(dyn std::any::Any + Send)) -> DtlError {
         detail: format!("rank {rank} panicked: {msg}"),
     }
 }
+
+/// Runs `f` once on this process's rank of the MPI world and finalizes MPI afterwards (the
+/// whole life of a program under `mpirun`/`srun`; a world of one without a launcher). A rank
+/// whose `f` fails prints its error and aborts the job; see [`crate::comm::mpi::launch`].
+#[cfg(feature = "mpi")]
+pub fn run_mpi<R>(f: impl FnOnce(&CommRef) -> Result<R>) -> Result<R> {
+    crate::comm::mpi::launch(f)
+}

@@ -6,7 +6,7 @@
 //!   semantics, MPI's operator. Float `Min`/`Max` (NaN propagation), `Land`/`Lor` on floats and
 //!   `MinLoc`/`MaxLoc` ([`LocPair`](crate::elem::LocPair) records) use user-defined operators
 //!   that run the runtime's own byte-level reductions ([`crate::ops`]).
-//! - Every collective starts with one *header* `MPI_Allreduce` of a 136-byte record under a
+//! - Every collective starts with one *header* `MPI_Allreduce` of a 56-byte record under a
 //!   user-defined operator. It carries the packed [`CollSig`], a lowest-bad-rank field (so an
 //!   argument error on one rank reaches every rank, as on the threads backend) and sums that
 //!   check counts between ranks. Mismatched collectives therefore meet in the header and give
@@ -52,7 +52,7 @@ use crate::stats::Stats;
 
 /// Payload bytes that travel inside the header of a collective (small allreduce, reduce and
 /// broadcast need no second MPI call).
-pub const PAYLOAD: usize = 64;
+pub const PAYLOAD: usize = 32;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -561,52 +561,61 @@ fn to_int(n: usize, what: &str) -> Result<c_int> {
 // ---------------------------------------------------------------------------------------------
 // The header exchange that opens every collective.
 
-const KEY_MISMATCH: u32 = 1;
-const AUX_MISMATCH: u32 = 2;
+const KEY_MISMATCH: u8 = 1;
+const AUX_MISMATCH: u8 = 2;
 const MODE_NONE: u8 = 0;
 const MODE_REDUCE: u8 = 1;
 const MODE_PICK: u8 = 2;
-/// `key[0]` of the exchange that ends [`run`] ("this rank finished").
+const MODE_CHECK: u8 = 3;
+/// The key of the exchange that ends [`run`] ("this rank finished").
 const KEY_FINISH: u64 = u64::MAX;
 
+/// The record every rank contributes to the header allreduce: 24 bytes plus [`PAYLOAD`], kept
+/// small because its size is most of the latency of a small collective.
 #[derive(Clone, Copy)]
 #[repr(C)]
 struct Header {
-    key: [u64; 3],
-    /// A value every rank must pass equal (e.g. a hash of allgatherv counts).
-    aux: u64,
-    /// Two wrapping sums that must come out equal (counts as senders and receivers see them).
-    sum_a: u64,
-    sum_b: u64,
-    /// The lowest rank that found its arguments invalid, `u64::MAX` if none.
-    bad: u64,
-    flags: u32,
+    /// A hash of the packed [`CollSig`]; ranks that differ set [`KEY_MISMATCH`].
+    key: u64,
+    /// The lowest rank that found its arguments invalid, `u32::MAX` if none.
+    bad: u32,
+    flags: u8,
     mode: u8,
     dtype: u8,
     op: u8,
+    len: u8,
     has: u8,
-    len: u32,
-    pad: u32,
+    pad: [u8; 6],
+    /// `MODE_REDUCE`: elements reduced with (dtype, op); `MODE_PICK`: the root's bytes;
+    /// `MODE_CHECK`: three u64 (a value every rank passes equal, and two wrapping sums that
+    /// must come out equal).
     payload: [u8; PAYLOAD],
 }
 
 impl Header {
-    fn new(key: [u64; 3]) -> Self {
+    fn new(key: u64) -> Self {
         Header {
             key,
-            aux: 0,
-            sum_a: 0,
-            sum_b: 0,
-            bad: u64::MAX,
+            bad: u32::MAX,
             flags: 0,
             mode: MODE_NONE,
             dtype: 0,
             op: 0,
-            has: 0,
             len: 0,
-            pad: 0,
+            has: 0,
+            pad: [0; 6],
             payload: [0; PAYLOAD],
         }
+    }
+
+    fn word(&self, i: usize) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.payload[8 * i..8 * i + 8]);
+        u64::from_le_bytes(b)
+    }
+
+    fn set_word(&mut self, i: usize, x: u64) {
+        self.payload[8 * i..8 * i + 8].copy_from_slice(&x.to_le_bytes());
     }
 }
 
@@ -639,14 +648,9 @@ fn combine(a: &mut Header, b: &Header) {
     if a.key != b.key {
         a.flags |= KEY_MISMATCH;
     }
-    if a.aux != b.aux {
-        a.flags |= AUX_MISMATCH;
-    }
     a.flags |= b.flags;
-    a.sum_a = a.sum_a.wrapping_add(b.sum_a);
-    a.sum_b = a.sum_b.wrapping_add(b.sum_b);
     a.bad = a.bad.min(b.bad);
-    if a.flags != 0 || a.bad != u64::MAX || a.mode != b.mode || a.len != b.len {
+    if a.flags != 0 || a.bad != u32::MAX || a.mode != b.mode || a.len != b.len {
         return;
     }
     let len = (a.len as usize).min(PAYLOAD);
@@ -662,21 +666,28 @@ fn combine(a: &mut Header, b: &Header) {
             a.payload = b.payload;
             a.has = 1;
         }
+        MODE_CHECK => {
+            if a.word(0) != b.word(0) {
+                a.flags |= AUX_MISMATCH;
+            }
+            a.set_word(1, a.word(1).wrapping_add(b.word(1)));
+            a.set_word(2, a.word(2).wrapping_add(b.word(2)));
+        }
         _ => {}
     }
 }
 
-/// `CollSig::matches` packed in three words.
-fn sig_key(s: &CollSig) -> [u64; 3] {
+/// `CollSig::matches` packed in three words and hashed into one.
+fn sig_key(s: &CollSig) -> u64 {
     let kind = s.kind as u64;
     let dtype = s.dtype.map_or(0xFF, |d| dtype_index(d) as u64);
     let op = s.op.map_or(0xFF, |o| op_index(o) as u64);
     let has = (s.root.is_some() as u64) | ((s.count.is_some() as u64) << 1);
-    [
-        kind | (dtype << 8) | (op << 16) | (has << 24),
-        s.root.unwrap_or(0) as u64,
-        s.count.unwrap_or(0) as u64,
-    ]
+    let k = mix(mix(
+        mix(kind | (dtype << 8) | (op << 16) | (has << 24)) ^ s.root.unwrap_or(0) as u64
+    ) ^ s.count.unwrap_or(0) as u64);
+    // KEY_FINISH is reserved.
+    k.min(u64::MAX - 1)
 }
 
 /// A 64-bit mix (splitmix64's finalizer) for count checks.
@@ -851,7 +862,7 @@ impl MpiComm {
     /// The exchange at the end of [`run`]: mismatches any collective another rank still waits in.
     fn finish(&self) -> Result<()> {
         let sig = CollSig::new(CollKind::Barrier, Site::NONE);
-        self.enter(&sig, [KEY_FINISH, 0, 0], None, Checks::default(), |_| {})
+        self.enter(&sig, KEY_FINISH, None, Checks::default(), |_| {})
             .map(|_| ())
     }
 
@@ -873,18 +884,21 @@ impl MpiComm {
     fn enter(
         &self,
         sig: &CollSig,
-        key: [u64; 3],
+        key: u64,
         err: Option<DtlError>,
         checks: Checks,
         fill: impl FnOnce(&mut Header),
     ) -> Result<Header> {
         let reg = registry()?;
         let mut h = Header::new(key);
-        h.aux = checks.aux;
-        h.sum_a = checks.sum_a;
-        h.sum_b = checks.sum_b;
         if err.is_some() {
-            h.bad = self.rank as u64;
+            h.bad = u32::try_from(self.rank).unwrap_or(u32::MAX - 1);
+        } else if !checks.what.is_empty() {
+            h.mode = MODE_CHECK;
+            h.len = 24;
+            h.set_word(0, checks.aux);
+            h.set_word(1, checks.sum_a);
+            h.set_word(2, checks.sum_b);
         } else {
             fill(&mut h);
         }
@@ -910,7 +924,7 @@ impl MpiComm {
         if out.flags & KEY_MISMATCH != 0 {
             return Err(self.mismatch(sig, key));
         }
-        if out.bad != u64::MAX {
+        if out.bad != u32::MAX {
             let q = out.bad as usize;
             let mut msg = match (&err, q == self.rank) {
                 (Some(e), true) => encode_error(e),
@@ -922,15 +936,15 @@ impl MpiComm {
                 _ => decode_error(&msg, q),
             });
         }
-        if out.flags & AUX_MISMATCH != 0 || out.sum_a != out.sum_b {
+        if out.mode == MODE_CHECK && (out.flags & AUX_MISMATCH != 0 || out.word(1) != out.word(2)) {
             return Err(DtlError::invalid(format!("{sig}: {}", checks.what)));
         }
         Ok(out)
     }
 
     /// After a header mismatch: every rank learns what every rank called.
-    fn mismatch(&self, sig: &CollSig, key: [u64; 3]) -> DtlError {
-        let mine = if key[0] == KEY_FINISH {
+    fn mismatch(&self, sig: &CollSig, key: u64) -> DtlError {
+        let mine = if key == KEY_FINISH {
             "finished (returned from the program)".to_string()
         } else {
             sig.to_string()
@@ -1264,7 +1278,7 @@ fn reduce_payload(h: &mut Header, send: &[u8], dtype: DType, op: ReduceOp) {
     h.mode = MODE_REDUCE;
     h.dtype = dtype_index(dtype) as u8;
     h.op = op_index(op) as u8;
-    h.len = send.len() as u32;
+    h.len = send.len() as u8;
     h.payload[..send.len()].copy_from_slice(send);
 }
 
@@ -1309,7 +1323,7 @@ impl Comm for MpiComm {
         let h = self.enter(&sig, sig_key(&sig), err, Checks::default(), |h| {
             if small {
                 h.mode = MODE_PICK;
-                h.len = len as u32;
+                h.len = len as u8;
                 if is_root {
                     h.has = 1;
                     h.payload[..len].copy_from_slice(buf);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# MPI benchmark: allreduce of one f64, 1 MiB and 16 MiB on 2 processes through the runtime's
+# MPI communicator (runtime/examples/bench_mpi.rs) against C MPI_Allreduce
+# (bench/c/mpi_allreduce.c), measured in the same run: the two programs alternate ROUNDS times
+# (default 3) and the median of each figure's medians is compared.
+# Usage: bench/mpi.sh [ROUNDS]            environment: UCX_TLS etc. pass through to mpirun.
+# Prints `figure  c_us  dtl_us  ratio` (ratio = dtl / C; below 1 is faster than C).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"
+if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
+    echo "bench/mpi.sh: skipped (mpirun/mpicc not found; apt-get install mpich libmpich-dev)"
+    exit 0
+fi
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+cargo build --release --quiet -p dtl-runtime --features mpi --example bench_mpi
+mkdir -p "$CARGO_TARGET_DIR/c"
+mpicc -O3 -march=native bench/c/mpi_allreduce.c -o "$CARGO_TARGET_DIR/c/mpi_allreduce"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for _ in $(seq "$rounds"); do
+    mpirun -n 2 "$CARGO_TARGET_DIR/c/mpi_allreduce" >>"$out/c.txt"
+    mpirun -n 2 "$CARGO_TARGET_DIR/release/examples/bench_mpi" >>"$out/dtl.txt"
+done
+echo "# 2 processes, UCX_TLS=${UCX_TLS:-<unset>}, $rounds rounds, median of per-round medians (µs per call)"
+printf '%-22s %12s %12s %7s\n' figure c_us dtl_us ratio
+for f in allreduce_f64_1_us allreduce_1MiB_us allreduce_16MiB_us; do
+    c=$(awk -v f="$f" '$1==f{print $2}' "$out/c.txt" | sort -g | awk '{a[NR]=$1}END{print a[int((NR+1)/2)]}')
+    d=$(awk -v f="$f" '$1==f{print $2}' "$out/dtl.txt" | sort -g | awk '{a[NR]=$1}END{print a[int((NR+1)/2)]}')
+    printf '%-22s %12.3f %12.3f %7.2f\n' "$f" "$c" "$d" "$(awk -v a="$d" -v b="$c" 'BEGIN{print a/b}')"
+done
