@@ -1,5 +1,5 @@
 /* Peer for bench/mpi.sh: MPI_Allreduce (MPI_DOUBLE, MPI_SUM) of 1 value, 1 MiB and 16 MiB on
- * MPI_COMM_WORLD, with the same loops as runtime/examples/bench_mpi.rs.
+ * MPI_COMM_WORLD, with the same loops as runtime/examples/mpi/bench.rs.
  * Build: mpicc -O3 -march=native mpi_allreduce.c -o mpi_allreduce
  * Run:   mpirun -n 2 ./mpi_allreduce
  * Prints one line per figure: name median min max (microseconds per call). */

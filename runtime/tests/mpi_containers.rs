@@ -1,5 +1,5 @@
 //! Container checks written against `&CommRef`, so that every backend runs them: the threads
-//! backend here (1, 2, 3 ranks) and MPI through `examples/mpi_conformance.rs`. They cover what
+//! backend here (1, 2, 3 ranks) and MPI through `examples/mpi/conformance.rs`. They cover what
 //! containers do through the communicator: one-sided access, halo exchange, redistribution,
 //! sample sort, the distributed map and `.npy` save/load.
 

@@ -15,10 +15,10 @@ use dtl_runtime::prelude::*;
     dead_code,
     reason = "the threads-backend runner of the suite is unused here"
 )]
-#[path = "../tests/comm_conformance.rs"]
+#[path = "../../tests/comm_conformance.rs"]
 mod conformance;
 
-#[path = "../tests/mpi_containers.rs"]
+#[path = "../../tests/mpi_containers.rs"]
 mod containers;
 
 fn main() {

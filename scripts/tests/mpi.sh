@@ -1,0 +1,50 @@
+# The runtime's MPI backend (feature `mpi`): clippy for the feature, the conformance suite and
+# the container checks under `mpirun -n 1, 2, 3` (3 is oversubscribed on a 2-core machine), a
+# singleton start without mpirun, and the failure scenarios (each must end the job with its
+# error, never hang). Sourced by scripts/test-all, which defines `step`, `ok NAME [count]`,
+# `bad NAME [count]` and $VENV; skipped with a message when MPICH is not installed.
+
+step "MPI backend: clippy --features mpi, conformance under mpirun -n 1..3, failure scenarios"
+if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
+  echo "skipped: MPI tests (mpirun/mpicc not found; apt-get install mpich libmpich-dev libclang-dev)"
+else
+  if cargo clippy -q -p dtl-runtime --features mpi --all-targets -- -D warnings; then
+    ok "clippy dtl-runtime --features mpi"
+  else
+    bad "clippy dtl-runtime --features mpi"
+  fi
+  if cargo build -q --release -p dtl-runtime --features mpi --examples; then
+    ok "build dtl-runtime --features mpi --examples"
+    mpi_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/examples
+    # Root may run mpirun with MPICH as is; Open MPI would need --allow-run-as-root.
+    mpi_log=$(mktemp)
+    if timeout 120 "$mpi_dir/mpi_conformance" >"$mpi_log" 2>&1 && grep -q "checks passed on 1 ranks" "$mpi_log"; then
+      ok "mpi conformance singleton (no mpirun)"
+    else
+      bad "mpi conformance singleton: $(tail -n 3 "$mpi_log")"
+    fi
+    for n in 1 2 3; do
+      if DTL_WATCHDOG_SECS=120 timeout 600 mpirun -n "$n" "$mpi_dir/mpi_conformance" >"$mpi_log" 2>&1 \
+        && grep -q "checks passed on $n ranks" "$mpi_log"; then
+        ok "mpi conformance mpirun -n $n" "$(grep -c '^ok ' "$mpi_log")"
+      else
+        bad "mpi conformance mpirun -n $n: $(grep -m 3 -E 'FAIL|error|rror\[' "$mpi_log" | head -c 600)"
+      fi
+    done
+    # Failure scenarios: (mode, what stderr must show). Each must exit nonzero within the timeout.
+    for case in "error:error\[R0004\]" "exit:error\[R0003\]" "panic:rank 1 panicked" "hang:error\[R0010\]"; do
+      mode=${case%%:*}
+      want=${case#*:}
+      DTL_WATCHDOG_SECS=3 RUST_BACKTRACE=0 timeout 60 mpirun -n 2 "$mpi_dir/mpi_failures" "$mode" >"$mpi_log" 2>&1
+      st=$?
+      if [ $st -ne 0 ] && [ $st -ne 124 ] && grep -q "$want" "$mpi_log"; then
+        ok "mpi failure '$mode' aborts the job with its error"
+      else
+        bad "mpi failure '$mode': exit $st, want '$want': $(head -c 400 "$mpi_log")"
+      fi
+    done
+    rm -f "$mpi_log"
+  else
+    bad "build dtl-runtime --features mpi --examples"
+  fi
+fi
