@@ -193,12 +193,19 @@ pub fn compile<M: Module>(
         .declare_function("dtl_init", Linkage::Local, &init_sig)
         .map_err(|e| ice(format!("declare init: {e}")))?;
 
+    let mut names: HashMap<FuncId, String> =
+        imports.iter().map(|(n, id)| (*id, n.to_string())).collect();
+    for (i, f) in m.functions.iter().enumerate() {
+        names.insert(funcs[i], f.name.clone());
+    }
+    names.insert(init, "__init".into());
     let mut g = Gen {
         module,
         m,
         sources,
         opts,
         imports,
+        names,
         funcs,
         sigs,
         sites: Vec::new(),
@@ -213,12 +220,13 @@ pub fn compile<M: Module>(
     for i in 0..m.functions.len() {
         ctx.func.signature = g.sigs[i].clone();
         let f = &m.functions[i];
-        {
+        let legend = {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             let mut fx = FnGen::new(&mut g, b, Some(f), &f.locals);
             fx.function(f)?;
-        }
-        g.define(g.funcs[i], &mut ctx, &f.name)?;
+            fx.legend()
+        };
+        g.define(g.funcs[i], &mut ctx, &f.name, &legend)?;
     }
     // __init: const and param values in declaration order.
     ctx.func.signature = init_sig;
@@ -227,7 +235,7 @@ pub fn compile<M: Module>(
         let mut fx = FnGen::new(&mut g, b, None, &[]);
         fx.init_globals()?;
     }
-    g.define(init, &mut ctx, "__init")?;
+    g.define(init, &mut ctx, "__init", "")?;
     Ok(Output {
         main: g.funcs[main.0 as usize],
         init,
@@ -251,6 +259,8 @@ struct Gen<'a, M: Module> {
     sources: &'a SourceMap,
     opts: CodegenOptions,
     imports: HashMap<&'static str, FuncId>,
+    /// Names of imported and compiled functions by id (for the IR legend).
+    names: HashMap<FuncId, String>,
     funcs: Vec<FuncId>,
     sigs: Vec<Signature>,
     sites: Vec<Site>,
@@ -262,9 +272,10 @@ struct Gen<'a, M: Module> {
 }
 
 impl<M: Module> Gen<'_, M> {
-    fn define(&mut self, id: FuncId, ctx: &mut Context, name: &str) -> CResult<()> {
+    fn define(&mut self, id: FuncId, ctx: &mut Context, name: &str, legend: &str) -> CResult<()> {
         if self.want_text {
-            self.ir.push(format!("; fn {name}\n{}", ctx.func.display()));
+            self.ir
+                .push(format!("; fn {name}\n{legend}{}", ctx.func.display()));
         }
         if cfg!(debug_assertions) {
             let flags =
@@ -325,6 +336,7 @@ struct ForallCx {
 }
 
 /// A prepared elementwise operand tree.
+#[derive(Clone)]
 enum Elem {
     /// A scalar computed before the loop.
     Hoisted(Value),
@@ -357,6 +369,14 @@ fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
+/// Flags of SIMD loads and stores: valid addresses, but only element-aligned.
+fn vflags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// SIMD vectors per iteration of a vectorized elementwise loop.
+const UNROLL: i64 = 2;
+
 impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn new(
         g: &'g mut Gen<'a, M>,
@@ -386,6 +406,20 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             foralls: Vec::new(),
             fn_refs: HashMap::new(),
         }
+    }
+
+    /// `; fnN = name` lines naming the functions this function calls (for `--emit`).
+    fn legend(&self) -> String {
+        let mut lines: Vec<String> = self
+            .fn_refs
+            .iter()
+            .map(|(id, r)| {
+                let n = self.g.names.get(id).map_or("?", |s| s.as_str());
+                format!("; {r} = {n}\n")
+            })
+            .collect();
+        lines.sort();
+        lines.concat()
     }
 
     // ------------------------------------------------------------------ basics
@@ -514,7 +548,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     // ------------------------------------------------------------------ scalars as bits
 
-    fn to_bits(&mut self, v: Value, s: Scalar) -> Value {
+    fn bits_of(&mut self, v: Value, s: Scalar) -> Value {
         match s {
             Scalar::I8 | Scalar::I32 => self.b.ins().sextend(types::I64, v),
             Scalar::U8 | Scalar::U32 | Scalar::Bool => self.b.ins().uextend(types::I64, v),
@@ -527,7 +561,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
     }
 
-    fn from_bits(&mut self, v: Value, s: Scalar) -> Value {
+    fn value_of_bits(&mut self, v: Value, s: Scalar) -> Value {
         match s {
             Scalar::I8 | Scalar::U8 | Scalar::Bool => self.b.ins().ireduce(types::I8, v),
             Scalar::I32 | Scalar::U32 => self.b.ins().ireduce(types::I32, v),
@@ -541,7 +575,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     }
 
     /// Any integer scalar as an i64 (sign- or zero-extended).
-    fn to_i64(&mut self, v: Value, s: Scalar) -> Value {
+    fn as_i64(&mut self, v: Value, s: Scalar) -> Value {
         if s.is_float() {
             let t = if s == Scalar::F32 {
                 self.b.ins().fpromote(types::F64, v)
@@ -550,10 +584,10 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             };
             return self.b.ins().fcvt_to_sint_sat(types::I64, t);
         }
-        self.to_bits(v, s)
+        self.bits_of(v, s)
     }
 
-    fn to_f64(&mut self, v: Value, s: Scalar) -> Value {
+    fn as_f64(&mut self, v: Value, s: Scalar) -> Value {
         match s {
             Scalar::F64 => v,
             Scalar::F32 => self.b.ins().fpromote(types::F64, v),
@@ -662,7 +696,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 ));
             };
             let v = self.scalar(&gl.init)?;
-            let mut bits = self.to_bits(v, s);
+            let mut bits = self.bits_of(v, s);
             if gl.kind == hir::GlobalKind::Param {
                 let gi = self.i64c(i as i64);
                 let cx = self.cx;
@@ -1034,7 +1068,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     .ins()
                     .load(types::I64, flags(), self.cx, abi::cx_offsets::GLOBALS);
                 let bits = self.b.ins().load(types::I64, flags(), gp, (g.0 * 8) as i32);
-                V::Val(self.from_bits(bits, s))
+                V::Val(self.value_of_bits(bits, s))
             }
             ExprKind::Op(_) => V::Unit,
             ExprKind::Unary(op, a) => {
@@ -1123,8 +1157,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             BinOp::Mul if f => ins.fmul(x, y),
             BinOp::Div if f => ins.fdiv(x, y),
             BinOp::Rem if f => {
-                let xd = self.to_f64(x, s);
-                let yd = self.to_f64(y, s);
+                let xd = self.as_f64(x, s);
+                let yd = self.as_f64(y, s);
                 let r = self.rt1("dtl_fmod", &[xd, yd], false)?;
                 if s == Scalar::F32 {
                     self.b.ins().fdemote(types::F32, r)
@@ -1294,7 +1328,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let fillv = match fill {
             Some(f) => {
                 let v = self.scalar(f)?;
-                self.to_bits(v, elem)
+                self.bits_of(v, elem)
             }
             None => self.i64c(0),
         };
@@ -1381,7 +1415,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn index_value(&mut self, e: &Expr) -> CResult<Value> {
         let v = self.scalar(e)?;
         let s = Self::scalar_of(e.ty, &e.span)?;
-        Ok(self.to_i64(v, s))
+        Ok(self.as_i64(v, s))
     }
 
     /// The constant offset of `var + k`, `k + var`, `var - k`, `var`.
@@ -1476,7 +1510,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let site = self.site(&e.span);
         let cx = self.cx;
         let bits = self.rt1("dtl_read", &[cx, h, row, off, site], true)?;
-        Ok(self.from_bits(bits, elem))
+        Ok(self.value_of_bits(bits, elem))
     }
 
     fn local_addr(&mut self, h: Value, i: &Expr, elem: Scalar, span: &Span) -> CResult<Value> {
@@ -1526,10 +1560,10 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let mut v = self.scalar(value)?;
                 if let Some(op) = op {
                     let bits = self.rt1("dtl_read", &[cx, h, row, off, site], true)?;
-                    let old = self.from_bits(bits, elem);
+                    let old = self.value_of_bits(bits, elem);
                     v = self.binop(op, old, v, elem, span)?;
                 }
-                let bits = self.to_bits(v, elem);
+                let bits = self.bits_of(v, elem);
                 self.rt("dtl_write", &[cx, h, row, off, bits, site], true)?;
             }
         }
@@ -1699,7 +1733,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     Builtin::Exp => "dtl_exp",
                     _ => "dtl_log",
                 };
-                let d = self.to_f64(x, xs);
+                let d = self.as_f64(x, xs);
                 let r = self.rt1(name, &[d], false)?;
                 if s == Scalar::F32 {
                     self.b.ins().fdemote(types::F32, r)
@@ -1708,8 +1742,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
             }
             Builtin::Pow => {
-                let a = self.to_f64(x, xs);
-                let bb = self.to_f64(vs[1], ss[1]);
+                let a = self.as_f64(x, xs);
+                let bb = self.as_f64(vs[1], ss[1]);
                 let r = self.rt1("dtl_pow", &[a, bb], false)?;
                 if s == Scalar::F32 {
                     self.b.ins().fdemote(types::F32, r)
@@ -1747,26 +1781,150 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn counted_loop(
         &mut self,
         n: Value,
+        body: impl FnMut(&mut Self, Value) -> CResult<()>,
+    ) -> CResult<()> {
+        let z = self.i64c(0);
+        self.stepped_loop(z, n, 1, body)
+    }
+
+    /// A loop `k = start; k < end; k += step`, with `body(k)`.
+    fn stepped_loop(
+        &mut self,
+        start: Value,
+        end: Value,
+        step: i64,
         mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let head = self.b.create_block();
         let bodyb = self.b.create_block();
         let exit = self.b.create_block();
         let kv = self.b.append_block_param(head, types::I64);
-        let z = self.i64c(0);
-        self.b.ins().jump(head, &[BlockArg::Value(z)]);
+        self.b.ins().jump(head, &[BlockArg::Value(start)]);
         self.b.switch_to_block(head);
-        let more = self.b.ins().icmp(IntCC::SignedLessThan, kv, n);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, kv, end);
         self.b.ins().brif(more, bodyb, &[], exit, &[]);
         self.b.switch_to_block(bodyb);
         self.b.seal_block(bodyb);
         body(self, kv)?;
-        let k1 = self.b.ins().iadd_imm_s(kv, 1);
+        let k1 = self.b.ins().iadd_imm_s(kv, step);
         self.b.ins().jump(head, &[BlockArg::Value(k1)]);
         self.b.seal_block(head);
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         Ok(())
+    }
+
+    /// The SIMD type for elements of `s`, when elementwise code over `s` can use one.
+    fn simd_ty(s: Scalar) -> Option<Type> {
+        match s {
+            Scalar::F64 => Some(types::F64X2),
+            Scalar::F32 => Some(types::F32X4),
+            _ => None,
+        }
+    }
+
+    /// Whether a tree can be computed on SIMD vectors of `s` (only same-typed float
+    /// arithmetic and the functions Cranelift has vector instructions for).
+    fn vectorizable(n: &Elem, s: Scalar) -> bool {
+        match n {
+            Elem::Hoisted(..) => true,
+            Elem::Leaf(_, ls) => *ls == s,
+            Elem::Unary(UnOp::Neg, a, us) => *us == s && Self::vectorizable(a, s),
+            Elem::Unary(..) => false,
+            Elem::Binary(op, a, b, os) => {
+                *os == s
+                    && matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+                    && Self::vectorizable(a, s)
+                    && Self::vectorizable(b, s)
+            }
+            Elem::Cast(..) => false,
+            Elem::Call(b, xs, ss, rs) => {
+                *rs == s
+                    && ss.iter().all(|x| *x == s)
+                    && matches!(
+                        b,
+                        Builtin::Sqrt
+                            | Builtin::Abs
+                            | Builtin::Floor
+                            | Builtin::Ceil
+                            | Builtin::Min
+                            | Builtin::Max
+                    )
+                    && xs.iter().all(|x| Self::vectorizable(x, s))
+            }
+        }
+    }
+
+    /// Splats the hoisted scalars of a vectorizable tree (once, before the loop).
+    fn splat_tree(&mut self, n: &Elem, vt: Type) -> Elem {
+        match n {
+            Elem::Hoisted(v) => Elem::Hoisted(self.b.ins().splat(vt, *v)),
+            Elem::Leaf(..) => n.clone(),
+            Elem::Unary(op, a, s) => Elem::Unary(*op, Box::new(self.splat_tree(a, vt)), *s),
+            Elem::Binary(op, a, b, s) => {
+                let x = self.splat_tree(a, vt);
+                let y = self.splat_tree(b, vt);
+                Elem::Binary(*op, Box::new(x), Box::new(y), *s)
+            }
+            Elem::Cast(a, f, t) => Elem::Cast(Box::new(self.splat_tree(a, vt)), *f, *t),
+            Elem::Call(b, xs, ss, s) => {
+                let xs = xs.iter().map(|x| self.splat_tree(x, vt)).collect();
+                Elem::Call(*b, xs, ss.clone(), *s)
+            }
+        }
+    }
+
+    /// Emits lanes `k..k+L` of a splatted vectorizable tree.
+    fn emit_vec(&mut self, n: &Elem, k: Value, vt: Type) -> Value {
+        match n {
+            Elem::Hoisted(v) => *v,
+            Elem::Leaf(data, s) => {
+                let off = self.b.ins().imul_imm_s(k, size_of(*s));
+                let a = self.b.ins().iadd(*data, off);
+                self.b.ins().load(vt, vflags(), a, 0)
+            }
+            Elem::Unary(_, a, _) => {
+                let v = self.emit_vec(a, k, vt);
+                self.b.ins().fneg(v)
+            }
+            Elem::Binary(op, a, b, _) => {
+                let x = self.emit_vec(a, k, vt);
+                let y = self.emit_vec(b, k, vt);
+                match op {
+                    BinOp::Add => self.b.ins().fadd(x, y),
+                    BinOp::Sub => self.b.ins().fsub(x, y),
+                    BinOp::Mul => self.b.ins().fmul(x, y),
+                    _ => self.b.ins().fdiv(x, y),
+                }
+            }
+            Elem::Cast(a, _, _) => self.emit_vec(a, k, vt),
+            Elem::Call(b, xs, _, _) => {
+                let vs: Vec<Value> = xs.iter().map(|x| self.emit_vec(x, k, vt)).collect();
+                match b {
+                    Builtin::Sqrt => self.b.ins().sqrt(vs[0]),
+                    Builtin::Abs => self.b.ins().fabs(vs[0]),
+                    Builtin::Floor => self.b.ins().floor(vs[0]),
+                    Builtin::Ceil => self.b.ins().ceil(vs[0]),
+                    Builtin::Min => self.b.ins().fmin(vs[0], vs[1]),
+                    _ => self.b.ins().fmax(vs[0], vs[1]),
+                }
+            }
+        }
+    }
+
+    /// The SIMD part of an elementwise loop over `0..n`: returns where the scalar tail starts.
+    /// `body(k)` handles `UNROLL` vectors starting at element `k`.
+    fn simd_loop(
+        &mut self,
+        n: Value,
+        lanes: i64,
+        body: impl FnMut(&mut Self, Value) -> CResult<()>,
+    ) -> CResult<Value> {
+        let chunk = lanes * UNROLL;
+        let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
+        let z = self.i64c(0);
+        self.stepped_loop(z, nv, chunk, body)?;
+        Ok(nv)
     }
 
     fn fused_assign(
@@ -1794,7 +1952,35 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let row = self.hdr(h, hdr::ROW);
         let n = self.b.ins().imul(rows, row);
         let es = size_of(elem);
-        self.counted_loop(n, |s, k| {
+        let mut start = self.i64c(0);
+        let op_ok = matches!(
+            op,
+            None | Some(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+        );
+        if let Some(vt) = Self::simd_ty(elem).filter(|_| op_ok && Self::vectorizable(&tree, elem)) {
+            let vtree = self.splat_tree(&tree, vt);
+            let lanes = vt.lane_count() as i64;
+            start = self.simd_loop(n, lanes, |s, k| {
+                for u in 0..UNROLL {
+                    let kk = s.b.ins().iadd_imm_s(k, u * lanes);
+                    let mut v = s.emit_vec(&vtree, kk, vt);
+                    let off = s.b.ins().imul_imm_s(kk, es);
+                    let a = s.b.ins().iadd(data, off);
+                    if let Some(op) = op {
+                        let old = s.b.ins().load(vt, vflags(), a, 0);
+                        v = match op {
+                            BinOp::Add => s.b.ins().fadd(old, v),
+                            BinOp::Sub => s.b.ins().fsub(old, v),
+                            BinOp::Mul => s.b.ins().fmul(old, v),
+                            _ => s.b.ins().fdiv(old, v),
+                        };
+                    }
+                    s.b.ins().store(vflags(), v, a, 0);
+                }
+                Ok(())
+            })?;
+        }
+        self.stepped_loop(start, n, 1, |s, k| {
             let mut v = s.emit_elem(&tree, k, span)?;
             let off = s.b.ins().imul_imm_s(k, es);
             let a = s.b.ins().iadd(data, off);
@@ -1880,13 +2066,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     }
 
     fn allreduce_val(&mut self, v: Value, s: Scalar, op: ReduceOp, span: &Span) -> CResult<Value> {
-        let bits = self.to_bits(v, s);
+        let bits = self.bits_of(v, s);
         let dt = self.i32c(dcode(s));
         let o = self.i32c(opcode(op));
         let site = self.site(span);
         let cx = self.cx;
         let r = self.rt1("dtl_allreduce", &[cx, bits, dt, o, site], true)?;
-        Ok(self.from_bits(r, s))
+        Ok(self.value_of_bits(r, s))
     }
 
     /// `sum/prod/min/max/count(e)`, `dot(a, b)`: one fused loop and one allreduce (none for
@@ -1915,7 +2101,54 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let acc = self.b.declare_var(clif_ty(acc_s));
         let id = self.identity(op, acc_s);
         self.b.def_var(acc, id);
-        self.counted_loop(n, |s, k| {
+        let mut start = self.i64c(0);
+        let es = e.ty.elem().unwrap_or(acc_s);
+        let op_ok = matches!(op, ReduceOp::Sum | ReduceOp::Min | ReduceOp::Max);
+        if let Some(vt) = Self::simd_ty(acc_s)
+            .filter(|_| !count && op_ok && es == acc_s && Self::vectorizable(&tree, acc_s))
+        {
+            let vtree = self.splat_tree(&tree, vt);
+            let lanes = vt.lane_count() as i64;
+            let vid = self.b.ins().splat(vt, id);
+            let accs: Vec<Variable> = (0..UNROLL)
+                .map(|_| {
+                    let v = self.b.declare_var(vt);
+                    self.b.def_var(v, vid);
+                    v
+                })
+                .collect();
+            start = self.simd_loop(n, lanes, |s, k| {
+                for (u, av) in accs.iter().enumerate() {
+                    let kk = s.b.ins().iadd_imm_s(k, u as i64 * lanes);
+                    let v = s.emit_vec(&vtree, kk, vt);
+                    let a = s.b.use_var(*av);
+                    let c = match op {
+                        ReduceOp::Sum => s.b.ins().fadd(a, v),
+                        ReduceOp::Min => s.b.ins().fmin(a, v),
+                        _ => s.b.ins().fmax(a, v),
+                    };
+                    s.b.def_var(*av, c);
+                }
+                Ok(())
+            })?;
+            // Combine the vector accumulators and their lanes into the scalar one.
+            let mut tot = self.b.use_var(accs[0]);
+            for av in &accs[1..] {
+                let a = self.b.use_var(*av);
+                tot = match op {
+                    ReduceOp::Sum => self.b.ins().fadd(tot, a),
+                    ReduceOp::Min => self.b.ins().fmin(tot, a),
+                    _ => self.b.ins().fmax(tot, a),
+                };
+            }
+            let mut r = self.b.ins().extractlane(tot, 0);
+            for lane in 1..lanes {
+                let x = self.b.ins().extractlane(tot, lane as u8);
+                r = self.combine(op, r, x, acc_s, span)?;
+            }
+            self.b.def_var(acc, r);
+        }
+        self.stepped_loop(start, n, 1, |s, k| {
             let v = s.emit_elem(&tree, k, span)?;
             let v = if count {
                 s.b.ins().uextend(types::I64, v)
@@ -2165,16 +2398,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn map_add(&mut self, args: &[Expr], span: &Span, want_old: bool) -> CResult<V> {
         let h = self.handle(&args[0])?;
         let (k, ks) = self.arg_scalar(&args[1])?;
-        let k = self.to_bits(k, ks);
+        let k = self.bits_of(k, ks);
         let (v, vs) = self.arg_scalar(&args[2])?;
-        let vb = self.to_bits(v, vs);
+        let vb = self.bits_of(v, vs);
         let site = self.site(span);
         let cx = self.cx;
         let old = if want_old {
             let z = self.zero_of(clif_ty(vs));
-            let zb = self.to_bits(z, vs);
+            let zb = self.bits_of(z, vs);
             let o = self.rt1("dtl_map_lookup", &[cx, h, k, zb, site], true)?;
-            Some(self.from_bits(o, vs))
+            Some(self.value_of_bits(o, vs))
         } else {
             None
         };
@@ -2329,7 +2562,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 } else {
                     // Sum integers exactly, then convert.
                     let t = self.container_reduce(ReduceOp::Sum, &args[0], es, false, span)?;
-                    self.to_f64(t, es)
+                    self.as_f64(t, es)
                 };
                 let mut leaves = Vec::new();
                 collect_leaf_exprs(&args[0], &mut leaves);
@@ -2341,7 +2574,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let row = self.hdr(h, hdr::ROW);
                 let n = self.b.ins().imul(rows, row);
                 let nf = self.b.ins().fcvt_from_sint(types::F64, n);
-                let t = self.to_f64(total, acc);
+                let t = self.as_f64(total, acc);
                 let m = self.b.ins().fdiv(t, nf);
                 V::Val(if acc == Scalar::F32 {
                     self.b.ins().fdemote(types::F32, m)
@@ -2435,7 +2668,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
             B::Allgather | B::Gather => {
                 let (x, xs) = self.arg_scalar(&args[0])?;
-                let bits = self.to_bits(x, xs);
+                let bits = self.bits_of(x, xs);
                 let dt = self.i32c(dcode(xs));
                 let s = site_of(self);
                 let r = if b == B::Allgather {
@@ -2453,7 +2686,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let s = site_of(self);
                 let bits = self.rt1("dtl_scatter", &[cx, h, root, s], true)?;
                 let rs = ret_s.ok_or_else(|| ice("scatter".into()))?;
-                V::Val(self.from_bits(bits, rs))
+                V::Val(self.value_of_bits(bits, rs))
             }
             B::Alltoall => {
                 let h = self.handle(&args[0])?;
@@ -2471,7 +2704,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     self.rt("dtl_send_local", &[cx, h, dest, tag, s], true)?;
                 } else {
                     let (x, xs) = self.arg_scalar(&args[0])?;
-                    let bits = self.to_bits(x, xs);
+                    let bits = self.bits_of(x, xs);
                     let dt = self.i32c(dcode(xs));
                     self.rt("dtl_send", &[cx, bits, dt, dest, tag, s], true)?;
                 }
@@ -2491,7 +2724,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     let rs = ret_s.ok_or_else(|| ice("recv".into()))?;
                     let dt = self.i32c(dcode(rs));
                     let bits = self.rt1("dtl_recv", &[cx, dt, src, tag, s], true)?;
-                    V::Val(self.from_bits(bits, rs))
+                    V::Val(self.value_of_bits(bits, rs))
                 }
             }
             B::Sendrecv => {
@@ -2502,14 +2735,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     ));
                 }
                 let (x, xs) = self.arg_scalar(&args[0])?;
-                let bits = self.to_bits(x, xs);
+                let bits = self.bits_of(x, xs);
                 let dt = self.i32c(dcode(xs));
                 let dest = self.index_value(&args[1])?;
                 let src = self.index_value(&args[2])?;
                 let tag = self.index_value(&args[3])?;
                 let s = site_of(self);
                 let r = self.rt1("dtl_sendrecv", &[cx, bits, dt, dest, src, tag, s], true)?;
-                V::Val(self.from_bits(r, xs))
+                V::Val(self.value_of_bits(r, xs))
             }
             B::Get => {
                 let h = self.handle(&args[0])?;
@@ -2518,13 +2751,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let s = site_of(self);
                 let bits = self.rt1("dtl_get", &[cx, h, i, z, s], true)?;
                 let rs = ret_s.ok_or_else(|| ice("get".into()))?;
-                V::Val(self.from_bits(bits, rs))
+                V::Val(self.value_of_bits(bits, rs))
             }
             B::Put => {
                 let h = self.handle(&args[0])?;
                 let i = self.index_value(&args[1])?;
                 let (x, xs) = self.arg_scalar(&args[2])?;
-                let bits = self.to_bits(x, xs);
+                let bits = self.bits_of(x, xs);
                 let z = self.i64c(0);
                 let s = site_of(self);
                 self.rt("dtl_put", &[cx, h, i, z, bits, s], true)?;
@@ -2537,29 +2770,29 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let h = self.handle(&args[0])?;
                 let i = self.index_value(&args[1])?;
                 let (x, xs) = self.arg_scalar(&args[2])?;
-                let bits = self.to_bits(x, xs);
+                let bits = self.bits_of(x, xs);
                 let z = self.i64c(0);
                 let s = site_of(self);
                 let old = self.rt1("dtl_atomic_add", &[cx, h, i, z, bits, s], true)?;
-                V::Val(self.from_bits(old, xs))
+                V::Val(self.value_of_bits(old, xs))
             }
             B::Insert | B::Lookup | B::Contains => {
                 let h = self.handle(&args[0])?;
                 let (k, ks) = self.arg_scalar(&args[1])?;
-                let k = self.to_bits(k, ks);
+                let k = self.bits_of(k, ks);
                 let s = site_of(self);
                 match b {
                     B::Insert => {
                         let (v, vs) = self.arg_scalar(&args[2])?;
-                        let vb = self.to_bits(v, vs);
+                        let vb = self.bits_of(v, vs);
                         self.rt("dtl_map_insert", &[cx, h, k, vb, s], true)?;
                         V::Unit
                     }
                     B::Lookup => {
                         let (d, ds) = self.arg_scalar(&args[2])?;
-                        let db = self.to_bits(d, ds);
+                        let db = self.bits_of(d, ds);
                         let r = self.rt1("dtl_map_lookup", &[cx, h, k, db, s], true)?;
-                        V::Val(self.from_bits(r, ds))
+                        V::Val(self.value_of_bits(r, ds))
                     }
                     _ => {
                         let r = self.rt1("dtl_map_contains", &[cx, h, k, s], true)?;
@@ -2581,12 +2814,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                                     self.rt("dtl_print_bool", &[cx, w], false)?;
                                 }
                                 Scalar::F32 | Scalar::F64 => {
-                                    let d = self.to_f64(v, s);
+                                    let d = self.as_f64(v, s);
                                     let single = self.i64c((s == Scalar::F32) as i64);
                                     self.rt("dtl_print_float", &[cx, d, single], false)?;
                                 }
                                 _ => {
-                                    let w = self.to_bits(v, s);
+                                    let w = self.bits_of(v, s);
                                     let u = self.i64c((!signed(s)) as i64);
                                     self.rt("dtl_print_int", &[cx, w, u], false)?;
                                 }
@@ -2606,7 +2839,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             B::Round => {
                 let (x, xs) = self.arg_scalar(&args[0])?;
                 let d = self.index_value(&args[1])?;
-                let xd = self.to_f64(x, xs);
+                let xd = self.as_f64(x, xs);
                 let r = self.rt1("dtl_round", &[xd, d], false)?;
                 V::Val(if xs == Scalar::F32 {
                     self.b.ins().fdemote(types::F32, r)
@@ -2717,7 +2950,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             return Ok(V::Val(r));
         }
         let (x, xs) = self.arg_scalar(&args[0])?;
-        let bits = self.to_bits(x, xs);
+        let bits = self.bits_of(x, xs);
         let dt = self.i32c(dcode(xs));
         let r = match b {
             B::Allreduce => {
@@ -2739,7 +2972,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.rt1("dtl_scan_ranks", &[cx, bits, dt, op, ex, site], true)?
             }
         };
-        Ok(V::Val(self.from_bits(r, xs)))
+        Ok(V::Val(self.value_of_bits(r, xs)))
     }
 }
 

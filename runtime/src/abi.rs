@@ -825,6 +825,13 @@ impl Obj {
     }
 }
 
+/// Frees a handle whose reference count reached zero.
+fn free_obj(h: *mut Obj) {
+    // SAFETY: the count reached zero, so no other reference exists; `h` came from
+    // `Box::into_raw` in `boxed` and is freed exactly once.
+    drop(unsafe { Box::from_raw(h) });
+}
+
 /// Borrows the object behind a handle.
 fn obj<'a>(h: *mut Obj) -> Result<&'a mut Obj> {
     if h.is_null() {
@@ -956,10 +963,7 @@ pub extern "C" fn dtl_release(cx: *mut RankCtx, h: *mut Obj, site: i32) {
         }
         cx.halos.retain(|p| *p != h);
         cx.maps.retain(|p| *p != h);
-        // SAFETY: the count reached zero, so no other reference exists; `h` came from
-        // `Box::into_raw` in `boxed`.
-        let b = unsafe { Box::from_raw(h) };
-        drop(b);
+        free_obj(h);
         Ok(())
     })
 }

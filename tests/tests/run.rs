@@ -1,0 +1,161 @@
+//! End-to-end runs through the library: `tests/cases/run/*.dtl` print their `.expected` on every
+//! rank count of their `// ranks:` header; `tests/cases/run-errors/*.dtl` fail with their
+//! `// error:` code at their `// line:`; `tests/cases/ir/*.dtl` check the shape of the generated
+//! code through `// structure:` headers.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use dtl_compiler::codegen::CodegenOptions;
+use dtl_compiler::driver;
+use dtl_compiler::jit::{Program, RunError, RunOptions};
+use dtl_tests::{dtl_files, root};
+
+fn header<'a>(src: &'a str, key: &str) -> Option<&'a str> {
+    src.lines()
+        .filter_map(|l| l.strip_prefix("//"))
+        .find_map(|l| l.trim().strip_prefix(key))
+        .map(str::trim)
+}
+
+fn compile(path: &Path, want_text: bool) -> Program {
+    let src = std::fs::read_to_string(path).expect("read case");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("case.dtl");
+    let (sources, checked) = driver::check_source(name, &src);
+    assert!(!checked.has_errors(), "{name}: {:?}", checked.diagnostics);
+    let hir = checked.hir.expect("hir");
+    match driver::compile(&hir, &sources, CodegenOptions::default(), want_text) {
+        Ok(p) => p,
+        Err(d) => panic!("{name}: {d:?}"),
+    }
+}
+
+fn run(p: &Program, n: usize) -> (String, Result<(), RunError>) {
+    let out = Arc::new(Mutex::new(String::new()));
+    let o = out.clone();
+    let r = p.run(&RunOptions {
+        nranks: n,
+        overrides: vec![],
+        sink: Some(Arc::new(move |s: &str| o.lock().unwrap().push_str(s))),
+    });
+    let text = out.lock().unwrap().clone();
+    (text, r)
+}
+
+fn ranks(src: &str) -> Vec<usize> {
+    header(src, "ranks:")
+        .map(|r| {
+            r.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![1, 2, 3])
+}
+
+#[test]
+fn run_cases_print_their_expected_output_on_every_rank_count() {
+    let files = dtl_files("cases/run");
+    assert!(files.len() >= 3);
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        let want = std::fs::read_to_string(f.with_extension("expected")).unwrap();
+        let p = compile(&f, false);
+        for n in ranks(&src) {
+            let (got, r) = run(&p, n);
+            assert!(r.is_ok(), "{} -n {n}: {:?}", f.display(), r);
+            assert_eq!(got, want, "{} -n {n}", f.display());
+        }
+    }
+}
+
+#[test]
+fn run_errors_give_their_code_line_and_rank() {
+    let files = dtl_files("cases/run-errors");
+    assert!(files.len() >= 5);
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        let code = header(&src, "error:").expect("error header");
+        let line = header(&src, "line:").expect("line header");
+        let p = compile(&f, false);
+        let n = ranks(&src)[0].max(2);
+        let n = if header(&src, "ranks:").is_some() {
+            ranks(&src)[0]
+        } else {
+            n
+        };
+        let (_, r) = run(&p, n);
+        let e = r.expect_err("must fail");
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert_eq!(e.code.to_string(), code, "{name}: {}", e.message);
+        assert!(
+            e.message.starts_with(&format!("error[{code}]: "))
+                && e.message.contains(&format!("{name}:{line}:"))
+                && e.message.contains("(rank "),
+            "{name}: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn unchecked_mode_removes_bounds_checks_but_keeps_division_checks() {
+    let f = root().join("cases/run-errors/div_zero.dtl");
+    let src = std::fs::read_to_string(&f).unwrap();
+    let (sources, checked) = driver::check_source("div_zero.dtl", &src);
+    let hir = checked.hir.unwrap();
+    let p = driver::compile(&hir, &sources, CodegenOptions { unchecked: true }, false).unwrap();
+    let (_, r) = run(&p, 1);
+    assert_eq!(r.unwrap_err().code.to_string(), "R0002");
+}
+
+#[test]
+fn param_overrides_are_validated() {
+    let f = root().join("spec/examples/pi.dtl");
+    let p = compile(&f, false);
+    assert!(p.overrides(&[("n".into(), "1_000".into())]).is_ok());
+    let e = p.overrides(&[("m".into(), "3".into())]).unwrap_err();
+    assert!(e.contains("no such `param`") && e.contains('n'), "{e}");
+    let e = p.overrides(&[("n".into(), "1.5".into())]).unwrap_err();
+    assert!(e.contains("not a valid `i64`"), "{e}");
+    let out = Arc::new(Mutex::new(String::new()));
+    let o = out.clone();
+    p.run(&RunOptions {
+        nranks: 2,
+        overrides: vec![("n".into(), "1000".into())],
+        sink: Some(Arc::new(move |s: &str| o.lock().unwrap().push_str(s))),
+    })
+    .unwrap();
+    assert_eq!(out.lock().unwrap().as_str(), "pi 3.1415927369\n");
+}
+
+/// `// structure: name=count ...`: in the CLIF of function `main`, calls of runtime entry
+/// `name` appear exactly `count` times (e.g. fused expressions make no containers).
+#[test]
+fn ir_structure_headers_hold() {
+    let files = dtl_files("cases/ir");
+    assert!(!files.is_empty());
+    for f in files {
+        let src = std::fs::read_to_string(&f).unwrap();
+        let p = compile(&f, true);
+        let main =
+            p.ir.iter()
+                .find(|t| t.starts_with("; fn main\n"))
+                .expect("main in IR");
+        for item in header(&src, "structure:").unwrap().split_whitespace() {
+            let (name, count) = item.split_once('=').unwrap();
+            let count: usize = count.parse().unwrap();
+            let refs: Vec<String> = main
+                .lines()
+                .filter_map(|l| l.strip_prefix("; "))
+                .filter_map(|l| l.split_once(" = "))
+                .filter(|(_, n)| *n == name)
+                .map(|(r, _)| format!("call {r}("))
+                .collect();
+            let calls: usize = refs.iter().map(|r| main.matches(r.as_str()).count()).sum();
+            assert_eq!(calls, count, "{}: calls of {name}\n{main}", f.display());
+        }
+    }
+}
