@@ -161,6 +161,8 @@ pub struct Container {
     placement: i64,
     block_size: usize,
     views: Arc<AtomicUsize>,
+    /// Whether this container is counted among the MPI windows (see `mpi_window_opened`).
+    mpi_counted: bool,
 }
 
 /// The `base` of every `local_view()` array: keeps the container alive and counts views.
@@ -230,7 +232,8 @@ impl Drop for Container {
     fn drop(&mut self) {
         let Some(d) = self.inner.take() else { return };
         if !self.alive.load(Ordering::SeqCst) {
-            // Its ranks are gone: freeing the window is a collective nobody else will join.
+            // Its ranks are gone (or MPI is shutting down): freeing the window is a collective
+            // nobody else will join. The window stays open, so it stays counted.
             std::mem::forget(d);
             return;
         }
@@ -240,6 +243,7 @@ impl Drop for Container {
         } else {
             drop(d);
         }
+        crate::context::mpi_window_closed(self.mpi_counted);
     }
 }
 
@@ -292,6 +296,7 @@ impl Container {
                 _ => 0,
             },
             views: Arc::new(AtomicUsize::new(0)),
+            mpi_counted: crate::context::mpi_window_opened(&comm),
         })
     }
 
@@ -475,6 +480,20 @@ impl Container {
         });
         self.inner = Some(d);
         r.py()
+    }
+
+    /// Collective (at interpreter exit under MPI): frees the container's memory and window now,
+    /// unless views of it are alive (then it is left as is). Returns whether it was freed.
+    fn _release(&mut self, py: Python<'_>) -> PyResult<bool> {
+        if self.live_views() > 0 || self.inner.is_none() {
+            return Ok(false);
+        }
+        let comm = self.comm()?;
+        if let Some(d) = self.inner.take() {
+            blocking(py, &comm, move || drop(d));
+            crate::context::mpi_window_closed(std::mem::take(&mut self.mpi_counted));
+        }
+        Ok(true)
     }
 
     /// Collective: the whole container (global shape) at `root`, None elsewhere.

@@ -53,10 +53,80 @@ impl Context {
         &self.alive
     }
 
-    fn world() -> (CommRef, Alive) {
-        CURRENT
-            .with(|c| c.borrow().clone())
-            .unwrap_or_else(|| (local::comm(), Arc::new(AtomicBool::new(true))))
+    /// The world: the `spmd` rank's on an `spmd` thread, else MPI's under an MPI launcher (MPI
+    /// build only), else one rank.
+    fn world() -> PyResult<(CommRef, Alive)> {
+        if let Some(w) = CURRENT.with(|c| c.borrow().clone()) {
+            return Ok(w);
+        }
+        #[cfg(feature = "mpi")]
+        if dtl_runtime::comm::mpi::launched_under_mpi() {
+            return mpi_world();
+        }
+        Ok((local::comm(), Arc::new(AtomicBool::new(true))))
+    }
+}
+
+/// Shared by every MPI context: cleared at interpreter exit before MPI is finalized, so that
+/// objects collected afterwards leak their MPI resources instead of calling into a finalized MPI.
+#[cfg(feature = "mpi")]
+static MPI_ALIVE: std::sync::LazyLock<Alive> =
+    std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(true)));
+
+/// The MPI world, created once per process (creating it is collective, so every `Context()`
+/// after the first reuses it).
+#[cfg(feature = "mpi")]
+fn mpi_world() -> PyResult<(CommRef, Alive)> {
+    static WORLD: std::sync::OnceLock<Result<CommRef, DtlError>> = std::sync::OnceLock::new();
+    let w = WORLD.get_or_init(dtl_runtime::comm::mpi::world);
+    match w {
+        Ok(c) => Ok((c.clone(), MPI_ALIVE.clone())),
+        Err(e) => Err(crate::errors::to_py(e.clone())),
+    }
+}
+
+/// A communicator over an mpi4py communicator (duplicated; the caller keeps its own).
+#[cfg(feature = "mpi")]
+fn from_mpi4py(c: &Bound<'_, PyAny>) -> PyResult<(CommRef, Alive)> {
+    let f: i32 = c
+        .call_method0("py2f")
+        .and_then(|h| h.extract())
+        .map_err(|_| invalid("comm= must be an mpi4py communicator"))?;
+    let comm = dtl_runtime::comm::mpi::from_raw_comm(f).py()?;
+    Ok((comm, MPI_ALIVE.clone()))
+}
+
+/// Containers and windows alive on MPI communicators (each holds an MPI window).
+static MPI_WINDOWS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one more object holding a window on `comm` when `comm` is MPI's; returns whether it
+/// was counted (pass that to [`mpi_window_closed`]).
+pub fn mpi_window_opened(comm: &CommRef) -> bool {
+    let mpi = comm.backend() == "mpi";
+    if mpi {
+        MPI_WINDOWS.fetch_add(1, Ordering::SeqCst);
+    }
+    mpi
+}
+
+pub fn mpi_window_closed(counted: bool) {
+    if counted {
+        MPI_WINDOWS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Called at interpreter exit (registered by `dtl/__init__.py`): MPI objects still alive are
+/// left alone from now on, and MPI is finalized if dtl initialised it and no window is open
+/// (finalizing under open windows aborts in some MPI transports; exiting without finalizing
+/// is clean).
+#[pyfunction]
+pub fn _shutdown() {
+    #[cfg(feature = "mpi")]
+    {
+        MPI_ALIVE.store(false, Ordering::SeqCst);
+        if MPI_WINDOWS.load(Ordering::SeqCst) == 0 {
+            dtl_runtime::comm::mpi::finalize();
+        }
     }
 }
 
@@ -81,23 +151,31 @@ impl Context {
         if let Some(c) = comm
             && !c.is_none()
         {
-            // An mpi4py communicator: this build has no MPI backend, so only a one-process
-            // communicator (COMM_SELF, or COMM_WORLD of a singleton run) maps onto it.
-            let size: i64 = c
-                .call_method0("Get_size")
-                .and_then(|s| s.extract())
-                .map_err(|_| invalid("comm= must be an mpi4py communicator"))?;
-            if size != 1 {
-                return Err(backend(format!(
-                    "this build of dtl has no MPI backend; cannot span an MPI communicator of {size} processes (rebuild with the `mpi` feature)"
-                )));
+            #[cfg(feature = "mpi")]
+            {
+                let (comm, alive) = from_mpi4py(c)?;
+                return Ok(Context::new_on(comm, alive));
             }
-            return Ok(Context::new_on(
-                local::comm(),
-                Arc::new(AtomicBool::new(true)),
-            ));
+            // An mpi4py communicator without the MPI backend: only a one-process communicator
+            // (COMM_SELF, or COMM_WORLD of a singleton run) maps onto it.
+            #[cfg(not(feature = "mpi"))]
+            {
+                let size: i64 = c
+                    .call_method0("Get_size")
+                    .and_then(|s| s.extract())
+                    .map_err(|_| invalid("comm= must be an mpi4py communicator"))?;
+                if size != 1 {
+                    return Err(backend(format!(
+                        "this build of dtl has no MPI backend; cannot span an MPI communicator of {size} processes (rebuild with the `mpi` feature)"
+                    )));
+                }
+                return Ok(Context::new_on(
+                    local::comm(),
+                    Arc::new(AtomicBool::new(true)),
+                ));
+            }
         }
-        let (comm, alive) = Context::world();
+        let (comm, alive) = Context::world()?;
         Ok(Context::new_on(comm, alive))
     }
 
@@ -308,8 +386,17 @@ impl Drop for Environment {
 /// Whether this build has an MPI backend.
 #[pyfunction]
 pub fn has_mpi() -> bool {
-    // FIXME(#6): true once the runtime's MPI backend exists and the `mpi` feature builds it.
-    false
+    cfg!(feature = "mpi")
+}
+
+/// The backend `Context()` uses outside `dtl.spmd` (without creating it).
+#[pyfunction]
+pub fn _world_backend() -> &'static str {
+    #[cfg(feature = "mpi")]
+    if dtl_runtime::comm::mpi::launched_under_mpi() {
+        return "mpi";
+    }
+    "local"
 }
 
 /// The communication backends of this build.

@@ -26,6 +26,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(context::has_mpi, m)?)?;
     m.add_function(wrap_pyfunction!(context::backends_available, m)?)?;
     m.add_function(wrap_pyfunction!(context::run_spmd, m)?)?;
+    m.add_function(wrap_pyfunction!(context::_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(context::_world_backend, m)?)?;
     m.add_function(wrap_pyfunction!(container::_root_meta, m)?)?;
     for f in [
         wrap_pyfunction!(coll::allreduce, m)?,

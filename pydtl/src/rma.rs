@@ -23,7 +23,7 @@ use crate::convert::{self, array_from_vec, array_vec, contiguous, scalar_as, wit
 use crate::errors::{IntoPyResult, invalid};
 
 /// A window of memory every rank of a context can read and write one-sidedly.
-#[pyclass(module = "dtl._native")]
+#[pyclass(subclass, weakref, module = "dtl._native")]
 pub struct Window {
     comm: CommRef,
     alive: Alive,
@@ -34,6 +34,8 @@ pub struct Window {
     owned: Option<Vec<u64>>,
     /// The caller's array, held so it can be neither freed nor resized while exposed.
     array: Option<Py<PyAny>>,
+    /// Whether this window is counted among the MPI windows.
+    mpi_counted: bool,
 }
 
 impl Window {
@@ -121,6 +123,7 @@ impl Window {
             unsafe { comm.win_create(addr as *mut u8, bytes, Site::NONE) }
         })
         .py()?;
+        let mpi_counted = crate::context::mpi_window_opened(&comm);
         Ok(Window {
             comm,
             alive,
@@ -129,6 +132,7 @@ impl Window {
             base: addr,
             owned,
             array,
+            mpi_counted,
         })
     }
 
@@ -245,6 +249,9 @@ impl Window {
                 std::mem::forget(self.array.take());
             }
             self.win = None;
+            if r.is_ok() {
+                crate::context::mpi_window_closed(std::mem::take(&mut self.mpi_counted));
+            }
             r.py()?;
         }
         Ok(())
@@ -278,6 +285,8 @@ impl Drop for Window {
         if r.is_err() {
             std::mem::forget(self.owned.take());
             std::mem::forget(self.array.take());
+        } else {
+            crate::context::mpi_window_closed(self.mpi_counted);
         }
     }
 }

@@ -16,7 +16,9 @@ def test_version() -> None:
 
 
 def test_detection_tells_the_truth() -> None:
-    assert dtl.has_mpi() is False  # this build has no MPI backend yet
+    # MPI: whatever this build has (the `mpi` cargo feature), consistently reported.
+    assert dtl.has_mpi() is bool(dtl._native.has_mpi())
+    assert ("mpi" in dtl.backends.available()) == dtl.has_mpi()
     assert dtl.has_cuda() is False
     assert dtl.has_hip() is False
     assert dtl.has_nccl() is False
@@ -25,9 +27,9 @@ def test_detection_tells_the_truth() -> None:
     assert dtl.placement_available(dtl.PLACEMENT_DEVICE_PREFERRED)
     assert not dtl.placement_available(dtl.PLACEMENT_DEVICE)
     assert not dtl.placement_available(dtl.PLACEMENT_UNIFIED)
-    assert dtl.backends.available() == ["local", "threads"]
-    assert dtl.backends.count() == 2
-    assert dtl.backends.name() == "local"
+    assert dtl.backends.available()[:2] == ["local", "threads"]
+    assert dtl.backends.count() == len(dtl.backends.available())
+    assert dtl.backends.name() == "local"  # not started by an MPI launcher
 
 
 def test_environment_lifecycle() -> None:
@@ -35,7 +37,7 @@ def test_environment_lifecycle() -> None:
     with dtl.Environment() as env:
         assert dtl.Environment.is_initialized()
         assert dtl.Environment.ref_count() == before + 1
-        assert env.has_mpi is False and env.has_cuda is False and env.has_hip is False
+        assert env.has_mpi is dtl.has_mpi() and env.has_cuda is False and env.has_hip is False
         assert env.has_nccl is False and env.has_shmem is False
         ctx = env.make_world_context()
         assert (ctx.rank, ctx.size) == (0, 1)

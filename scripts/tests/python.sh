@@ -9,13 +9,26 @@ else
   if ! "$VENV/bin/python" -c 'import mypy' 2>/dev/null; then
     "$VENV/bin/pip" install -q --disable-pip-version-check mypy || echo "warning: mypy did not install; stubtest will be skipped"
   fi
-  if "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./pydtl; then
-    ok "pip install ./pydtl"
+  # With MPICH present, build the MPI variant (`Context()` under mpirun spans the processes;
+  # pydtl/tests/test_mpi.py runs it under mpirun); else, or if that build fails, the default.
+  installed=""
+  if command -v mpirun >/dev/null && command -v mpicc >/dev/null; then
+    if MATURIN_PEP517_ARGS="--features mpi" "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./pydtl; then
+      installed="with --features mpi"
+    else
+      echo "warning: the MPI build of pydtl failed; building without MPI"
+    fi
+  fi
+  if [ -z "$installed" ] && "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./pydtl; then
+    installed="without MPI"
+  fi
+  if [ -n "$installed" ]; then
+    ok "pip install ./pydtl ($installed)"
 
     step "pytest pydtl/tests (warnings are errors)"
     log=$(mktemp)
-    (cd pydtl && "$VENV/bin/python" -m pytest -q -W error -p no:cacheprovider tests) 2>&1 | tee "$log"
-    summary=$(tail -n 1 "$log")
+    (cd pydtl && "$VENV/bin/python" -m pytest -q -rs -W error -p no:cacheprovider tests) 2>&1 | tee "$log"
+    summary=$(grep -E "[0-9]+ (passed|failed|errors?)( |,|$)" "$log" | tail -n 1)
     pp=$(awk '{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' <<<"$summary")
     pf=$(awk '{ for (i = 1; i < NF; i++) if ($(i+1) ~ /^(failed|errors?)/) s += $i } END { print s + 0 }' <<<"$summary")
     [ "$pp" -gt 0 ] && ok "pytest" "$pp"

@@ -6,7 +6,10 @@ The names, keyword arguments and return shapes follow the DTL Python guide; see
 
 from __future__ import annotations
 
+import atexit
 import functools
+import itertools
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -25,7 +28,6 @@ from ._native import (
     MemoryError,
     MessageStatus,
     NotSupportedError,
-    Window,
     allgather,
     allgatherv,
     allreduce,
@@ -46,6 +48,35 @@ from ._native import (
     send,
     sendrecv,
 )
+
+# Objects holding MPI windows, by creation order. At exit they are freed in that order (the
+# same on every rank of an SPMD program) so MPI can be finalized (by dtl, or by mpi4py) with no
+# window open; objects with live views are left alone, and then dtl does not finalize MPI.
+_mpi_objects: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_mpi_seq = itertools.count()
+
+
+def _track(obj: Any, ctx: Context) -> None:
+    if ctx.backend == "mpi":
+        _mpi_objects[next(_mpi_seq)] = obj
+
+
+def _at_exit() -> None:
+    for key in sorted(_mpi_objects.keys()):
+        obj = _mpi_objects.get(key)
+        if obj is None:
+            continue
+        try:
+            if isinstance(obj, _native.Window):
+                obj.free()
+            else:
+                obj._release()
+        except DTLError:
+            break
+    _native._shutdown()
+
+
+atexit.register(_at_exit)
 
 __version__ = "0.1.0"
 version_info = (0, 1, 0)
@@ -128,8 +159,9 @@ class _Backends:
         return len(self.available())
 
     def name(self) -> str:
-        """The backend ``Context()`` uses outside ``dtl.spmd``."""
-        return "mpi" if has_mpi() else "local"
+        """The backend ``Context()`` uses outside ``dtl.spmd``: ``"mpi"`` under an MPI launcher
+        with an MPI build, else ``"local"`` (one rank)."""
+        return str(_native._world_backend())
 
 
 backends = _Backends()
@@ -152,7 +184,9 @@ class DistributedVector(_native._Container):
         placement: int = PLACEMENT_HOST,
         execution: int = EXEC_SEQ,
     ) -> DistributedVector:
-        return super().__new__(cls, ctx, [_int(size)], dtype, fill, partition, block_size, placement, 0)
+        obj = super().__new__(cls, ctx, [_int(size)], dtype, fill, partition, block_size, placement, 0)
+        _track(obj, ctx)
+        return obj
 
     def resize(self, n: int) -> None:
         """Collective: ``n`` elements, keeping values by global index (new ones are zero).
@@ -190,7 +224,9 @@ class DistributedArray(_native._Container):
         placement: int = PLACEMENT_HOST,
         execution: int = EXEC_SEQ,
     ) -> DistributedArray:
-        return super().__new__(cls, ctx, [_int(size)], dtype, fill, partition, block_size, placement, 1)
+        obj = super().__new__(cls, ctx, [_int(size)], dtype, fill, partition, block_size, placement, 1)
+        _track(obj, ctx)
+        return obj
 
     @classmethod
     def from_numpy(
@@ -221,7 +257,9 @@ class DistributedTensor(_native._Container):
         execution: int = EXEC_SEQ,
     ) -> DistributedTensor:
         dims = [_int(shape)] if isinstance(shape, (int, np.integer)) else [_int(d) for d in shape]
-        return super().__new__(cls, ctx, dims, dtype, fill, partition, block_size, placement, 2)
+        obj = super().__new__(cls, ctx, dims, dtype, fill, partition, block_size, placement, 2)
+        _track(obj, ctx)
+        return obj
 
     @classmethod
     def from_numpy(
@@ -338,6 +376,19 @@ def _local_count_below(c: Any, g: int) -> int:
     if full_blocks % p == r:
         count += rem
     return min(count, c.local_size)
+
+
+class Window(_native.Window):
+    """A window of memory every rank can read and write one-sidedly.
+
+    ``Window(ctx, size=nbytes)`` allocates the memory; ``Window(ctx, base=array)`` exposes a
+    C-contiguous, writeable NumPy array (kept referenced while the window lives). Collective.
+    """
+
+    def __new__(cls, ctx: Context, size: int | None = None, base: Any = None) -> Window:
+        obj = super().__new__(cls, ctx, size, base)
+        _track(obj, ctx)
+        return obj
 
 
 # --- collectives that share a name with algorithms --------------------------------------------

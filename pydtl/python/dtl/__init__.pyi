@@ -2,7 +2,7 @@
 
 import numpy as np
 from . import _native
-from ._native import BackendError as BackendError, BoundsError as BoundsError, CommunicationError as CommunicationError, CompileError as CompileError, Context as Context, DTLError as DTLError, Environment as Environment, InvalidArgumentError as InvalidArgumentError, MemoryError as MemoryError, MessageStatus as MessageStatus, NotSupportedError as NotSupportedError, Window as Window, allgather as allgather, allgatherv as allgatherv, allreduce as allreduce, alltoallv as alltoallv, broadcast as broadcast, gather as gather, gatherv as gatherv, iprobe as iprobe, probe as probe, recv as recv, rma_accumulate as rma_accumulate, rma_compare_and_swap as rma_compare_and_swap, rma_fetch_and_add as rma_fetch_and_add, rma_get as rma_get, rma_put as rma_put, scatter as scatter, scatterv as scatterv, send as send, sendrecv as sendrecv
+from ._native import BackendError as BackendError, BoundsError as BoundsError, CommunicationError as CommunicationError, CompileError as CompileError, Context as Context, DTLError as DTLError, Environment as Environment, InvalidArgumentError as InvalidArgumentError, MemoryError as MemoryError, MessageStatus as MessageStatus, NotSupportedError as NotSupportedError, allgather as allgather, allgatherv as allgatherv, allreduce as allreduce, alltoallv as alltoallv, broadcast as broadcast, gather as gather, gatherv as gatherv, iprobe as iprobe, probe as probe, recv as recv, rma_accumulate as rma_accumulate, rma_compare_and_swap as rma_compare_and_swap, rma_fetch_and_add as rma_fetch_and_add, rma_get as rma_get, rma_put as rma_put, scatter as scatter, scatterv as scatterv, send as send, sendrecv as sendrecv
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -87,6 +87,10 @@ class DistributedTensor(_native._Container):
     @classmethod
     def from_numpy(cls, ctx: Context, arr: Any, *, partition: int = ..., block_size: int | None = None, root: int = 0) -> DistributedTensor:
         """Collective: a tensor holding root's array, scattered from ``root`` along dim 0."""
+
+class Window(_native.Window):
+    """A window of memory every rank can read and write one-sidedly."""
+    def __new__(cls, ctx: Context, size: int | None = None, base: Any = None) -> Window: ...
 
 class DistributedSpan:
     """A non-owning view of global indices ``offset..offset+count`` of a 1-D container.
