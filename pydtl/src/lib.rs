@@ -10,6 +10,7 @@ mod container;
 mod context;
 mod convert;
 mod errors;
+mod map;
 mod rma;
 
 use pyo3::prelude::*;
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<container::ViewGuard>()?;
     m.add_class::<coll::MessageStatus>()?;
     m.add_class::<rma::Window>()?;
+    m.add_class::<map::Map>()?;
     m.add_function(wrap_pyfunction!(context::has_mpi, m)?)?;
     m.add_function(wrap_pyfunction!(context::backends_available, m)?)?;
     m.add_function(wrap_pyfunction!(context::run_spmd, m)?)?;

@@ -44,6 +44,11 @@ SCRIPT = textwrap.dedent(
         win.flush(0)
         ctx.barrier()
         assert not ctx.is_root or counter[0] == ctx.size
+        m = dtl.DistributedMap(ctx, np.int64, np.int64)
+        for k in range(50):
+            m.add(k, ctx.rank + 1)
+        m.sync()
+        assert m.global_size() == 50 and m.get(49) == ctx.size * (ctx.size + 1) // 2
         kept = dtl.DistributedVector(ctx, 10)  # still alive at exit: freed by dtl's exit hook
         print("ok", ctx.rank, ctx.size)
     """

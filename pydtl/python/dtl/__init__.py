@@ -391,6 +391,20 @@ class Window(_native.Window):
         return obj
 
 
+class DistributedMap(_native.DistributedMap):
+    """A distributed hash map from integer keys to numbers, with cross-rank semantics.
+
+    ``insert``, ``add`` and ``erase`` are buffered and applied at the key owners by ``sync()``
+    (collective; ``flush()`` is the same); ``get`` and ``contains`` then see any rank's keys.
+    ``size()`` counts this rank's keys, ``global_size()`` (collective) all of them.
+    """
+
+    def __new__(cls, ctx: Context, key_dtype: Any = np.int64, value_dtype: Any = np.float64) -> DistributedMap:
+        obj = super().__new__(cls, ctx, key_dtype, value_dtype)
+        _track(obj, ctx)
+        return obj
+
+
 # --- collectives that share a name with algorithms --------------------------------------------
 
 
@@ -653,6 +667,7 @@ __all__ = [
     "Context",
     "DTLError",
     "DistributedArray",
+    "DistributedMap",
     "DistributedSpan",
     "DistributedTensor",
     "DistributedVector",

@@ -6,7 +6,7 @@ from ._native import BackendError as BackendError, BoundsError as BoundsError, C
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ['BAND', 'BOR', 'BXOR', 'DTL_NCCL_MODE_HYBRID_PARITY', 'DTL_NCCL_MODE_NATIVE_ONLY', 'DTL_NCCL_OP_ALLGATHER', 'DTL_NCCL_OP_ALLREDUCE', 'DTL_NCCL_OP_BROADCAST', 'DTL_NCCL_OP_REDUCE', 'DTL_NCCL_OP_SCAN', 'EXEC_ASYNC', 'EXEC_PAR', 'EXEC_SEQ', 'LAND', 'LOR', 'MAX', 'MIN', 'PARTITION_BLOCK', 'PARTITION_BLOCK_CYCLIC', 'PARTITION_CYCLIC', 'PARTITION_HASH', 'PARTITION_REPLICATED', 'PLACEMENT_DEVICE', 'PLACEMENT_DEVICE_PREFERRED', 'PLACEMENT_HOST', 'PLACEMENT_UNIFIED', 'PROD', 'SUM', 'BackendError', 'BoundsError', 'CommunicationError', 'CompileError', 'Context', 'DTLError', 'DistributedArray', 'DistributedSpan', 'DistributedTensor', 'DistributedVector', 'Environment', 'Future', 'InvalidArgumentError', 'MemoryError', 'MessageStatus', 'NotSupportedError', 'Window', '__version__', 'allgather', 'allgatherv', 'allreduce', 'alltoallv', 'argmax', 'argmin', 'async_copy', 'async_fill', 'async_for_each', 'async_reduce', 'async_sort', 'async_transform', 'backends', 'broadcast', 'compile', 'copy', 'count', 'dot', 'exscan', 'fill', 'find', 'for_each', 'gather', 'gatherv', 'has_cuda', 'has_hip', 'has_mpi', 'has_nccl', 'has_shmem', 'iprobe', 'is_sorted', 'kernel', 'placement_available', 'probe', 'recv', 'reduce', 'rma_accumulate', 'rma_compare_and_swap', 'rma_fetch_and_add', 'rma_get', 'rma_put', 'scan', 'scatter', 'scatterv', 'send', 'sendrecv', 'sort', 'spmd', 'transform', 'version_info', 'when_all', 'when_any']
+__all__ = ['BAND', 'BOR', 'BXOR', 'DTL_NCCL_MODE_HYBRID_PARITY', 'DTL_NCCL_MODE_NATIVE_ONLY', 'DTL_NCCL_OP_ALLGATHER', 'DTL_NCCL_OP_ALLREDUCE', 'DTL_NCCL_OP_BROADCAST', 'DTL_NCCL_OP_REDUCE', 'DTL_NCCL_OP_SCAN', 'EXEC_ASYNC', 'EXEC_PAR', 'EXEC_SEQ', 'LAND', 'LOR', 'MAX', 'MIN', 'PARTITION_BLOCK', 'PARTITION_BLOCK_CYCLIC', 'PARTITION_CYCLIC', 'PARTITION_HASH', 'PARTITION_REPLICATED', 'PLACEMENT_DEVICE', 'PLACEMENT_DEVICE_PREFERRED', 'PLACEMENT_HOST', 'PLACEMENT_UNIFIED', 'PROD', 'SUM', 'BackendError', 'BoundsError', 'CommunicationError', 'CompileError', 'Context', 'DTLError', 'DistributedArray', 'DistributedMap', 'DistributedSpan', 'DistributedTensor', 'DistributedVector', 'Environment', 'Future', 'InvalidArgumentError', 'MemoryError', 'MessageStatus', 'NotSupportedError', 'Window', '__version__', 'allgather', 'allgatherv', 'allreduce', 'alltoallv', 'argmax', 'argmin', 'async_copy', 'async_fill', 'async_for_each', 'async_reduce', 'async_sort', 'async_transform', 'backends', 'broadcast', 'compile', 'copy', 'count', 'dot', 'exscan', 'fill', 'find', 'for_each', 'gather', 'gatherv', 'has_cuda', 'has_hip', 'has_mpi', 'has_nccl', 'has_shmem', 'iprobe', 'is_sorted', 'kernel', 'placement_available', 'probe', 'recv', 'reduce', 'rma_accumulate', 'rma_compare_and_swap', 'rma_fetch_and_add', 'rma_get', 'rma_put', 'scan', 'scatter', 'scatterv', 'send', 'sendrecv', 'sort', 'spmd', 'transform', 'version_info', 'when_all', 'when_any']
 
 __version__: str
 version_info: tuple[int, int, int]
@@ -91,6 +91,10 @@ class DistributedTensor(_native._Container):
 class Window(_native.Window):
     """A window of memory every rank can read and write one-sidedly."""
     def __new__(cls, ctx: Context, size: int | None = None, base: Any = None) -> Window: ...
+
+class DistributedMap(_native.DistributedMap):
+    """A distributed hash map from integer keys to numbers, with cross-rank semantics."""
+    def __new__(cls, ctx: Context, key_dtype: Any = ..., value_dtype: Any = ...) -> DistributedMap: ...
 
 class DistributedSpan:
     """A non-owning view of global indices ``offset..offset+count`` of a 1-D container.
