@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MPI benchmark: allreduce of one f64, 1 MiB and 16 MiB on 2 processes through the runtime's
-# MPI communicator (runtime/examples/bench_mpi.rs) against C MPI_Allreduce
+# MPI communicator (runtime/examples/mpi/bench.rs) against C MPI_Allreduce
 # (bench/c/mpi_allreduce.c), measured in the same run: the two programs alternate ROUNDS times
 # (default 3) and the median of each figure's medians is compared.
 # Usage: bench/mpi.sh [ROUNDS]            environment: UCX_TLS etc. pass through to mpirun.

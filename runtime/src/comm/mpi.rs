@@ -92,11 +92,24 @@ pub fn init() -> Result<()> {
     }
     let mut u = lock(&UNIVERSE);
     if u.is_none() && !mpi::environment::is_initialized() {
-        let (universe, _level) = mpi::initialize_with_threading(mpi::Threading::Multiple)
+        let (universe, _level) = mpi::initialize_with_threading(threading_from_env())
             .ok_or_else(|| backend("MPI_Init_thread failed"))?;
         *u = Some(universe);
     }
     Ok(())
+}
+
+/// The thread level to ask MPI for: `DTL_MPI_THREADING` (`single`, `funneled`, `serialized`,
+/// `multiple`), default `multiple`. A lower level saves MPICH a lock per call, but then only
+/// one thread of a process may call MPI at a time (no watchdog abort from its thread under
+/// `single`/`funneled`: the launcher's timeout must end a hung job).
+fn threading_from_env() -> mpi::Threading {
+    match std::env::var("DTL_MPI_THREADING").as_deref().map(str::trim) {
+        Ok("single") => mpi::Threading::Single,
+        Ok("funneled") => mpi::Threading::Funneled,
+        Ok("serialized") => mpi::Threading::Serialized,
+        _ => mpi::Threading::Multiple,
+    }
 }
 
 /// Finalizes MPI if this module initialised it (a no-op otherwise, or when called again).
@@ -177,6 +190,17 @@ pub fn from_raw_comm(fhandle: c_int) -> Result<CommRef> {
 /// end every rank joins one last header exchange, so a rank still waiting in a collective
 /// that another rank never called gets R0003 instead of a hang.
 pub fn run<R>(f: impl FnOnce(&CommRef) -> Result<R>) -> Result<R> {
+    run_with(f, default_report)
+}
+
+/// [`run`] with the failure report in the caller's hands: when `f` fails (or panics) on this
+/// rank, `on_failure(world_rank, &error)` runs (print the error as you like) and returns the
+/// exit status the job is aborted with (`MPI_Abort(MPI_COMM_WORLD, status)`; mpirun exits with
+/// it). Never returns `Err` from `f`: only when MPI cannot be set up.
+pub fn run_with<R>(
+    f: impl FnOnce(&CommRef) -> Result<R>,
+    on_failure: impl FnOnce(usize, &DtlError) -> i32,
+) -> Result<R> {
     let comm = world_handle()?;
     let cref: CommRef = comm.clone();
     let out = match catch_unwind(AssertUnwindSafe(|| f(&cref))) {
@@ -191,9 +215,42 @@ pub fn run<R>(f: impl FnOnce(&CommRef) -> Result<R>) -> Result<R> {
     match out {
         Ok(v) => Ok(v),
         Err(e) => {
-            comm.fail(&e);
+            let rank = world_rank().unwrap_or(comm.rank);
+            let status = on_failure(rank, &e);
+            abort_with(status)
         }
     }
+}
+
+/// The default failure report: `dtl: rank R failed: error[Rxxxx]: message` on stderr, status 1.
+pub fn default_report(rank: usize, e: &DtlError) -> i32 {
+    use std::io::Write;
+    let msg = format!("dtl: rank {rank} failed: error[{}]: {e}\n", e.code());
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(msg.as_bytes());
+    let _ = err.flush();
+    1
+}
+
+/// This process's rank in `MPI_COMM_WORLD` (None before init or after finalize).
+pub fn world_rank() -> Option<usize> {
+    if !mpi_usable() {
+        return None;
+    }
+    let mut r: c_int = 0;
+    // SAFETY: MPI is usable; `r` is a valid out-parameter.
+    let rc = unsafe { ffi::MPI_Comm_rank(ffi::RSMPI_COMM_WORLD, &mut r) };
+    (rc == 0).then_some(r.max(0) as usize)
+}
+
+/// [`run_with`], then [`finalize`].
+pub fn launch_with<R>(
+    f: impl FnOnce(&CommRef) -> Result<R>,
+    on_failure: impl FnOnce(usize, &DtlError) -> i32,
+) -> Result<R> {
+    let out = run_with(f, on_failure);
+    finalize();
+    out
 }
 
 /// [`run`], then [`finalize`]: the whole life of an MPI program (what `dtlc run --backend mpi`
@@ -237,11 +294,10 @@ fn check(rc: c_int, what: &str) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Watchdog: one process-wide "blocked since" stamp, checked by a background thread.
 
-static EPOCH: OnceLock<Instant> = OnceLock::new();
-/// Nanoseconds since EPOCH (+1) when the current blocking call started; 0 when none.
-static BLOCKED_SINCE: AtomicU64 = AtomicU64::new(0);
-/// What the blocked call is (an index into WHAT).
-static BLOCKED_IN: AtomicU64 = AtomicU64::new(0);
+/// The blocking call in progress: `(sequence << 8) | (what + 1)`, 0 when none. Two plain
+/// stores per call (no clock read); the watchdog thread times how long one value persists.
+static BLOCKED: AtomicU64 = AtomicU64::new(0);
+static SEQ: AtomicU64 = AtomicU64::new(0);
 static WATCHDOG: OnceLock<()> = OnceLock::new();
 static WATCH_RANK: AtomicU64 = AtomicU64::new(0);
 
@@ -261,16 +317,18 @@ struct Blocked;
 
 impl Blocked {
     fn enter(what: usize) -> Blocked {
-        let t = EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1;
-        BLOCKED_IN.store(what as u64, Ordering::Relaxed);
-        BLOCKED_SINCE.store(t, Ordering::Relaxed);
+        // Load and store rather than fetch_add: a lost increment between two threads of one
+        // rank only merges two calls' stamps, and the uncontended path stays two moves.
+        let seq = SEQ.load(Ordering::Relaxed).wrapping_add(1);
+        SEQ.store(seq, Ordering::Relaxed);
+        BLOCKED.store((seq << 8) | (what as u64 + 1), Ordering::Relaxed);
         Blocked
     }
 }
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        BLOCKED_SINCE.store(0, Ordering::Relaxed);
+        BLOCKED.store(0, Ordering::Relaxed);
     }
 }
 
@@ -278,34 +336,29 @@ fn start_watchdog() {
     let Some(limit) = super::threads::watchdog_from_env() else {
         return;
     };
+    if let Some(r) = world_rank() {
+        WATCH_RANK.store(r as u64, Ordering::Relaxed);
+    }
     WATCHDOG.get_or_init(|| {
-        EPOCH.get_or_init(Instant::now);
-        let tick = (limit / 8).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let tick = (limit / 8).clamp(Duration::from_millis(20), Duration::from_secs(1));
         let spawned = std::thread::Builder::new()
             .name("dtl-mpi-watchdog".into())
             .spawn(move || {
-                let mut last = (0u64, 0u32);
+                let mut seen = (0u64, Instant::now());
                 loop {
                     std::thread::sleep(tick);
                     if !mpi_usable() {
                         return;
                     }
-                    let since = BLOCKED_SINCE.load(Ordering::Relaxed);
-                    if since == 0 {
-                        last = (0, 0);
+                    let cur = BLOCKED.load(Ordering::Relaxed);
+                    if cur == 0 || cur != seen.0 {
+                        seen = (cur, Instant::now());
                         continue;
                     }
-                    // The same stamp seen on consecutive ticks: one call has been blocked the
-                    // whole time.
-                    last = if last.0 == since {
-                        (since, last.1 + 1)
-                    } else {
-                        (since, 0)
-                    };
-                    let now = EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1;
-                    if now.saturating_sub(since) >= limit.as_nanos() as u64 && last.1 > 0 {
+                    // The same call has been blocked since `seen.1`.
+                    if seen.1.elapsed() >= limit {
                         let what = WHAT
-                            .get(BLOCKED_IN.load(Ordering::Relaxed) as usize)
+                            .get(((cur & 0xFF) as usize).wrapping_sub(1))
                             .copied()
                             .unwrap_or("an MPI call");
                         let rank = WATCH_RANK.load(Ordering::Relaxed);
@@ -326,18 +379,17 @@ fn start_watchdog() {
 
 /// Prints `e` as rank `rank`'s failure and aborts every process of the job.
 fn abort_job(rank: usize, e: &DtlError) -> ! {
-    use std::io::Write;
-    let msg = format!("dtl: rank {rank} failed: error[{}]: {e}\n", e.code());
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(msg.as_bytes());
-    let _ = err.flush();
-    drop(err);
+    abort_with(default_report(rank, e))
+}
+
+/// Ends every process of the job with `status` (`MPI_Abort`), or this process without MPI.
+fn abort_with(status: i32) -> ! {
     if mpi_usable() {
         // SAFETY: MPI is initialised and not finalized; MPI_Abort may be called from any thread
         // under MPI_THREAD_MULTIPLE and ends every process of MPI_COMM_WORLD.
-        unsafe { ffi::MPI_Abort(ffi::RSMPI_COMM_WORLD, 1) };
+        unsafe { ffi::MPI_Abort(ffi::RSMPI_COMM_WORLD, status) };
     }
-    std::process::exit(1);
+    std::process::exit(status);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -851,12 +903,7 @@ impl MpiComm {
     /// Prints `e` as this rank's failure and aborts the job.
     pub fn fail(&self, e: &DtlError) -> ! {
         // The world rank identifies the process in the job.
-        let mut wr: c_int = self.rank as c_int;
-        if mpi_usable() {
-            // SAFETY: MPI is usable; `wr` is a valid out-parameter.
-            unsafe { ffi::MPI_Comm_rank(ffi::RSMPI_COMM_WORLD, &mut wr) };
-        }
-        abort_job(wr.max(0) as usize, e)
+        abort_job(world_rank().unwrap_or(self.rank), e)
     }
 
     /// The exchange at the end of [`run`]: mismatches any collective another rank still waits in.
