@@ -217,7 +217,12 @@ pub fn compile<M: Module>(
     };
     let mut ctx = g.module.make_context();
     let mut fctx = FunctionBuilderContext::new();
+    let live = reachable(m, main);
     for i in 0..m.functions.len() {
+        if !live[i] {
+            // Never called (e.g. the unused parts of an imported stdlib module): not compiled.
+            continue;
+        }
         ctx.func.signature = g.sigs[i].clone();
         let f = &m.functions[i];
         let legend = {
@@ -2983,6 +2988,60 @@ fn dummy_builder<'x>() -> FunctionBuilder<'x> {
     FunctionBuilder::new(func, fctx)
 }
 
+/// Which functions `main` (or a global's initializer) can call.
+fn reachable(m: &hir::Module, main: hir::FnId) -> Vec<bool> {
+    fn calls(e: &Expr, out: &mut Vec<hir::FnId>) {
+        match &e.kind {
+            ExprKind::Call { callee, args, .. } => {
+                if let Callee::Fn(f) = callee {
+                    out.push(*f);
+                }
+                for a in args {
+                    calls(a, out);
+                }
+            }
+            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => calls(a, out),
+            ExprKind::Binary(_, a, b) => {
+                calls(a, out);
+                calls(b, out);
+            }
+            ExprKind::Index(b, idx) => {
+                calls(b, out);
+                for i in idx {
+                    calls(i, out);
+                }
+            }
+            ExprKind::Construct { dims, fill, .. } => {
+                for d in dims {
+                    calls(d, out);
+                }
+                if let Some(f) = fill {
+                    calls(f, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut live = vec![false; m.functions.len()];
+    let mut work = vec![main];
+    for g in &m.globals {
+        calls(&g.init, &mut work);
+    }
+    while let Some(f) = work.pop() {
+        let Some(l) = live.get_mut(f.0 as usize) else {
+            continue;
+        };
+        if *l {
+            continue;
+        }
+        *l = true;
+        let mut found = Vec::new();
+        walk_block(&m.functions[f.0 as usize].body, &mut |e| calls(e, &mut found));
+        work.extend(found);
+    }
+    live
+}
+
 /// Containers indexed in `b` with the iteration variable `var` (+ constant) in dimension 0,
 /// with the largest constant offset.
 fn collect_accesses(b: &hir::Block, var: LocalId, out: &mut Vec<(LocalId, i64)>) {
@@ -3128,7 +3187,16 @@ fn walk_block(b: &hir::Block, f: &mut dyn FnMut(&Expr)) {
                 }
                 walk_block(body, f);
             }
-            Stmt::Forall { body, .. } => walk_block(body, f),
+            Stmt::Forall { over, body, .. } => {
+                match over {
+                    ForallOver::Container(c) => f(c),
+                    ForallOver::Range(a, b) => {
+                        f(a);
+                        f(b);
+                    }
+                }
+                walk_block(body, f);
+            }
             Stmt::Return { value: Some(v), .. } => f(v),
             Stmt::Block(b) => walk_block(b, f),
             _ => {}

@@ -257,6 +257,62 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
     }
 }
 
+/// MPI when built with it and started by an MPI launcher, else threads.
+fn default_backend() -> Backend {
+    #[cfg(feature = "mpi")]
+    if dtl_runtime::comm::mpi::launched_under_mpi() {
+        return Backend::Mpi;
+    }
+    Backend::Threads
+}
+
+/// Runs this process's rank under MPI. A failing rank prints its error and aborts the job with
+/// exit status 2.
+#[cfg(feature = "mpi")]
+fn run_mpi(
+    prog: &dtl_compiler::jit::Program,
+    opts: &dtl_compiler::jit::RunOptions,
+    ranks: Option<usize>,
+) -> Result<(), dtl_compiler::jit::RunError> {
+    use dtl_runtime::comm::mpi;
+    let info = prog.run_info(opts)?;
+    let report = info.clone();
+    mpi::launch_with(
+        |comm| {
+            if let Some(n) = ranks
+                && n != comm.size()
+            {
+                return Err(dtl_runtime::error::DtlError::invalid(format!(
+                    "-n {n} does not match the {} MPI processes of this job (leave -n out under mpirun)",
+                    comm.size()
+                )));
+            }
+            prog.run_on(comm, &info)
+        },
+        move |rank, e| {
+            let msg = match report.take_failure() {
+                Some((_, m)) => m,
+                None => format!("error[{}]: {e} (rank {rank})", e.code()),
+            };
+            eprintln!("{msg}");
+            2
+        },
+    )
+    .map_err(dtl_compiler::jit::RunError::from)
+}
+
+#[cfg(not(feature = "mpi"))]
+fn run_mpi(
+    _prog: &dtl_compiler::jit::Program,
+    _opts: &dtl_compiler::jit::RunOptions,
+    _ranks: Option<usize>,
+) -> Result<(), dtl_compiler::jit::RunError> {
+    Err(dtl_compiler::jit::RunError {
+        code: dtl_runtime::error::Code::R0013,
+        message: "error[R0013]: not supported: this dtlc was built without MPI".into(),
+    })
+}
+
 struct RunArgs {
     file: PathBuf,
     ranks: Option<usize>,
@@ -280,10 +336,10 @@ fn run(a: &RunArgs) -> ExitCode {
             }
         }
     }
-    let backend = a.backend.unwrap_or(Backend::Threads);
-    if backend == Backend::Mpi {
+    let backend = a.backend.unwrap_or_else(default_backend);
+    if backend == Backend::Mpi && !cfg!(feature = "mpi") {
         eprintln!(
-            "error: not supported yet: `--backend mpi` (the MPI backend arrives with issue #6); use the default threads backend"
+            "error: this dtlc was built without MPI; rebuild with `cargo build --release --bin dtlc --features mpi`"
         );
         return ExitCode::from(2);
     }
@@ -341,7 +397,11 @@ fn run(a: &RunArgs) -> ExitCode {
         overrides,
         sink: None,
     };
-    let r = prog.run(&ropts);
+    let r = if backend == Backend::Mpi {
+        run_mpi(&prog, &ropts, a.ranks)
+    } else {
+        prog.run(&ropts)
+    };
     let t_run = t0.elapsed();
     if a.time {
         eprintln!(
