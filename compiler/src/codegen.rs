@@ -218,8 +218,8 @@ pub fn compile<M: Module>(
     let mut ctx = g.module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let live = reachable(m, main);
-    for i in 0..m.functions.len() {
-        if !live[i] {
+    for (i, &is_live) in live.iter().enumerate() {
+        if !is_live {
             // Never called (e.g. the unused parts of an imported stdlib module): not compiled.
             continue;
         }
