@@ -9,17 +9,21 @@ else
   if ! "$VENV/bin/python" -c 'import mypy' 2>/dev/null; then
     "$VENV/bin/pip" install -q --disable-pip-version-check mypy || echo "warning: mypy did not install; stubtest will be skipped"
   fi
+  # The venv has maturin (test-all installs it): build without an isolated environment (no
+  # download, and the workspace's target/ is reused).
+  iso=""
+  [ -x "$VENV/bin/maturin" ] && iso="--no-build-isolation"
   # With MPICH present, build the MPI variant (`Context()` under mpirun spans the processes;
   # pydtl/tests/test_mpi.py runs it under mpirun); else, or if that build fails, the default.
   installed=""
   if command -v mpirun >/dev/null && command -v mpicc >/dev/null; then
-    if MATURIN_PEP517_ARGS="--features mpi" "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./pydtl; then
+    if PATH="$VENV/bin:$PATH" MATURIN_PEP517_ARGS="--features mpi" "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps $iso ./pydtl; then
       installed="with --features mpi"
     else
       echo "warning: the MPI build of pydtl failed; building without MPI"
     fi
   fi
-  if [ -z "$installed" ] && "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./pydtl; then
+  if [ -z "$installed" ] && PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps $iso ./pydtl; then
     installed="without MPI"
   fi
   if [ -n "$installed" ]; then
