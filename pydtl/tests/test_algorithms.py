@@ -68,7 +68,7 @@ def test_algorithm_errors(ctx: dtl.Context) -> None:
     with pytest.raises(dtl.InvalidArgumentError):
         dtl.for_each([1, 2], print)
     with pytest.raises(dtl.InvalidArgumentError):
-        dtl.scan(a, a, exclusive=True)  # type: ignore[arg-type]
+        dtl.scan(a, a, exclusive=True)
     with pytest.raises(dtl.InvalidArgumentError):
         dtl.sort(dtl.DistributedTensor(ctx, (2, 2)))
     assert dtl.argmin(dtl.DistributedVector(ctx, 0)) is None

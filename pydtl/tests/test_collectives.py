@@ -85,7 +85,7 @@ def test_guide_collective_shapes(p: int) -> None:
         my_data = np.array([ctx.rank])
         out["gathered"] = dtl.gather(ctx, my_data, root=0)
         if ctx.is_root:
-            all_data = np.arange(ctx.size * 3).reshape(ctx.size, 3)
+            all_data: Any = np.arange(ctx.size * 3).reshape(ctx.size, 3)
         else:
             all_data = np.empty((ctx.size, 3))
         out["chunk"] = dtl.scatter(ctx, all_data, root=0)

@@ -44,11 +44,11 @@ def test_map_errors(ctx: dtl.Context) -> None:
     with pytest.raises(dtl.InvalidArgumentError):
         m.insert(-1, 1)
     with pytest.raises(dtl.InvalidArgumentError):
-        m.insert(1.5, 1)
+        m.insert(1.5, 1)  # type: ignore[arg-type]
     with pytest.raises(dtl.InvalidArgumentError):
         m.insert(1, 2**40)
     with pytest.raises(dtl.InvalidArgumentError):
-        m.get("k")
+        m.get("k")  # type: ignore[arg-type]
     m.insert(7, -3)
     m.sync()
     assert m.get(7) == -3

@@ -39,9 +39,11 @@ else
     if [ "$pf" -gt 0 ]; then bad "pytest: $pf failed" "$pf"; elif [ "$pp" -eq 0 ]; then bad "pytest ran nothing"; fi
     rm -f "$log"
 
-    step "mypy.stubtest dtl (with dtl._native)"
+    step "mypy.stubtest dtl (with dtl._native); mypy --strict on the examples and tests"
     if "$VENV/bin/python" -c 'import mypy' 2>/dev/null; then
       if (cd /tmp && "$VENV/bin/python" -m mypy.stubtest dtl); then ok "stubtest"; else bad "stubtest"; fi
+      # The stubs in use: the examples and tests type-check against them.
+      if "$VENV/bin/python" -m mypy --strict --no-incremental examples/python pydtl/tests; then ok "mypy --strict examples/python pydtl/tests"; else bad "mypy --strict examples/python pydtl/tests"; fi
     else
       echo "skipped: stubtest (mypy not installed)"
     fi
