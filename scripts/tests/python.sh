@@ -43,7 +43,7 @@ else
     if "$VENV/bin/python" -c 'import mypy' 2>/dev/null; then
       if (cd /tmp && "$VENV/bin/python" -m mypy.stubtest dtl); then ok "stubtest"; else bad "stubtest"; fi
       # The stubs in use: the examples and tests type-check against them.
-      if "$VENV/bin/python" -m mypy --strict --no-incremental examples/python pydtl/tests; then ok "mypy --strict examples/python pydtl/tests"; else bad "mypy --strict examples/python pydtl/tests"; fi
+      if "$VENV/bin/python" -m mypy --strict --no-incremental --cache-dir=/dev/null examples/python pydtl/tests; then ok "mypy --strict examples/python pydtl/tests"; else bad "mypy --strict examples/python pydtl/tests"; fi
     else
       echo "skipped: stubtest (mypy not installed)"
     fi

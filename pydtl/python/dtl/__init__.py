@@ -592,6 +592,183 @@ def when_any(futures: Iterable[Future]) -> Future:
     return Future(lambda: (0, fs[0].result()))
 
 
+# --- topology and MPMD roles -----------------------------------------------------------------
+
+
+def _balanced_dims(n: int, ndims: int) -> list[int]:
+    """Factor ``n`` into ``ndims`` factors as equal as possible, largest first (MPI_Dims_create)."""
+    dims = [1] * ndims
+    m = n
+    f = 2
+    factors: list[int] = []
+    while f * f <= m:
+        while m % f == 0:
+            factors.append(f)
+            m //= f
+        f += 1
+    if m > 1:
+        factors.append(m)
+    for p in sorted(factors, reverse=True):
+        dims[dims.index(min(dims))] *= p
+    return sorted(dims, reverse=True)
+
+
+class Topology:
+    """A Cartesian grid over the ranks of a context (local: no communication).
+
+    ``Topology(ctx, dims=None, periodic=False)``: ``dims`` defaults to a balanced 2-D grid;
+    ranks are laid out row-major. ``coords``, ``rank_of`` and ``shift`` give neighbours for
+    halo exchanges (``-1`` past a non-periodic edge, like ``MPI_PROC_NULL``).
+    """
+
+    def __init__(self, ctx: Context, dims: Sequence[int] | None = None, periodic: bool | Sequence[bool] = False) -> None:
+        dd = list(dims) if dims is not None else _balanced_dims(ctx.size, 2)
+        if not dd or any((not isinstance(d, (int, np.integer))) or d <= 0 for d in dd):
+            raise InvalidArgumentError(f"dims must be positive integers, not {dd}")
+        total = 1
+        for d in dd:
+            total *= int(d)
+        if total != ctx.size:
+            raise InvalidArgumentError(f"dims {dd} hold {total} ranks, the context has {ctx.size}")
+        per = [bool(periodic)] * len(dd) if isinstance(periodic, bool) else [bool(p) for p in periodic]
+        if len(per) != len(dd):
+            raise InvalidArgumentError("periodic needs one flag per dimension")
+        self.context = ctx
+        self.dims: tuple[int, ...] = tuple(int(d) for d in dd)
+        self.periodic: tuple[bool, ...] = tuple(per)
+
+    @property
+    def ndims(self) -> int:
+        return len(self.dims)
+
+    @property
+    def rank(self) -> int:
+        return int(self.context.rank)
+
+    @property
+    def size(self) -> int:
+        return int(self.context.size)
+
+    def coords(self, rank: int | None = None) -> tuple[int, ...]:
+        """Grid coordinates of ``rank`` (this rank by default)."""
+        r = self.rank if rank is None else rank
+        if not 0 <= r < self.size:
+            raise InvalidArgumentError(f"rank {r} does not exist (ranks are 0..{self.size})")
+        out = []
+        for d in reversed(self.dims):
+            out.append(r % d)
+            r //= d
+        return tuple(reversed(out))
+
+    def rank_of(self, coords: Sequence[int]) -> int:
+        """The rank at ``coords`` (wrapped in periodic dimensions); -1 outside the grid."""
+        if len(coords) != self.ndims:
+            raise InvalidArgumentError(f"{len(coords)} coordinates for a {self.ndims}-D grid")
+        r = 0
+        for c, d, p in zip(coords, self.dims, self.periodic):
+            if p:
+                c %= d
+            elif not 0 <= c < d:
+                return -1
+            r = r * d + c
+        return r
+
+    def shift(self, dim: int, disp: int = 1) -> tuple[int, int]:
+        """``(source, dest)``: the ranks ``disp`` steps back and forward along ``dim``."""
+        if not 0 <= dim < self.ndims:
+            raise InvalidArgumentError(f"dimension {dim} of a {self.ndims}-D grid")
+        me = list(self.coords())
+        back = list(me)
+        fwd = list(me)
+        back[dim] -= disp
+        fwd[dim] += disp
+        return self.rank_of(back), self.rank_of(fwd)
+
+
+class RoleManager:
+    """MPMD roles over a context: consecutive ranks take the roles in the order added.
+
+    >>> rm = dtl.RoleManager(ctx)
+    >>> rm.add_role("producer", 1).add_role("consumer", ctx.size - 1)
+    >>> rm.assign()          # collective: rm.role_context spans this rank's role
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.context = ctx
+        self._roles: list[tuple[str, int]] = []
+        self._ctx: Context | None = None
+
+    def add_role(self, name: str, count: int) -> RoleManager:
+        if self._ctx is not None:
+            raise InvalidArgumentError("roles are fixed once assign() ran")
+        if any(n == name for n, _ in self._roles):
+            raise InvalidArgumentError(f"role {name!r} added twice")
+        if _int(count) <= 0:
+            raise InvalidArgumentError(f"role {name!r} needs at least one rank, not {count}")
+        self._roles.append((name, int(count)))
+        return self
+
+    def assign(self) -> RoleManager:
+        """Collective: checks the roles cover the context and splits it by role."""
+        total = sum(c for _, c in self._roles)
+        if total != self.context.size:
+            raise InvalidArgumentError(f"roles take {total} ranks, the context has {self.context.size}")
+        color = [i for i, name in enumerate(self.roles) if self.context.rank in self.ranks(name)][0]
+        self._ctx = self.context.split(color=color, key=self.context.rank)
+        return self
+
+    @property
+    def roles(self) -> list[str]:
+        return [n for n, _ in self._roles]
+
+    def ranks(self, role: str) -> list[int]:
+        """The context ranks that play ``role``."""
+        start = 0
+        for name, count in self._roles:
+            if name == role:
+                return list(range(start, start + count))
+            start += count
+        raise InvalidArgumentError(f"no role {role!r} (roles: {self.roles})")
+
+    @property
+    def role(self) -> str:
+        """This rank's role."""
+        for name in self.roles:
+            if self.context.rank in self.ranks(name):
+                return name
+        raise InvalidArgumentError("roles do not cover this rank; call add_role() and assign()")
+
+    def is_role(self, role: str) -> bool:
+        return self.role == role
+
+    @property
+    def role_context(self) -> Context:
+        """The context of the ranks sharing this rank's role (after ``assign()``)."""
+        if self._ctx is None:
+            raise InvalidArgumentError("call assign() first")
+        return self._ctx
+
+    @property
+    def role_rank(self) -> int:
+        return self.ranks(self.role).index(self.context.rank)
+
+
+def intergroup_send(rm: RoleManager, data: Any, role: str, index: int = 0, tag: int = 0) -> None:
+    """Sends ``data`` to the ``index``-th rank of ``role``."""
+    ranks = rm.ranks(role)
+    if not 0 <= index < len(ranks):
+        raise InvalidArgumentError(f"role {role!r} has {len(ranks)} ranks, not index {index}")
+    send(rm.context, data, ranks[index], tag)
+
+
+def intergroup_recv(rm: RoleManager, role: str, index: int = 0, tag: int = 0) -> Any:
+    """Receives from the ``index``-th rank of ``role``."""
+    ranks = rm.ranks(role)
+    if not 0 <= index < len(ranks):
+        raise InvalidArgumentError(f"role {role!r} has {len(ranks)} ranks, not index {index}")
+    return recv(rm.context, ranks[index], tag)
+
+
 # --- in-process ranks --------------------------------------------------------------------------
 
 
@@ -660,6 +837,8 @@ __all__ = [
     "PLACEMENT_UNIFIED",
     "PROD",
     "SUM",
+    "RoleManager",
+    "Topology",
     "BackendError",
     "BoundsError",
     "CommunicationError",
@@ -708,6 +887,8 @@ __all__ = [
     "has_mpi",
     "has_nccl",
     "has_shmem",
+    "intergroup_recv",
+    "intergroup_send",
     "iprobe",
     "is_sorted",
     "kernel",
