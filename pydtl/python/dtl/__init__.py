@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import itertools
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -786,7 +787,16 @@ def spmd(nranks: int) -> Callable[[Callable[..., Any]], Callable[..., list[Any]]
     def deco(fn: Callable[..., Any]) -> Callable[..., list[Any]]:
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> list[Any]:
-            return list(_native.run_spmd(n, fn, args, kwargs or None))
+            # Python's cycle collector would free ranks' containers on whichever rank's thread
+            # it happens to run, outside the SPMD order that freeing (a collective) needs: it is
+            # paused while the ranks run, and cycles are collected when they have returned.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return list(_native.run_spmd(n, fn, args, kwargs or None))
+            finally:
+                if enabled:
+                    gc.enable()
 
         return run
 
