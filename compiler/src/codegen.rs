@@ -995,9 +995,20 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             args,
             ..
         } = &e.kind
-            && matches!(args[0].ty, Ty::Map(..))
         {
-            self.map_add(args, &e.span, false)?;
+            if matches!(args[0].ty, Ty::Map(..)) {
+                self.map_add(args, &e.span, false)?;
+                return Ok(());
+            }
+            // The old value is not used: the update may be combined and sent in bulk.
+            let h = self.handle(&args[0])?;
+            let i = self.index_value(&args[1])?;
+            let (x, xs) = self.arg_scalar(&args[2])?;
+            let bits = self.bits_of(x, xs);
+            let z = self.i64c(0);
+            let s = self.site(&e.span);
+            let cx = self.cx;
+            self.rt("dtl_atomic_add_nr", &[cx, h, i, z, bits, s], true)?;
             return Ok(());
         }
         self.expr(e)?;
@@ -3036,7 +3047,9 @@ fn reachable(m: &hir::Module, main: hir::FnId) -> Vec<bool> {
         }
         *l = true;
         let mut found = Vec::new();
-        walk_block(&m.functions[f.0 as usize].body, &mut |e| calls(e, &mut found));
+        walk_block(&m.functions[f.0 as usize].body, &mut |e| {
+            calls(e, &mut found)
+        });
         work.extend(found);
     }
     live

@@ -121,6 +121,8 @@ pub struct RankCtx {
     /// `barrier`), in creation order, which is the same on every rank.
     halos: Vec<*mut Obj>,
     maps: Vec<*mut Obj>,
+    /// Containers with pending one-sided updates (sent at `barrier`).
+    pending: Vec<*mut Obj>,
     error: Option<DtlError>,
 }
 
@@ -147,6 +149,7 @@ impl RankCtx {
             items: 0,
             halos: Vec::new(),
             maps: Vec::new(),
+            pending: Vec::new(),
             error: None,
         });
         cx.globals_store = g;
@@ -195,6 +198,7 @@ impl RankCtx {
                 // Containers still alive cannot be freed collectively any more: leak them.
                 self.halos.clear();
                 self.maps.clear();
+                self.pending.clear();
                 Err(e)
             }
             None => Ok(()),
@@ -444,7 +448,15 @@ pub mod hdr {
 pub struct Obj {
     pub hdr: Header,
     body: Body,
+    /// One-sided updates of other ranks' elements not sent yet (flat index, bits): atomics
+    /// whose result is unused and puts. They are sent in bulk before anything else touches
+    /// the container, at `barrier`, `fence` and when it is freed.
+    pend_add: Vec<(usize, i64)>,
+    pend_put: Vec<(usize, i64)>,
 }
+
+/// Pending one-sided updates per container above which they are sent at once.
+const PENDING_MAX: usize = 1 << 20;
 
 enum Body {
     Dist(Box<dyn DistOps>),
@@ -463,6 +475,11 @@ trait DistOps {
     fn put(&self, row: i64, off: i64, v: i64) -> Result<()>;
     fn atomic_add(&self, row: i64, off: i64, v: i64) -> Result<i64>;
     fn fence(&self) -> Result<()>;
+    /// `(flat index, whether this rank holds it)` of an element (R0001 out of range).
+    fn locate_flat(&self, row: i64, off: i64) -> Result<(usize, bool)>;
+    fn add_local(&mut self, flat: usize, v: i64);
+    fn put_local(&mut self, flat: usize, v: i64);
+    fn send_bulk(&self, adds: &mut Vec<(usize, i64)>, puts: &mut Vec<(usize, i64)>) -> Result<()>;
     fn arg_extreme(&self, max: bool) -> Result<i64>;
     fn sort(&mut self, descending: bool) -> Result<()>;
     fn scan(&self, op: ReduceOp, exclusive: bool) -> Result<Box<dyn DistOps>>;
@@ -583,6 +600,32 @@ impl<T: AbiElem> DistOps for Distributed<T> {
 
     fn fence(&self) -> Result<()> {
         Distributed::fence(self)
+    }
+
+    fn locate_flat(&self, row: i64, off: i64) -> Result<(usize, bool)> {
+        let g = self.flat(row, off)?;
+        let mine = self.partition() != Partition::Replicated && self.local_pos(g).is_some();
+        Ok((g, mine))
+    }
+
+    fn add_local(&mut self, flat: usize, v: i64) {
+        if let Some(k) = self.local_pos(flat) {
+            let x = &mut self.local_mut()[k];
+            *x = algo::combine(ReduceOp::Sum, *x, T::from_abi(v));
+        }
+    }
+
+    fn put_local(&mut self, flat: usize, v: i64) {
+        if let Some(k) = self.local_pos(flat) {
+            self.local_mut()[k] = T::from_abi(v);
+        }
+    }
+
+    fn send_bulk(&self, adds: &mut Vec<(usize, i64)>, puts: &mut Vec<(usize, i64)>) -> Result<()> {
+        let mut a: Vec<(usize, T)> = adds.drain(..).map(|(i, b)| (i, T::from_abi(b))).collect();
+        self.accumulate_many(&mut a)?;
+        let mut p: Vec<(usize, T)> = puts.drain(..).map(|(i, b)| (i, T::from_abi(b))).collect();
+        self.put_many(&mut p)
     }
 
     fn arg_extreme(&self, max: bool) -> Result<i64> {
@@ -789,6 +832,8 @@ fn boxed(body: Body) -> *mut Obj {
     let mut o = Box::new(Obj {
         hdr: new_header(),
         body,
+        pend_add: Vec::new(),
+        pend_put: Vec::new(),
     });
     o.refresh();
     Box::into_raw(o)
@@ -803,11 +848,31 @@ impl Obj {
         }
     }
 
+    /// The distributed container, after sending its pending one-sided updates.
     fn dist(&mut self) -> Result<&mut dyn DistOps> {
+        self.flush()?;
+        self.dist_raw()
+    }
+
+    fn dist_raw(&mut self) -> Result<&mut dyn DistOps> {
         match &mut self.body {
             Body::Dist(d) => Ok(d.as_mut()),
             _ => Err(DtlError::invalid("expected a distributed container")),
         }
+    }
+
+    /// Sends the pending one-sided updates in bulk.
+    fn flush(&mut self) -> Result<()> {
+        if self.pend_add.is_empty() && self.pend_put.is_empty() {
+            return Ok(());
+        }
+        let mut adds = std::mem::take(&mut self.pend_add);
+        let mut puts = std::mem::take(&mut self.pend_put);
+        self.dist_raw()?.send_bulk(&mut adds, &mut puts)?;
+        // Keep the (now empty) buffers' capacity.
+        self.pend_add = adds;
+        self.pend_put = puts;
+        Ok(())
     }
 
     fn local(&mut self) -> Result<&mut dyn LocalOps> {
@@ -963,6 +1028,8 @@ pub extern "C" fn dtl_release(cx: *mut RankCtx, h: *mut Obj, site: i32) {
         }
         cx.halos.retain(|p| *p != h);
         cx.maps.retain(|p| *p != h);
+        cx.pending.retain(|p| *p != h);
+        o.flush()?;
         free_obj(h);
         Ok(())
     })
@@ -1081,11 +1148,66 @@ pub extern "C" fn dtl_get(cx: *mut RankCtx, h: *mut Obj, row: i64, off: i64, sit
     guard(cx, site, 0, |_| obj(h)?.dist()?.get(row, off))
 }
 
-/// `put(u, j, x)`.
+/// `put(u, j, x)`: written at once when this rank holds the element, else buffered and sent
+/// in bulk (at the latest at the next `barrier`/`fence`).
 pub extern "C" fn dtl_put(cx: *mut RankCtx, h: *mut Obj, row: i64, off: i64, v: i64, site: i32) {
-    guard(cx, site, (), |_| {
+    guard(cx, site, (), |cx| {
         let o = obj(h)?;
-        o.dist()?.put(row, off, v)
+        if o.hdr.kind == kind::REPLICATED {
+            return o.dist()?.put(row, off, v);
+        }
+        let (flat, mine) = o.dist_raw()?.locate_flat(row, off)?;
+        if mine {
+            o.dist_raw()?.put_local(flat, v);
+            return Ok(());
+        }
+        buffer(cx, h, o, flat, v, false)
+    })
+}
+
+fn buffer(
+    cx: &mut RankCtx,
+    h: *mut Obj,
+    o: &mut Obj,
+    flat: usize,
+    v: i64,
+    add: bool,
+) -> Result<()> {
+    if o.pend_add.is_empty() && o.pend_put.is_empty() && !cx.pending.contains(&h) {
+        cx.pending.push(h);
+    }
+    if add {
+        o.pend_add.push((flat, v));
+    } else {
+        o.pend_put.push((flat, v));
+    }
+    if o.pend_add.len() + o.pend_put.len() >= PENDING_MAX {
+        o.flush()?;
+    }
+    Ok(())
+}
+
+/// `atomic_add(u, j, x);` whose old value is not used: applied at once when this rank holds
+/// the element, else buffered, combined per element and sent in bulk.
+pub extern "C" fn dtl_atomic_add_nr(
+    cx: *mut RankCtx,
+    h: *mut Obj,
+    row: i64,
+    off: i64,
+    v: i64,
+    site: i32,
+) {
+    guard(cx, site, (), |cx| {
+        let o = obj(h)?;
+        if o.hdr.kind == kind::REPLICATED {
+            return Err(DtlError::unsupported("atomics on a replicated container"));
+        }
+        let (flat, mine) = o.dist_raw()?.locate_flat(row, off)?;
+        if mine && cx.size == 1 {
+            o.dist_raw()?.add_local(flat, v);
+            return Ok(());
+        }
+        buffer(cx, h, o, flat, v, true)
     })
 }
 
@@ -1118,6 +1240,9 @@ pub extern "C" fn dtl_fence(cx: *mut RankCtx, h: *mut Obj, site: i32) {
 pub extern "C" fn dtl_barrier(cx: *mut RankCtx, site: i32) {
     guard(cx, site, (), |cx| {
         let s = cx.prog.site(site);
+        for h in std::mem::take(&mut cx.pending) {
+            obj(h)?.flush()?;
+        }
         cx.comm.barrier(s)?;
         for &m in &cx.maps {
             obj(m)?.map()?.sync()?;
@@ -1858,6 +1983,7 @@ entries! {
     dtl_write: (Cx, H, i64, i64, i64, i32) -> ();
     dtl_get: (Cx, H, i64, i64, i32) -> i64;
     dtl_put: (Cx, H, i64, i64, i64, i32) -> ();
+    dtl_atomic_add_nr: (Cx, H, i64, i64, i64, i32) -> ();
     dtl_atomic_add: (Cx, H, i64, i64, i64, i32) -> i64;
     dtl_fence: (Cx, H, i32) -> ();
     dtl_barrier: (Cx, i32) -> ();

@@ -474,6 +474,96 @@ impl<T: Element> Distributed<T> {
         Ok(old[0])
     }
 
+    /// One-sided: adds `x` to flat global element `i` for every `(i, x)`, as one accumulate per
+    /// run of consecutive elements on one rank after summing the values aimed at the same
+    /// element (a histogram of 10^5 updates into 10 bins costs at most 10 calls per rank).
+    /// Not collective; visible at the next fence or barrier. `ops` is consumed (sorted).
+    pub fn accumulate_many(&self, ops: &mut Vec<(usize, T)>) -> Result<()>
+    where
+        T: crate::algo::Num,
+    {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        ops.sort_by_key(|o| o.0);
+        let mut merged: Vec<(usize, T)> = Vec::with_capacity(ops.len().min(1 << 16));
+        for &(i, x) in ops.iter() {
+            match merged.last_mut() {
+                Some((j, acc)) if *j == i => *acc = crate::algo::combine(ReduceOp::Sum, *acc, x),
+                _ => merged.push((i, x)),
+            }
+        }
+        ops.clear();
+        self.runs(&merged, |win, o, off, vals| {
+            self.comm
+                .win_accumulate(win, o, off, as_bytes(vals), T::DTYPE, ReduceOp::Sum)
+        })
+    }
+
+    /// One-sided: writes `x` to flat global element `i` for every `(i, x)` (the last write to an
+    /// element wins), as one put per run of consecutive elements on one rank. Not collective;
+    /// visible at the next fence or barrier. `ops` is consumed.
+    pub fn put_many(&self, ops: &mut Vec<(usize, T)>) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        if self.partition() == Partition::Replicated {
+            for (i, x) in ops.drain(..) {
+                self.put(i, x)?;
+            }
+            return Ok(());
+        }
+        ops.sort_by_key(|o| o.0); // stable: program order kept among equal indices
+        let mut last: Vec<(usize, T)> = Vec::with_capacity(ops.len());
+        for &(i, x) in ops.iter() {
+            match last.last_mut() {
+                Some((j, v)) if *j == i => *v = x,
+                _ => last.push((i, x)),
+            }
+        }
+        ops.clear();
+        self.runs(&last, |win, o, off, vals| {
+            self.comm.win_put(win, o, off, as_bytes(vals))
+        })
+    }
+
+    /// Calls `f(window, owner, byte offset, values)` for each maximal run of `ops` (sorted by
+    /// distinct index) that lies consecutively in one owner's window.
+    fn runs(
+        &self,
+        ops: &[(usize, T)],
+        mut f: impl FnMut(WinId, usize, usize, &[T]) -> Result<()>,
+    ) -> Result<()> {
+        if self.partition() == Partition::Replicated {
+            return Err(DtlError::unsupported(
+                "bulk one-sided updates of a replicated container",
+            ));
+        }
+        let win = self.window()?;
+        let sz = T::DTYPE.size();
+        let mut vals: Vec<T> = Vec::new();
+        let mut start: Option<(usize, usize)> = None;
+        let mut prev_off = 0usize;
+        for &(i, x) in ops {
+            let (o, off) = self.locate(i)?;
+            match start {
+                Some((so, _)) if so == o && off == prev_off + 1 => {}
+                Some((so, soff)) => {
+                    f(win, so, soff * sz, &vals)?;
+                    vals.clear();
+                    start = Some((o, off));
+                }
+                None => start = Some((o, off)),
+            }
+            vals.push(x);
+            prev_off = off;
+        }
+        if let Some((so, soff)) = start {
+            f(win, so, soff * sz, &vals)?;
+        }
+        Ok(())
+    }
+
     /// One-sided atomic compare-and-swap: if element `i` equals `cmp` it becomes `new`; returns
     /// the old value either way. Not collective.
     pub fn compare_and_swap(&self, i: usize, cmp: T, new: T) -> Result<T> {

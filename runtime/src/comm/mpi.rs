@@ -817,6 +817,10 @@ struct WinState {
     win: MPI_Win,
     /// Each rank's exposed length in bytes.
     lens: Vec<u64>,
+    /// Each rank's window starts this many bytes below the memory it exposes: windows are
+    /// created over a 16-byte-aligned base, because MPICH 4.0 (ch4/UCX) reads and writes
+    /// windows whose base is not 16-byte aligned at the rounded-down address.
+    deltas: Vec<u64>,
     /// Operations were issued since the last flush to every target.
     dirty: bool,
 }
@@ -1171,7 +1175,14 @@ impl MpiComm {
     }
 
     /// Looks up a window and checks a one-sided access of `len` bytes at `offset` of `target`.
-    fn rma_target(&self, win: WinId, target: usize, offset: usize, len: usize) -> Result<MPI_Win> {
+    /// The window and the target displacement of `offset` (bytes into the target's memory).
+    fn rma_target(
+        &self,
+        win: WinId,
+        target: usize,
+        offset: usize,
+        len: usize,
+    ) -> Result<(MPI_Win, ffi::MPI_Aint)> {
         let w = lock(&self.windows);
         let s = w.get(&win.0).ok_or_else(|| {
             DtlError::invalid(format!(
@@ -1194,7 +1205,8 @@ impl MpiComm {
                 what: format!("window {} of rank {target} (bytes)", win.0),
             });
         }
-        Ok(s.win)
+        let disp = offset as u64 + s.deltas.get(t).copied().unwrap_or(0);
+        Ok((s.win, disp as ffi::MPI_Aint))
     }
 
     fn mark_dirty(&self, win: WinId) {
@@ -1964,32 +1976,44 @@ impl Comm for MpiComm {
                 })
             });
         self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {})?;
-        let mut lens = vec![0u64; self.size];
-        let mine = len_bytes as u64;
-        // SAFETY: one u64 per rank.
+        // (Nothing to align for an empty window, whose base may be a dangling pointer.)
+        let delta = if len_bytes == 0 {
+            0
+        } else {
+            (base as usize % 16) as u64
+        };
+        let mut both = vec![0u64; 2 * self.size];
+        let mine = [len_bytes as u64, delta];
+        // SAFETY: two u64 per rank.
         check(
             unsafe {
                 ffi::MPI_Allgather(
-                    (&raw const mine).cast(),
-                    1,
+                    mine.as_ptr().cast(),
+                    2,
                     ffi::RSMPI_UINT64_T,
-                    lens.as_mut_ptr().cast(),
-                    1,
+                    both.as_mut_ptr().cast(),
+                    2,
                     ffi::RSMPI_UINT64_T,
                     self.comm,
                 )
             },
             "MPI_Allgather",
         )?;
+        let lens: Vec<u64> = both.iter().step_by(2).copied().collect();
+        let deltas: Vec<u64> = both.iter().skip(1).step_by(2).copied().collect();
+        let win_base = base.wrapping_sub(delta as usize);
+        let win_len = len_bytes + delta as usize;
         // SAFETY: reading a predefined handle.
         let mut win = unsafe { ffi::RSMPI_WIN_NULL };
         // SAFETY: the caller guarantees `base..base+len_bytes` stays valid until win_free
-        // (the contract of `Comm::win_create`); collective over our communicator.
+        // (the contract of `Comm::win_create`); collective over our communicator. The up to 15
+        // bytes below `base` that the aligned window also covers are never read or written:
+        // every displacement is at least the target's delta (see `rma_target`).
         check(
             unsafe {
                 ffi::MPI_Win_create(
-                    base.cast(),
-                    len_bytes as ffi::MPI_Aint,
+                    win_base.cast(),
+                    win_len as ffi::MPI_Aint,
                     1,
                     ffi::RSMPI_INFO_NULL,
                     self.comm,
@@ -2015,6 +2039,7 @@ impl Comm for MpiComm {
             WinState {
                 win,
                 lens,
+                deltas,
                 dirty: false,
             },
         );
@@ -2070,7 +2095,7 @@ impl Comm for MpiComm {
     }
 
     fn win_get(&self, win: WinId, target: usize, offset: usize, buf: &mut [u8]) -> Result<()> {
-        let w = self.rma_target(win, target, offset, buf.len())?;
+        let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let n = to_int(buf.len(), "one-sided get")?;
         self.flush_if_dirty(win)?;
         let _b = Blocked::enter(5);
@@ -2083,7 +2108,7 @@ impl Comm for MpiComm {
                     n,
                     ffi::RSMPI_UINT8_T,
                     target as c_int,
-                    offset as ffi::MPI_Aint,
+                    disp,
                     n,
                     ffi::RSMPI_UINT8_T,
                     w,
@@ -2100,7 +2125,7 @@ impl Comm for MpiComm {
     }
 
     fn win_put(&self, win: WinId, target: usize, offset: usize, buf: &[u8]) -> Result<()> {
-        let w = self.rma_target(win, target, offset, buf.len())?;
+        let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let n = to_int(buf.len(), "one-sided put")?;
         let _b = Blocked::enter(5);
         // SAFETY: bounds checked; the put completes locally before `buf` is released.
@@ -2111,7 +2136,7 @@ impl Comm for MpiComm {
                     n,
                     ffi::RSMPI_UINT8_T,
                     target as c_int,
-                    offset as ffi::MPI_Aint,
+                    disp,
                     n,
                     ffi::RSMPI_UINT8_T,
                     w,
@@ -2138,7 +2163,7 @@ impl Comm for MpiComm {
         op: ReduceOp,
     ) -> Result<()> {
         Self::check_atomic(offset, buf.len(), dtype, op)?;
-        let w = self.rma_target(win, target, offset, buf.len())?;
+        let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let o = Self::rma_op(dtype, op)?;
         let n = to_int(buf.len() / dtype.size(), "one-sided accumulate")?;
         let _b = Blocked::enter(5);
@@ -2150,7 +2175,7 @@ impl Comm for MpiComm {
                     n,
                     mpi_type(dtype),
                     target as c_int,
-                    offset as ffi::MPI_Aint,
+                    disp,
                     n,
                     mpi_type(dtype),
                     o,
@@ -2186,7 +2211,7 @@ impl Comm for MpiComm {
                 result.len()
             )));
         }
-        let w = self.rma_target(win, target, offset, unit)?;
+        let (w, disp) = self.rma_target(win, target, offset, unit)?;
         let o = Self::rma_op(dtype, op)?;
         let _b = Blocked::enter(5);
         // SAFETY: one element in bounds; completes locally (result written) before return.
@@ -2197,7 +2222,7 @@ impl Comm for MpiComm {
                     result.as_mut_ptr().cast(),
                     mpi_type(dtype),
                     target as c_int,
-                    offset as ffi::MPI_Aint,
+                    disp,
                     o,
                     w,
                 ),
@@ -2234,7 +2259,7 @@ impl Comm for MpiComm {
                 "compare_and_swap needs one {dtype} element"
             )));
         }
-        let w = self.rma_target(win, target, offset, unit)?;
+        let (w, disp) = self.rma_target(win, target, offset, unit)?;
         let _b = Blocked::enter(5);
         // SAFETY: one element in bounds, compared bitwise as an unsigned integer of its size;
         // completes locally (result written) before return.
@@ -2246,7 +2271,7 @@ impl Comm for MpiComm {
                     result.as_mut_ptr().cast(),
                     bits_type(dtype),
                     target as c_int,
-                    offset as ffi::MPI_Aint,
+                    disp,
                     w,
                 ),
                 "MPI_Compare_and_swap",
