@@ -59,7 +59,11 @@ pub struct CodegenOptions {
 
 /// What code generation produced besides the functions in the module.
 pub struct Output {
-    pub main: FuncId,
+    /// `main`, when the program has one (kernel sources for Python need not).
+    pub main: Option<FuncId>,
+    /// Per function of the user's module: its index in `hir::Module::functions` and its entry
+    /// wrapper `fn(cx, argv: *const i64) -> i64` (arguments and result as bits / handles).
+    pub entries: Vec<(usize, FuncId)>,
     pub init: FuncId,
     pub sites: Vec<Site>,
     /// String literal bytes the code points into; must outlive the code.
@@ -147,10 +151,6 @@ pub fn compile<M: Module>(
     opts: CodegenOptions,
     want_text: bool,
 ) -> CResult<Output> {
-    let main = m.main.ok_or_else(|| CodegenError {
-        message: "the program has no `fn main()`".into(),
-        span: None,
-    })?;
     let ptr = module.target_config().pointer_type();
     let mut imports = HashMap::new();
     for e in abi::table() {
@@ -217,7 +217,14 @@ pub fn compile<M: Module>(
     };
     let mut ctx = g.module.make_context();
     let mut fctx = FunctionBuilderContext::new();
-    let live = reachable(m, main);
+    // Roots: `main` and every function of the user's module (callable from Python).
+    let mut roots: Vec<hir::FnId> = m.main.into_iter().collect();
+    for (i, f) in m.functions.iter().enumerate() {
+        if !f.name.contains("::") {
+            roots.push(hir::FnId(i as u32));
+        }
+    }
+    let live = reachable(m, &roots);
     for (i, &is_live) in live.iter().enumerate() {
         if !is_live {
             // Never called (e.g. the unused parts of an imported stdlib module): not compiled.
@@ -241,8 +248,56 @@ pub fn compile<M: Module>(
         fx.init_globals()?;
     }
     g.define(init, &mut ctx, "__init", "")?;
+    // Entry wrappers of the user's functions: `fn(cx, argv) -> bits`.
+    let mut entries = Vec::new();
+    for (i, f) in m.functions.iter().enumerate() {
+        if f.name.contains("::") || !live[i] {
+            continue;
+        }
+        let mut sig = g.module.make_signature();
+        sig.params.push(AbiParam::new(ptr));
+        sig.params.push(AbiParam::new(ptr));
+        sig.returns.push(AbiParam::new(types::I64));
+        let id = g
+            .module
+            .declare_function(&format!("dtl_entry{i}"), Linkage::Local, &sig)
+            .map_err(|e| ice(format!("declare entry: {e}")))?;
+        ctx.func.signature = sig;
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let blk = b.create_block();
+            b.append_block_params_for_function_params(blk);
+            b.switch_to_block(blk);
+            let cx = b.block_params(blk)[0];
+            let argv = b.block_params(blk)[1];
+            let mut args = vec![cx];
+            for (k, p) in f.params.iter().enumerate() {
+                let t = f.locals[p.0 as usize].ty;
+                let bits = b.ins().load(types::I64, flags(), argv, (k * 8) as i32);
+                let v = match t {
+                    Ty::Scalar(sc) => from_bits_in(&mut b, bits, sc),
+                    _ => bits,
+                };
+                args.push(v);
+            }
+            let callee = g.module.declare_func_in_func(g.funcs[i], b.func);
+            let call = b.ins().call(callee, &args);
+            let r = b.inst_results(call).first().copied();
+            let out = match (r, f.ret) {
+                (Some(v), Ty::Scalar(sc)) => bits_in(&mut b, v, sc),
+                (Some(v), _) => v,
+                (None, _) => b.ins().iconst(types::I64, 0),
+            };
+            b.ins().return_(&[out]);
+            b.seal_all_blocks();
+            b.finalize(g.module.target_config());
+        }
+        g.define(id, &mut ctx, &format!("entry {}", f.name), "")?;
+        entries.push((i, id));
+    }
     Ok(Output {
-        main: g.funcs[main.0 as usize],
+        main: m.main.map(|f| g.funcs[f.0 as usize]),
+        entries,
         init,
         sites: g.sites,
         strings: g.strings,
@@ -2999,8 +3054,37 @@ fn dummy_builder<'x>() -> FunctionBuilder<'x> {
     FunctionBuilder::new(func, fctx)
 }
 
-/// Which functions `main` (or a global's initializer) can call.
-fn reachable(m: &hir::Module, main: hir::FnId) -> Vec<bool> {
+/// A scalar as ABI bits (see `FnGen::bits_of`), for code outside a `FnGen`.
+fn bits_in(b: &mut FunctionBuilder, v: Value, s: Scalar) -> Value {
+    match s {
+        Scalar::I8 | Scalar::I32 => b.ins().sextend(types::I64, v),
+        Scalar::U8 | Scalar::U32 | Scalar::Bool => b.ins().uextend(types::I64, v),
+        Scalar::I64 | Scalar::U64 => v,
+        Scalar::F32 => {
+            let d = b.ins().fpromote(types::F64, v);
+            b.ins().bitcast(types::I64, MemFlagsData::new(), d)
+        }
+        Scalar::F64 => b.ins().bitcast(types::I64, MemFlagsData::new(), v),
+    }
+}
+
+/// ABI bits as a scalar (see `FnGen::value_of_bits`).
+fn from_bits_in(b: &mut FunctionBuilder, v: Value, s: Scalar) -> Value {
+    match s {
+        Scalar::I8 | Scalar::U8 => b.ins().ireduce(types::I8, v),
+        Scalar::Bool => b.ins().icmp_imm_s(IntCC::NotEqual, v, 0),
+        Scalar::I32 | Scalar::U32 => b.ins().ireduce(types::I32, v),
+        Scalar::I64 | Scalar::U64 => v,
+        Scalar::F32 => {
+            let d = b.ins().bitcast(types::F64, MemFlagsData::new(), v);
+            b.ins().fdemote(types::F32, d)
+        }
+        Scalar::F64 => b.ins().bitcast(types::F64, MemFlagsData::new(), v),
+    }
+}
+
+/// Which functions the roots (or a global's initializer) can call.
+fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
     fn calls(e: &Expr, out: &mut Vec<hir::FnId>) {
         match &e.kind {
             ExprKind::Call { callee, args, .. } => {
@@ -3034,7 +3118,7 @@ fn reachable(m: &hir::Module, main: hir::FnId) -> Vec<bool> {
         }
     }
     let mut live = vec![false; m.functions.len()];
-    let mut work = vec![main];
+    let mut work = roots.to_vec();
     for g in &m.globals {
         calls(&g.init, &mut work);
     }

@@ -103,6 +103,16 @@ pub fn check(sources: &mut SourceMap, file: FileId) -> Checked {
     }
 }
 
+/// Checks kernel source (for Python's `dtl.compile`): like [`check_source`], except that a
+/// `fn main()` is optional.
+pub fn check_kernel_source(name: &str, text: &str) -> (SourceMap, Checked) {
+    let (sources, mut checked) = check_source(name, text);
+    checked
+        .diagnostics
+        .retain(|d| !(d.code == Code::E0103 && d.message.contains("has no `fn main()`")));
+    (sources, checked)
+}
+
 /// Compiles a checked, error-free module to native code. Code generation problems come back
 /// as diagnostics (`E0501` for constructs that are not supported yet).
 pub fn compile(

@@ -17,11 +17,11 @@ use crate::source::SourceMap;
 
 /// A compiled program: native code for every function, ready to run on any number of ranks.
 pub struct Program {
-    // Keeps the code alive; never used after construction.
-    _module: JITModule,
+    _module: CodeMemory,
     _strings: Vec<Box<[u8]>>,
     init: extern "C" fn(*mut RankCtx),
-    main: extern "C" fn(*mut RankCtx),
+    main: Option<extern "C" fn(*mut RankCtx)>,
+    functions: Vec<FnInfo>,
     sites: Vec<Site>,
     params: Vec<(String, Scalar, u32)>,
     nglobals: usize,
@@ -29,6 +29,44 @@ pub struct Program {
     pub ir: Vec<String>,
     /// Cranelift IR after optimization, per function (when requested).
     pub clif: Vec<String>,
+}
+
+/// Keeps a finalized JIT module (the code's memory) alive; never used otherwise.
+struct CodeMemory(#[allow(dead_code)] JITModule);
+
+// SAFETY: after `finalize_definitions` the module is never read or written again; it is only
+// kept so that its code memory stays mapped, and dropped with the `Program`. Sharing or sending
+// a value nobody accesses cannot race. The finalized code itself is plain machine code, callable
+// from any thread (each call gets its own rank context).
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above.
+unsafe impl Sync for CodeMemory {}
+
+/// A function of the user's module, callable through [`Program::call_on`].
+#[derive(Clone, Debug)]
+pub struct FnInfo {
+    pub name: String,
+    /// Parameter names and types.
+    pub params: Vec<(String, Ty)>,
+    pub ret: Ty,
+    /// Whether calling it is collective (every rank must call it).
+    pub collective: bool,
+    entry: extern "C" fn(*mut RankCtx, *const i64) -> i64,
+}
+
+impl FnInfo {
+    /// `name(a: f64, x: vector<f64>) -> f64`.
+    pub fn signature(&self) -> String {
+        let ps: Vec<String> = self
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {t}"))
+            .collect();
+        match self.ret {
+            Ty::Unit => format!("{}({})", self.name, ps.join(", ")),
+            r => format!("{}({}) -> {r}", self.name, ps.join(", ")),
+        }
+    }
 }
 
 /// How a run ended badly.
@@ -103,13 +141,42 @@ impl Program {
             span: None,
         })?;
         let init_p = module.get_finalized_function(out.init);
-        let main_p = module.get_finalized_function(out.main);
-        // SAFETY: both functions were declared with the signature `fn(*mut RankCtx)` (one
-        // pointer parameter, no result) in `codegen::compile` and are now finalized.
+        // SAFETY: `__init` was declared with the signature `fn(*mut RankCtx)` (one pointer
+        // parameter, no result) in `codegen::compile` and is now finalized.
         let init: extern "C" fn(*mut RankCtx) = unsafe { std::mem::transmute(init_p) };
-        // SAFETY: as above; `main` takes only the context and returns nothing (checked by the
-        // type checker: `fn main()` has no parameters).
-        let main: extern "C" fn(*mut RankCtx) = unsafe { std::mem::transmute(main_p) };
+        let main = out.main.map(|id| {
+            let p = module.get_finalized_function(id);
+            // SAFETY: as above; `main` takes only the context and returns nothing (the type
+            // checker requires `fn main()` to have no parameters and no result).
+            let f: extern "C" fn(*mut RankCtx) = unsafe { std::mem::transmute(p) };
+            f
+        });
+        let functions = out
+            .entries
+            .iter()
+            .map(|(i, id)| {
+                let f = &m.functions[*i];
+                let p = module.get_finalized_function(*id);
+                // SAFETY: entry wrappers are declared as `fn(ctx, argv) -> i64` (two pointer
+                // parameters, one i64 result) in `codegen::compile` and are finalized.
+                let entry: extern "C" fn(*mut RankCtx, *const i64) -> i64 =
+                    unsafe { std::mem::transmute(p) };
+                FnInfo {
+                    name: f.name.clone(),
+                    params: f
+                        .params
+                        .iter()
+                        .map(|l| {
+                            let d = &f.locals[l.0 as usize];
+                            (d.name.clone(), d.ty)
+                        })
+                        .collect(),
+                    ret: f.ret,
+                    collective: f.collective,
+                    entry,
+                }
+            })
+            .collect();
         let params = m
             .globals
             .iter()
@@ -121,10 +188,11 @@ impl Program {
             })
             .collect();
         Ok(Program {
-            _module: module,
+            _module: CodeMemory(module),
             _strings: out.strings,
             init,
             main,
+            functions,
             sites: out.sites,
             params,
             nglobals: m.globals.len(),
@@ -199,25 +267,89 @@ impl Program {
         Ok(Arc::new(info))
     }
 
+    /// The functions of the user's module.
+    pub fn functions(&self) -> &[FnInfo] {
+        &self.functions
+    }
+
+    /// Whether the program has a `main`.
+    pub fn has_main(&self) -> bool {
+        self.main.is_some()
+    }
+
+    fn main_fn(&self) -> Result<extern "C" fn(*mut RankCtx), RunError> {
+        self.main.ok_or_else(|| RunError {
+            code: Code::R0009,
+            message: "error[R0009]: the program has no `fn main()` to run".into(),
+        })
+    }
+
     /// Runs `main` on one rank of an existing communicator (the caller runs every rank).
     pub fn run_on(
         &self,
         comm: &CommRef,
         info: &Arc<ProgramInfo>,
     ) -> dtl_runtime::error::Result<()> {
+        let main = self.main_fn().map_err(|e| DtlError::invalid(e.message))?;
         let mut cx = RankCtx::new(comm, info.clone());
         let p: *mut RankCtx = &mut *cx;
         (self.init)(p);
         if cx.failed == 0 {
-            (self.main)(p);
+            main(p);
         }
         cx.finish()
+    }
+
+    /// Calls function `name` on this rank of `comm` with arguments as ABI bits (scalars as in
+    /// `runtime::abi`, containers as handles the caller owns and keeps alive), after running
+    /// the `const`/`param` initializers. Returns the result as bits (a returned container is a
+    /// handle the caller must release). A collective function must be called on every rank.
+    pub fn call_on(
+        &self,
+        comm: &CommRef,
+        info: &Arc<ProgramInfo>,
+        name: &str,
+        args: &[i64],
+    ) -> Result<i64, RunError> {
+        let f = self
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| RunError {
+                code: Code::R0009,
+                message: format!("error[R0009]: no function `{name}` in this program"),
+            })?;
+        if args.len() != f.params.len() {
+            return Err(RunError {
+                code: Code::R0009,
+                message: format!(
+                    "error[R0009]: `{}` takes {} argument(s), {} given",
+                    f.signature(),
+                    f.params.len(),
+                    args.len()
+                ),
+            });
+        }
+        let mut cx = RankCtx::new(comm, info.clone());
+        let p: *mut RankCtx = &mut *cx;
+        (self.init)(p);
+        let mut r = 0;
+        if cx.failed == 0 {
+            r = (f.entry)(p, args.as_ptr());
+        }
+        match cx.finish() {
+            Ok(()) => Ok(r),
+            Err(e) => Err(match info.take_failure() {
+                Some((code, message)) => RunError { code, message },
+                None => RunError::from(e),
+            }),
+        }
     }
 
     /// Runs the program on `opts.nranks` thread ranks.
     pub fn run(&self, opts: &RunOptions) -> Result<(), RunError> {
         let info = self.info(opts)?;
-        let (init, main) = (self.init, self.main);
+        let (init, main) = (self.init, self.main_fn()?);
         let cfg = launch::Config::new(opts.nranks).stack_size(64 << 20);
         let r = launch::run_with(cfg, |comm| {
             let mut cx = RankCtx::new(comm, info.clone());

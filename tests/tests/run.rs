@@ -159,3 +159,56 @@ fn ir_structure_headers_hold() {
         }
     }
 }
+
+/// Kernel mode (Python's `dtl.compile`): no `main` needed; functions are called by name with
+/// arguments as ABI bits, collectively when they are collective.
+#[test]
+fn kernels_are_called_by_name_on_every_rank() {
+    let src = "fn add(a: f64, b: i64) -> f64 { a + (b as f64) }\n\
+               fn total(x: i64) -> i64 { allreduce(x, sum) }\n\
+               fn ok(b: bool) -> bool { !b }\n";
+    let (sources, checked) = driver::check_kernel_source("k.dtl", src);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let p = driver::compile(
+        &checked.hir.unwrap(),
+        &sources,
+        CodegenOptions::default(),
+        false,
+    )
+    .unwrap();
+    assert!(!p.has_main());
+    let names: Vec<String> = p.functions().iter().map(|f| f.signature()).collect();
+    assert!(
+        names.contains(&"add(a: f64, b: i64) -> f64".to_string()),
+        "{names:?}"
+    );
+    let info = p
+        .run_info(&RunOptions {
+            nranks: 3,
+            overrides: vec![],
+            sink: None,
+        })
+        .unwrap();
+    let out = dtl_runtime::launch::run(3, |comm| {
+        let a = p
+            .call_on(comm, &info, "add", &[1.5f64.to_bits() as i64, 2])
+            .unwrap();
+        let t = p
+            .call_on(comm, &info, "total", &[comm.rank() as i64 + 1])
+            .unwrap();
+        let b = p.call_on(comm, &info, "ok", &[0]).unwrap();
+        assert!(p.call_on(comm, &info, "nope", &[]).is_err());
+        assert!(p.call_on(comm, &info, "add", &[1]).is_err());
+        Ok((f64::from_bits(a as u64), t, b))
+    })
+    .unwrap();
+    assert_eq!(out, vec![(3.5, 6, 1); 3]);
+    assert!(
+        p.run(&RunOptions {
+            nranks: 1,
+            overrides: vec![],
+            sink: None
+        })
+        .is_err()
+    );
+}
