@@ -72,6 +72,8 @@ pub struct Output {
     pub ir: Vec<String>,
     /// The same after Cranelift's optimizations.
     pub clif: Vec<String>,
+    /// The machine code (Cranelift's disassembly of its lowered code).
+    pub asm: Vec<String>,
 }
 
 /// The Cranelift type of a scalar.
@@ -213,6 +215,7 @@ pub fn compile<M: Module>(
         strings: Vec::new(),
         ir: Vec::new(),
         clif: Vec::new(),
+        asm: Vec::new(),
         want_text,
     };
     let mut ctx = g.module.make_context();
@@ -303,6 +306,7 @@ pub fn compile<M: Module>(
         strings: g.strings,
         ir: g.ir,
         clif: g.clif,
+        asm: g.asm,
     })
 }
 
@@ -328,6 +332,7 @@ struct Gen<'a, M: Module> {
     strings: Vec<Box<[u8]>>,
     ir: Vec<String>,
     clif: Vec<String>,
+    asm: Vec<String>,
     want_text: bool,
 }
 
@@ -344,12 +349,18 @@ impl<M: Module> Gen<'_, M> {
                 return Err(ice(format!("IR of `{name}` does not verify: {e}")));
             }
         }
+        ctx.set_disasm(self.want_text);
         self.module
             .define_function(id, ctx)
             .map_err(|e| ice(format!("define `{name}`: {e:?}")))?;
         if self.want_text {
             self.clif
-                .push(format!("; fn {name}\n{}", ctx.func.display()));
+                .push(format!("; fn {name}\n{legend}{}", ctx.func.display()));
+            let asm = ctx
+                .compiled_code()
+                .and_then(|c| c.vcode.clone())
+                .unwrap_or_default();
+            self.asm.push(format!("; fn {name}\n{asm}"));
         }
         self.module.clear_context(ctx);
         Ok(())
@@ -389,10 +400,25 @@ struct ForallCx {
     /// The iteration variable of dimension 0 and its local row.
     var0: LocalId,
     k: Value,
-    /// Per accessed container: its mode variable (0 aligned: local row; 1: global row).
-    modes: HashMap<LocalId, Value>,
+    /// Per container indexed at the iteration index: what the loop needs, loaded once.
+    modes: HashMap<LocalId, Acc>,
     /// Whether this forall is over a range (no local rows).
     range: bool,
+}
+
+/// A container read or written at `i + k` inside a forall, prepared before the loop.
+#[derive(Clone, Copy)]
+struct Acc {
+    /// Nonzero: index by global row (a replicated container); `None`: by local row.
+    by_global: Option<Value>,
+    data: Value,
+    /// Elements per row (`None`: 1, a vector or array).
+    row: Option<Value>,
+    grows: Value,
+    /// Whether out-of-range global rows are errors (not a periodic halo).
+    nonperiodic: Value,
+    dim1: Value,
+    dim2: Value,
 }
 
 /// A prepared elementwise operand tree.
@@ -414,6 +440,8 @@ struct FnGen<'g, 'a, M: Module> {
     cx: Value,
     vars: Vec<Option<Variable>>,
     local_tys: Vec<Ty>,
+    /// Layouts the checker saw (containers made in this function).
+    local_layouts: Vec<Option<hir::Layout>>,
     /// Container locals released at exit (not parameters).
     owned_locals: Vec<Variable>,
     exit: Block,
@@ -423,10 +451,18 @@ struct FnGen<'g, 'a, M: Module> {
     temps: Vec<Value>,
     foralls: Vec<ForallCx>,
     fn_refs: HashMap<FuncId, FuncRef>,
+    /// Lowering `__init` (globals are being written).
+    in_init: bool,
 }
 
 fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
+}
+
+/// Flags of loads from memory that never changes while generated code runs (the rank and size
+/// in the context; globals outside `__init`).
+fn ro_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
 }
 
 /// Flags of SIMD loads and stores: valid addresses, but only element-aligned.
@@ -450,6 +486,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let cx = b.block_params(entry)[0];
         let exit = b.create_block();
         let fail = b.create_block();
+        b.set_cold_block(fail);
         let ret = f.map_or(Ty::Unit, |f| f.ret);
         FnGen {
             g,
@@ -457,6 +494,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             cx,
             vars: vec![None; locals.len()],
             local_tys: locals.iter().map(|l| l.ty).collect(),
+            local_layouts: locals.iter().map(|l| l.layout).collect(),
             owned_locals: Vec::new(),
             exit,
             fail,
@@ -465,6 +503,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             temps: Vec::new(),
             foralls: Vec::new(),
             fn_refs: HashMap::new(),
+            in_init: f.is_none(),
         }
     }
 
@@ -557,6 +596,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     /// Emits a call of `dtl_fail_bounds` and the jump to the failure exit when `bad` is set.
     fn bounds_fail_if(&mut self, bad: Value, index: Value, len: Value, span: &Span) -> CResult<()> {
         let failb = self.b.create_block();
+        self.b.set_cold_block(failb);
         let cont = self.b.create_block();
         self.b.ins().brif(bad, failb, &[], cont, &[]);
         self.b.switch_to_block(failb);
@@ -573,6 +613,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     /// Fails with `dtl_fail(what)` when `bad` is set.
     fn fail_if(&mut self, bad: Value, what: i64, span: &Span) -> CResult<()> {
         let failb = self.b.create_block();
+        self.b.set_cold_block(failb);
         let cont = self.b.create_block();
         self.b.ins().brif(bad, failb, &[], cont, &[]);
         self.b.switch_to_block(failb);
@@ -1134,11 +1175,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
             ExprKind::Global(g) => {
                 let s = Self::scalar_of(e.ty, &e.span)?;
+                // Globals never change after `__init`, so elsewhere their loads may be hoisted
+                // out of loops and merged.
+                let fl = if self.in_init { flags() } else { ro_flags() };
                 let gp = self
                     .b
                     .ins()
-                    .load(types::I64, flags(), self.cx, abi::cx_offsets::GLOBALS);
-                let bits = self.b.ins().load(types::I64, flags(), gp, (g.0 * 8) as i32);
+                    .load(types::I64, fl, self.cx, abi::cx_offsets::GLOBALS);
+                let bits = self.b.ins().load(types::I64, fl, gp, (g.0 * 8) as i32);
                 V::Val(self.value_of_bits(bits, s))
             }
             ExprKind::Op(_) => V::Unit,
@@ -1529,7 +1573,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let ExprKind::Local(bl) = &base.kind else {
             return Ok(None);
         };
-        let Some(&mode) = fa.modes.get(bl) else {
+        let Some(&acc) = fa.modes.get(bl) else {
             return Ok(None);
         };
         let Some(off) = Self::offset_of(&idx[0], fa.var0) else {
@@ -1539,31 +1583,49 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             .ty
             .elem()
             .ok_or_else(|| ice("index of non-container".into()))?;
-        let h = self.handle(base)?;
         let gvar = self.vars[fa.var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
         let gi = self.b.use_var(gvar);
         let grow = self.b.ins().iadd_imm_s(gi, off);
         let lrow = self.b.ins().iadd_imm_s(fa.k, off);
         if off != 0 && !self.g.opts.unchecked {
             // Within the global index range unless the halo is periodic.
-            let n = self.hdr(h, hdr::GROWS);
-            let per = self.hdr(h, hdr::PERIODIC);
             let out = self
                 .b
                 .ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, grow, n);
-            let np = self.b.ins().icmp_imm_s(IntCC::Equal, per, 0);
-            let bad = self.b.ins().band(out, np);
-            self.bounds_fail_if(bad, grow, n, span)?;
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, grow, acc.grows);
+            let bad = self.b.ins().band(out, acc.nonperiodic);
+            self.bounds_fail_if(bad, grow, acc.grows, span)?;
         }
-        let row = self.b.ins().select(mode, grow, lrow);
-        let rowlen = self.hdr(h, hdr::ROW);
-        let col = self.row_offset(h, idx, span)?;
-        let r = self.b.ins().imul(row, rowlen);
-        let flat = self.b.ins().iadd(r, col);
+        let row = match acc.by_global {
+            Some(m) => self.b.ins().select(m, grow, lrow),
+            None => lrow,
+        };
+        let flat = match acc.row {
+            None => row,
+            Some(rowlen) => {
+                let col = self.cols(acc.dim1, acc.dim2, idx, span)?;
+                let r = self.b.ins().imul(row, rowlen);
+                self.b.ins().iadd(r, col)
+            }
+        };
         let bytes = self.b.ins().imul_imm_s(flat, size_of(elem));
-        let data = self.hdr_ptr(h);
-        Ok(Some((self.b.ins().iadd(data, bytes), elem)))
+        Ok(Some((self.b.ins().iadd(acc.data, bytes), elem)))
+    }
+
+    /// The offset within a row of `t[i, j]` / `t[i, j, l]` (bounds-checked).
+    fn cols(&mut self, d1: Value, d2: Value, idx: &[Expr], span: &Span) -> CResult<Value> {
+        if idx.len() <= 1 {
+            return Ok(self.i64c(0));
+        }
+        let j = self.index_value(&idx[1])?;
+        self.check_index(j, d1, span)?;
+        if idx.len() == 2 {
+            return Ok(j);
+        }
+        let l = self.index_value(&idx[2])?;
+        self.check_index(l, d2, span)?;
+        let jj = self.b.ins().imul(j, d2);
+        Ok(self.b.ins().iadd(jj, l))
     }
 
     fn index_read(&mut self, base: &Expr, idx: &[Expr], e: &Expr) -> CResult<Value> {
@@ -2287,11 +2349,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let p = self
                     .b
                     .ins()
-                    .load(types::I64, flags(), self.cx, abi::cx_offsets::SIZE);
+                    .load(types::I64, ro_flags(), self.cx, abi::cx_offsets::SIZE);
                 let r = self
                     .b
                     .ins()
-                    .load(types::I64, flags(), self.cx, abi::cx_offsets::RANK);
+                    .load(types::I64, ro_flags(), self.cx, abi::cx_offsets::RANK);
                 let q = self.b.ins().udiv(n, p);
                 let m = self.b.ins().urem(n, p);
                 let rq = self.b.ins().imul(r, q);
@@ -2326,6 +2388,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 };
                 let site = self.site(span);
                 let mut modes = HashMap::new();
+                if let Some(il) = iter_local
+                    && !acc.iter().any(|(l, _)| *l == il)
+                {
+                    acc.push((il, 0));
+                }
                 for (l, reach) in &acc {
                     let t = self.local_tys[l.0 as usize];
                     if !t.is_elementwise_container() {
@@ -2333,17 +2400,38 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     }
                     let var = self.vars[l.0 as usize].ok_or_else(|| ice("access var".into()))?;
                     let ch = self.b.use_var(var);
-                    let r = self.i64c(*reach);
-                    let cx = self.cx;
-                    let m = self.rt1("dtl_forall_prepare", &[cx, h, ch, r, site], true)?;
-                    let m = self.b.ins().icmp_imm_s(IntCC::NotEqual, m, 0);
-                    modes.insert(*l, m);
-                }
-                if let Some(il) = iter_local
-                    && !modes.contains_key(&il)
-                {
-                    let f = self.b.ins().iconst(types::I8, 0);
-                    modes.insert(il, f);
+                    let by_global = if Some(*l) == iter_local && *reach == 0 {
+                        None
+                    } else {
+                        let r = self.i64c(*reach);
+                        let cx = self.cx;
+                        let m = self.rt1("dtl_forall_prepare", &[cx, h, ch, r, site], true)?;
+                        // The iteration container is always indexed by its local row.
+                        (Some(*l) != iter_local)
+                            .then(|| self.b.ins().icmp_imm_s(IntCC::NotEqual, m, 0))
+                    };
+                    let data = self.hdr_ptr(ch);
+                    let row = match t {
+                        Ty::Tensor(..) => Some(self.hdr(ch, hdr::ROW)),
+                        _ => None,
+                    };
+                    let grows = self.hdr(ch, hdr::GROWS);
+                    let per = self.hdr(ch, hdr::PERIODIC);
+                    let nonperiodic = self.b.ins().icmp_imm_s(IntCC::Equal, per, 0);
+                    let dim1 = self.hdr(ch, hdr::DIM1);
+                    let dim2 = self.hdr(ch, hdr::DIM2);
+                    modes.insert(
+                        *l,
+                        Acc {
+                            by_global,
+                            data,
+                            row,
+                            grows,
+                            nonperiodic,
+                            dim1,
+                            dim2,
+                        },
+                    );
                 }
                 let rows = self.hdr(h, hdr::ROWS);
                 let base = self.hdr(h, hdr::BASE);
@@ -2353,7 +2441,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let p = self
                     .b
                     .ins()
-                    .load(types::I64, flags(), self.cx, abi::cx_offsets::SIZE);
+                    .load(types::I64, ro_flags(), self.cx, abi::cx_offsets::SIZE);
                 let bc = self
                     .b
                     .ins()
@@ -2367,28 +2455,47 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     .collect::<CResult<_>>()?;
                 let mut written = Vec::new();
                 collect_writes(body, &mut written);
+                // Global row of local row k, carried through the loop: `+ step` per row, and
+                // for block-cyclic partitions `+ jump` more after each block of `bsize` rows.
+                // With a partition known at compile time that is not block-cyclic, the step is
+                // constant (1 for block and replicated) and no block bookkeeping is emitted.
+                let static_part = iter_local
+                    .and_then(|l| self.local_layouts[l.0 as usize])
+                    .map(|l| l.partition);
+                let simple = matches!(
+                    static_part,
+                    Some(Partition::Block | Partition::Replicated | Partition::Cyclic)
+                );
+                let one = self.i64c(1);
+                let step = match static_part {
+                    Some(Partition::Block | Partition::Replicated) => one,
+                    Some(Partition::Cyclic) => stride,
+                    _ => self.b.ins().select(bc, one, stride),
+                };
+                let pm1 = self.b.ins().iadd_imm_s(p, -1);
+                let jump = self.b.ins().imul(pm1, bsize);
+                let givar = self.b.declare_var(types::I64);
+                let cvar = self.b.declare_var(types::I64);
+                self.b.def_var(givar, base);
+                let z = self.i64c(0);
+                self.b.def_var(cvar, z);
                 let r = self.counted_loop(rows, |s, k| {
-                    // Global row of local row k.
-                    let affine = {
-                        let ks = s.b.ins().imul(k, stride);
-                        s.b.ins().iadd(base, ks)
-                    };
-                    let gb = s.b.create_block();
-                    let join = s.b.create_block();
-                    let gi = s.b.append_block_param(join, types::I64);
-                    s.b.ins()
-                        .brif(bc, gb, &[], join, &[BlockArg::Value(affine)]);
-                    s.b.switch_to_block(gb);
-                    s.b.seal_block(gb);
-                    let blk = s.b.ins().udiv(k, bsize);
-                    let within = s.b.ins().urem(k, bsize);
-                    let bp = s.b.ins().imul(bsize, p);
-                    let t = s.b.ins().imul(blk, bp);
-                    let t = s.b.ins().iadd(t, base);
-                    let g2 = s.b.ins().iadd(t, within);
-                    s.b.ins().jump(join, &[BlockArg::Value(g2)]);
-                    s.b.switch_to_block(join);
-                    s.b.seal_block(join);
+                    let gi = s.b.use_var(givar);
+                    if simple {
+                        let g1 = s.b.ins().iadd(gi, step);
+                        s.b.def_var(givar, g1);
+                    } else {
+                        let c = s.b.use_var(cvar);
+                        let c1 = s.b.ins().iadd_imm_s(c, 1);
+                        let wrap = s.b.ins().icmp(IntCC::Equal, c1, bsize);
+                        let z = s.b.ins().iconst(types::I64, 0);
+                        let c2 = s.b.ins().select(wrap, z, c1);
+                        let extra = s.b.ins().select(wrap, jump, z);
+                        let g1 = s.b.ins().iadd(gi, step);
+                        let g2 = s.b.ins().iadd(g1, extra);
+                        s.b.def_var(cvar, c2);
+                        s.b.def_var(givar, g2);
+                    }
                     s.b.def_var(gvar, gi);
                     s.foralls.push(ForallCx {
                         var0,
@@ -2505,12 +2612,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             B::Rank => V::Val(
                 self.b
                     .ins()
-                    .load(types::I64, flags(), cx, abi::cx_offsets::RANK),
+                    .load(types::I64, ro_flags(), cx, abi::cx_offsets::RANK),
             ),
             B::Size => V::Val(
                 self.b
                     .ins()
-                    .load(types::I64, flags(), cx, abi::cx_offsets::SIZE),
+                    .load(types::I64, ro_flags(), cx, abi::cx_offsets::SIZE),
             ),
             B::Wtime => V::Val(self.rt1("dtl_wtime", &[], false)?),
             B::HasCuda => {
@@ -2947,6 +3054,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     }
                 };
                 let failb = self.b.create_block();
+                self.b.set_cold_block(failb);
                 let cont = self.b.create_block();
                 self.b.ins().brif(c, cont, &[], failb, &[]);
                 self.b.switch_to_block(failb);

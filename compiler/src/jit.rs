@@ -29,6 +29,8 @@ pub struct Program {
     pub ir: Vec<String>,
     /// Cranelift IR after optimization, per function (when requested).
     pub clif: Vec<String>,
+    /// Machine code per function (when requested).
+    pub asm: Vec<String>,
 }
 
 /// Keeps a finalized JIT module (the code's memory) alive; never used otherwise.
@@ -66,6 +68,38 @@ impl FnInfo {
             Ty::Unit => format!("{}({})", self.name, ps.join(", ")),
             r => format!("{}({}) -> {r}", self.name, ps.join(", ")),
         }
+    }
+}
+
+/// The result of [`Program::call_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallValue {
+    /// A scalar (or nothing) as bits.
+    Bits(i64),
+    /// A returned `local<T>` array: its element type and its elements as bits.
+    Local(dtl_runtime::elem::DType, Vec<i64>),
+    /// A returned distributed container (reported as an error by `call_with`).
+    Unsupported,
+}
+
+/// The elements of a local array handle as bits.
+fn local_bits(h: *mut abi::Obj, dt: dtl_runtime::elem::DType) -> Vec<i64> {
+    use dtl_runtime::elem::DType as D;
+    fn conv<T: abi::AbiElem>(h: *mut abi::Obj) -> Vec<i64> {
+        abi::local_to_vec::<T>(h)
+            .map(|v| v.into_iter().map(|x| x.to_abi()).collect())
+            .unwrap_or_default()
+    }
+    match dt {
+        D::I8 => conv::<i8>(h),
+        D::I32 => conv::<i32>(h),
+        D::I64 => conv::<i64>(h),
+        D::U8 => conv::<u8>(h),
+        D::U32 => conv::<u32>(h),
+        D::U64 => conv::<u64>(h),
+        D::F32 => conv::<f32>(h),
+        D::F64 => conv::<f64>(h),
+        D::Bool => conv::<bool>(h),
     }
 }
 
@@ -198,6 +232,7 @@ impl Program {
             nglobals: m.globals.len(),
             ir: out.ir,
             clif: out.clif,
+            asm: out.asm,
         })
     }
 
@@ -342,6 +377,83 @@ impl Program {
             Err(e) => Err(match info.take_failure() {
                 Some((code, message)) => RunError { code, message },
                 None => RunError::from(e),
+            }),
+        }
+    }
+
+    /// The function `name`, if the module has one.
+    pub fn function(&self, name: &str) -> Option<&FnInfo> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Like [`Program::call_on`], for a host program that passes containers it owns: `args` as
+    /// bits, where container arguments are handles from `abi::wrap_borrowed` /
+    /// `abi::wrap_local_borrowed` listed in `handles`, which this call registers (halos) and
+    /// releases at the end (so the caller must not use them afterwards). With `abort` false a
+    /// failure does not abort `comm` (use it where no other rank can be waiting: one rank).
+    ///
+    /// A returned `local<T>` array comes back as its elements' bits; a returned distributed
+    /// container is freed and reported as R0013 (not supported yet).
+    pub fn call_with(
+        &self,
+        comm: &CommRef,
+        info: &Arc<ProgramInfo>,
+        f: &FnInfo,
+        args: &[i64],
+        handles: &[*mut abi::Obj],
+        abort: bool,
+    ) -> Result<CallValue, RunError> {
+        let mut cx = RankCtx::new(comm, info.clone());
+        cx.set_abort_on_fail(abort);
+        let p: *mut RankCtx = &mut *cx;
+        if args.len() != f.params.len() {
+            for &h in handles {
+                abi::dtl_release(p, h, -1);
+            }
+            return Err(RunError {
+                code: Code::R0009,
+                message: format!(
+                    "error[R0009]: `{}` takes {} argument(s), {} given",
+                    f.signature(),
+                    f.params.len(),
+                    args.len()
+                ),
+            });
+        }
+        cx.adopt(handles);
+        (self.init)(p);
+        let mut r = 0;
+        if cx.failed == 0 {
+            r = (f.entry)(p, args.as_ptr());
+        }
+        let mut value = CallValue::Bits(r);
+        if f.ret.container().is_some() || matches!(f.ret, Ty::Local(_) | Ty::Map(..)) {
+            let h = r as *mut abi::Obj;
+            if cx.failed == 0 && !h.is_null() {
+                value = match (f.ret, abi::handle_info(h)) {
+                    (Ty::Local(_), Some((_, dt))) => CallValue::Local(dt, local_bits(h, dt)),
+                    _ => CallValue::Unsupported,
+                };
+                abi::dtl_release(p, h, -1);
+            }
+        }
+        for &h in handles {
+            abi::dtl_release(p, h, -1);
+        }
+        match cx.finish_with_message() {
+            Ok(()) => match value {
+                CallValue::Unsupported => Err(RunError {
+                    code: Code::R0013,
+                    message: format!(
+                        "error[R0013]: not supported yet: returning a distributed container to the host program (`{}`); return a scalar or a local array, or pass the result container as a parameter",
+                        f.signature()
+                    ),
+                }),
+                v => Ok(v),
+            },
+            Err((e, message)) => Err(RunError {
+                code: e.code(),
+                message,
             }),
         }
     }

@@ -12,7 +12,7 @@ const EXAMPLES: &str = "\
 Examples:
   dtlc check prog.dtl                 check one or more files (exit 1 on errors)
   dtlc check --format json prog.dtl   diagnostics as JSON, for editors
-  dtlc --emit=ast prog.dtl            print the syntax tree (also: tokens, hir, ir, clif)
+  dtlc --emit=ast prog.dtl            print the syntax tree (also: tokens, hir, ir, clif, asm)
   dtlc explain E0301                  explain an error code
   dtlc run prog.dtl -n 4              run on 4 ranks (threads; default: one per core)
   dtlc run prog.dtl -D n=5000 --time  override a `param`, print compile and run times";
@@ -44,6 +44,8 @@ enum Emit {
     Ir,
     /// Cranelift IR after Cranelift's optimizations.
     Clif,
+    /// The generated machine code.
+    Asm,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Debug)]
@@ -218,7 +220,7 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Emit::Ir | Emit::Clif => {
+        Emit::Ir | Emit::Clif | Emit::Asm => {
             let checked = driver::check(&mut sources, id);
             let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
             ds.extend(checked.diagnostics);
@@ -228,7 +230,11 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
             };
             match driver::compile(&h, &sources, Default::default(), true) {
                 Ok(p) => {
-                    let text = if what == Emit::Ir { &p.ir } else { &p.clif };
+                    let text = match what {
+                        Emit::Ir => &p.ir,
+                        Emit::Clif => &p.clif,
+                        _ => &p.asm,
+                    };
                     for f in text {
                         println!("{f}");
                     }
