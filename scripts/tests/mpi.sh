@@ -1,7 +1,8 @@
 # The runtime's MPI backend (feature `mpi`): clippy for the feature, the conformance suite and
 # the container checks under `mpirun -n 1, 2, 3` (3 is oversubscribed on a 2-core machine), a
-# singleton start without mpirun, and the failure scenarios (each must end the job with its
-# error, never hang). Sourced by scripts/test-all, which defines `step`, `ok NAME [count]`,
+# singleton start without mpirun, the failure scenarios (each must end the job with its
+# error, never hang), and every spec example and examples/*.dtl through `dtlc run` (built with
+# --features mpi) under `mpirun -n 1, 2, 3` against the expected output. Sourced by scripts/test-all, which defines `step`, `ok NAME [count]`,
 # `bad NAME [count]` and $VENV; skipped with a message when MPICH is not installed.
 
 step "MPI backend: clippy --features mpi, conformance under mpirun -n 1..3, failure scenarios"
@@ -46,5 +47,24 @@ else
     rm -f "$mpi_log"
   else
     bad "build dtl-runtime --features mpi --examples"
+  fi
+
+  step "spec examples and examples/*.dtl under mpirun -n 1..3 (dtlc built with --features mpi)"
+  if cargo build -q --release -p dtl-compiler --bin dtlc --features mpi; then
+    mpi_scratch=$(mktemp -d)
+    # Keep this binary: the plain dtlc build of the next section replaces target/release/dtlc.
+    cp "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/dtlc" "$mpi_scratch/dtlc-mpi"
+    for f in tests/spec/examples/*.dtl examples/*.dtl; do
+      [ -f "${f%.dtl}.expected" ] || continue
+      want_ranks=$(sed -n 's|^// ranks: *||p' "$f")
+      for n in 1 2 3; do
+        if [ -n "$want_ranks" ] && ! grep -qw "$n" <<<"$want_ranks"; then continue; fi
+        got=$(cd "$mpi_scratch" && DTL_WATCHDOG_SECS=60 timeout 180 mpirun -n "$n" ./dtlc-mpi run "$ROOT/$f" 2>"$mpi_scratch/err")
+        if [ "$got" == "$(cat "${f%.dtl}.expected")" ]; then ok "mpirun -n $n dtlc run $f"; else bad "mpirun -n $n dtlc run $f: $(head -c 300 "$mpi_scratch/err")"; fi
+      done
+    done
+    rm -rf "$mpi_scratch"
+  else
+    bad "build dtlc --features mpi"
   fi
 fi
