@@ -1233,6 +1233,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     fn binary_scalar(&mut self, op: BinOp, a: &Expr, b: &Expr, span: &Span) -> CResult<Value> {
         match op {
+            BinOp::And | BinOp::Or if is_cheap(b) => {
+                // Both sides are cheap and cannot fail: no branch needed.
+                let x = self.scalar(a)?;
+                let y = self.scalar(b)?;
+                Ok(if op == BinOp::And {
+                    self.b.ins().band(x, y)
+                } else {
+                    self.b.ins().bor(x, y)
+                })
+            }
             BinOp::And | BinOp::Or => {
                 // Short-circuit.
                 let x = self.scalar(a)?;
@@ -2406,8 +2416,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                         let r = self.i64c(*reach);
                         let cx = self.cx;
                         let m = self.rt1("dtl_forall_prepare", &[cx, h, ch, r, site], true)?;
-                        // The iteration container is always indexed by its local row.
-                        (Some(*l) != iter_local)
+                        // The iteration container is always indexed by its local row, and so
+                        // is a container known not to be replicated (the runtime has just
+                        // checked that it is aligned with the iteration container).
+                        let known_local = self.local_layouts[l.0 as usize]
+                            .is_some_and(|lay| lay.partition != Partition::Replicated);
+                        (Some(*l) != iter_local && !known_local)
                             .then(|| self.b.ins().icmp_imm_s(IntCC::NotEqual, m, 0))
                     };
                     let data = self.hdr_ptr(ch);
@@ -3189,6 +3203,29 @@ fn from_bits_in(b: &mut FunctionBuilder, v: Value, s: Scalar) -> Value {
         }
         Scalar::F64 => b.ins().bitcast(types::F64, MemFlagsData::new(), v),
     }
+}
+
+/// An expression that is cheap to evaluate and cannot fail or have effects (so `a && b` may
+/// evaluate `b` even when `a` is false): variables, literals, globals, and arithmetic other than
+/// division on them.
+fn is_cheap(e: &Expr) -> bool {
+    fn walk(e: &Expr, budget: &mut i32) -> bool {
+        *budget -= 1;
+        if *budget < 0 {
+            return false;
+        }
+        match &e.kind {
+            ExprKind::Lit(_) | ExprKind::Local(_) | ExprKind::Global(_) => {
+                matches!(e.ty, Ty::Scalar(_))
+            }
+            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => walk(a, budget),
+            ExprKind::Binary(op, a, b) => {
+                !matches!(op, BinOp::Div | BinOp::Rem) && walk(a, budget) && walk(b, budget)
+            }
+            _ => false,
+        }
+    }
+    walk(e, &mut 8)
 }
 
 /// Which functions the roots (or a global's initializer) can call.
