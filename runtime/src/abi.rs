@@ -124,6 +124,11 @@ pub struct RankCtx {
     /// Containers with pending one-sided updates (sent at `barrier`).
     pending: Vec<*mut Obj>,
     error: Option<DtlError>,
+    /// Whether a failure aborts the communicator (stops the other ranks). On by default; a
+    /// one-rank call from a host program (Python) turns it off so its communicator survives.
+    abort_on_fail: bool,
+    /// The full message of this rank's failure (with location and rank), once it failed.
+    fail_msg: String,
 }
 
 /// Offsets of [`RankCtx`] fields read by generated code.
@@ -151,6 +156,8 @@ impl RankCtx {
             maps: Vec::new(),
             pending: Vec::new(),
             error: None,
+            abort_on_fail: true,
+            fail_msg: String::new(),
         });
         cx.globals_store = g;
         cx.globals = cx.globals_store.as_mut_ptr();
@@ -159,6 +166,25 @@ impl RankCtx {
 
     pub fn comm(&self) -> &CommRef {
         &self.comm
+    }
+
+    /// Whether a failure on this rank aborts the communicator (default: yes). Turn it off only
+    /// where no other rank can be waiting for this one (a one-rank communicator).
+    pub fn set_abort_on_fail(&mut self, on: bool) {
+        self.abort_on_fail = on;
+    }
+
+    /// Registers handles made by [`wrap_borrowed`] for this call: a container with a halo is
+    /// marked stale at `barrier` like the ones the program creates.
+    pub fn adopt(&mut self, handles: &[*mut Obj]) {
+        for &h in handles {
+            if let Ok(o) = obj(h)
+                && o.hdr.ghost > 0
+                && !self.halos.contains(&h)
+            {
+                self.halos.push(h);
+            }
+        }
     }
 
     /// Records a failure at `site` (the first one wins) and stops the other ranks.
@@ -187,8 +213,25 @@ impl RankCtx {
                 *f = Some((e.code(), msg.clone()));
             }
         }
-        self.comm.abort(&msg);
+        if self.abort_on_fail {
+            self.comm.abort(&msg);
+        }
+        self.fail_msg = msg;
         self.error = Some(e);
+    }
+
+    /// Like [`RankCtx::finish`], with this rank's own failure message (`error[Rxxxx]: … at
+    /// FILE:LINE:COL (rank r)`) next to the error.
+    pub fn finish_with_message(mut self: Box<Self>) -> std::result::Result<(), (DtlError, String)> {
+        let msg = std::mem::take(&mut self.fail_msg);
+        self.finish().map_err(|e| {
+            let m = if msg.is_empty() {
+                format!("error[{}]: {e}", e.code())
+            } else {
+                msg
+            };
+            (e, m)
+        })
     }
 
     /// The result of the run on this rank.
@@ -462,6 +505,12 @@ enum Body {
     Dist(Box<dyn DistOps>),
     Local(Box<dyn LocalOps>),
     Map(Box<dyn MapOps>),
+    /// A container owned by the host program (see [`wrap_borrowed`]): used like `Dist`, never
+    /// freed through the handle. `movable`: whether resize/swap may move its buffer.
+    Borrowed {
+        d: *mut dyn DistOps,
+        movable: bool,
+    },
 }
 
 /// Type-erased operations on a `Distributed<T>`.
@@ -699,6 +748,10 @@ trait LocalOps {
     fn alltoall(&self, comm: &CommRef) -> Result<Box<dyn LocalOps>>;
     fn copy_from(&mut self, other: &dyn LocalOps) -> Result<()>;
     fn as_any(&self) -> &dyn std::any::Any;
+    /// Whether the memory belongs to the host program (see [`wrap_local_borrowed`]).
+    fn is_borrowed(&self) -> bool {
+        false
+    }
 }
 
 struct LocalVec<T: AbiElem>(Vec<T>);
@@ -761,9 +814,9 @@ impl<T: AbiElem> LocalOps for LocalVec<T> {
     }
 
     fn copy_from(&mut self, other: &dyn LocalOps) -> Result<()> {
-        match other.as_any().downcast_ref::<LocalVec<T>>() {
-            Some(o) if o.0.len() == self.0.len() => {
-                self.0.copy_from_slice(&o.0);
+        match local_elems::<T>(other) {
+            Some(o) if o.len() == self.0.len() => {
+                self.0.copy_from_slice(o);
                 Ok(())
             }
             _ => Err(DtlError::Misaligned {
@@ -775,6 +828,156 @@ impl<T: AbiElem> LocalOps for LocalVec<T> {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// A rank-local array over memory the host program owns (a NumPy array bound to a `local<T>`
+/// parameter; see [`wrap_local_borrowed`]).
+struct LocalSlice<T: AbiElem> {
+    ptr: *mut T,
+    len: usize,
+}
+
+impl<T: AbiElem> LocalSlice<T> {
+    fn s(&self) -> &[T] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: the contract of `wrap_local_borrowed`: `ptr` points at `len` initialized,
+        // aligned elements that stay valid and unaliased while the handle exists.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    fn s_mut(&mut self) -> &mut [T] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: as in `s`; `&mut self` makes this the only reference through the handle.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+/// The elements of a local array of either kind (owned or borrowed) of element type `T`.
+fn local_elems<T: AbiElem>(l: &dyn LocalOps) -> Option<&[T]> {
+    let a = l.as_any();
+    if let Some(v) = a.downcast_ref::<LocalVec<T>>() {
+        return Some(&v.0);
+    }
+    a.downcast_ref::<LocalSlice<T>>().map(|s| s.s())
+}
+
+impl<T: AbiElem> LocalOps for LocalSlice<T> {
+    fn refresh(&mut self, h: &mut Header) {
+        h.data = self.ptr.cast::<u8>();
+        h.rows = self.len as i64;
+        h.grows = self.len as i64;
+        h.row = 1;
+        h.kind = kind::LOCAL;
+        h.dtype = T::DTYPE as i64;
+    }
+
+    fn bits(&self) -> Vec<i64> {
+        self.s().iter().map(|x| x.to_abi()).collect()
+    }
+
+    fn clone_box(&self) -> Box<dyn LocalOps> {
+        Box::new(LocalVec(self.s().to_vec()))
+    }
+
+    fn allreduce(&mut self, comm: &CommRef, op: ReduceOp) -> Result<()> {
+        let src = self.s().to_vec();
+        comm.allreduce_slice(&src, self.s_mut(), op)
+    }
+
+    fn broadcast(&mut self, comm: &CommRef, root: usize) -> Result<()> {
+        comm.broadcast_slice(self.s_mut(), root)
+    }
+
+    fn send(&self, comm: &CommRef, dest: usize, tag: i32) -> Result<()> {
+        comm.send_slice(self.s(), dest, tag)
+    }
+
+    fn recv(&mut self, comm: &CommRef, source: usize, tag: i32) -> Result<()> {
+        let (v, _) = comm.recv_vec::<T>(Source::Rank(source), TagSel::Tag(tag))?;
+        if v.len() != self.len {
+            return Err(DtlError::invalid(format!(
+                "recv: the message has {} elements but the buffer has {}",
+                v.len(),
+                self.len
+            )));
+        }
+        self.s_mut().copy_from_slice(&v);
+        Ok(())
+    }
+
+    fn alltoall(&self, comm: &CommRef) -> Result<Box<dyn LocalOps>> {
+        LocalVec(self.s().to_vec()).alltoall(comm)
+    }
+
+    fn copy_from(&mut self, other: &dyn LocalOps) -> Result<()> {
+        match local_elems::<T>(other) {
+            Some(o) if o.len() == self.len => {
+                self.s_mut().copy_from_slice(o);
+                Ok(())
+            }
+            _ => Err(DtlError::Misaligned {
+                detail: "local arrays of different lengths".into(),
+            }),
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn is_borrowed(&self) -> bool {
+        true
+    }
+}
+
+/// A handle for a container the host program owns, to pass to a compiled function (see
+/// `Program::call_with` in the compiler): zero-copy, the function reads and writes `d` in place.
+/// Releasing the last reference frees only the handle, never `*d`. `movable`: whether `resize`
+/// and `swap` may replace the container's buffer (false while the host has views of it: those
+/// operations then fail with R0013).
+///
+/// # Safety
+/// `d` must be valid, and used by nothing else (no other reference, no other thread), from now
+/// until the handle's last release.
+pub unsafe fn wrap_borrowed<T: AbiElem>(d: *mut Distributed<T>, movable: bool) -> *mut Obj {
+    let d: *mut dyn DistOps = d;
+    let o = boxed(Body::Borrowed { d, movable });
+    // SAFETY: `o` was just made by `boxed`.
+    let oo = unsafe { &mut *o };
+    if oo.hdr.ghost > 0 {
+        // Its ghost rows may be stale: the first stencil read exchanges them.
+        oo.hdr.dirty = 1;
+    }
+    o
+}
+
+/// A handle for a rank-local array of `len` elements at `ptr` that the host program owns (a
+/// NumPy array bound to a `local<T>` parameter): zero-copy, compiled code may write it.
+/// Releasing the last reference frees only the handle.
+///
+/// # Safety
+/// `ptr` must point at `len` initialized, properly aligned elements of `T` (or `len` is 0),
+/// valid and used by nothing else from now until the handle's last release.
+pub unsafe fn wrap_local_borrowed<T: AbiElem>(ptr: *mut T, len: usize) -> *mut Obj {
+    boxed(Body::Local(Box::new(LocalSlice { ptr, len })))
+}
+
+/// What a handle holds: its [`Header::kind`] and element type (for maps, the value type).
+pub fn handle_info(h: *mut Obj) -> Option<(i64, DType)> {
+    let o = obj(h).ok()?;
+    let dt = dtype_of_code(i32::try_from(o.hdr.dtype).ok()?).ok()?;
+    Some((o.hdr.kind, dt))
+}
+
+/// The elements of a local array handle as `T` (None for another kind or element type).
+pub fn local_to_vec<T: AbiElem>(h: *mut Obj) -> Option<Vec<T>> {
+    let o = obj(h).ok()?;
+    let l = o.local().ok()?;
+    local_elems::<T>(l).map(|s| s.to_vec())
 }
 
 /// Type-erased operations on a distributed map (keys as i64 bits).
@@ -843,6 +1046,8 @@ impl Obj {
     fn refresh(&mut self) {
         match &mut self.body {
             Body::Dist(d) => d.refresh(&mut self.hdr),
+            // SAFETY: see `Body::borrowed_mut`.
+            Body::Borrowed { d, .. } => unsafe { &mut **d }.refresh(&mut self.hdr),
             Body::Local(l) => l.refresh(&mut self.hdr),
             Body::Map(_) => self.hdr.kind = kind::MAP,
         }
@@ -857,6 +1062,10 @@ impl Obj {
     fn dist_raw(&mut self) -> Result<&mut dyn DistOps> {
         match &mut self.body {
             Body::Dist(d) => Ok(d.as_mut()),
+            // SAFETY: the host program keeps a borrowed container alive and untouched for as
+            // long as the handle exists (the contract of `wrap_borrowed`), and the handle is
+            // used by one rank's thread only, so this is the only live reference.
+            Body::Borrowed { d, .. } => Ok(unsafe { &mut **d }),
             _ => Err(DtlError::invalid("expected a distributed container")),
         }
     }
@@ -1325,6 +1534,11 @@ pub extern "C" fn dtl_resize(cx: *mut RankCtx, h: *mut Obj, n: i64, site: i32) {
         let n = DtlError::check_size(n, "resize")?;
         let s = cx.prog.site(site);
         let o = obj(h)?;
+        if let Body::Borrowed { movable: false, .. } = o.body {
+            return Err(DtlError::unsupported(
+                "resize of a container passed from Python while a local_view() of it is alive",
+            ));
+        }
         o.dist()?.resize(n, s)?;
         o.refresh();
         o.hdr.dirty = 1;
@@ -1340,17 +1554,39 @@ pub extern "C" fn dtl_swap(cx: *mut RankCtx, a: *mut Obj, b: *mut Obj, site: i32
         }
         let oa = obj(a)?;
         let ob = obj(b)?;
-        match (&mut oa.body, &mut ob.body) {
-            (Body::Dist(x), Body::Dist(y)) => x.swap(y.as_mut())?,
-            (Body::Local(_), Body::Local(_)) => {
-                if oa.hdr.rows != ob.hdr.rows || oa.hdr.dtype != ob.hdr.dtype {
-                    return Err(DtlError::Misaligned {
-                        detail: "swap: local arrays of different lengths".into(),
-                    });
+        let fixed = |b: &Body| matches!(b, Body::Borrowed { movable: false, .. });
+        if fixed(&oa.body) || fixed(&ob.body) {
+            return Err(DtlError::unsupported(
+                "swap of a container passed from Python while a local_view() of it is alive",
+            ));
+        }
+        if matches!(oa.body, Body::Borrowed { .. }) || matches!(ob.body, Body::Borrowed { .. }) {
+            let x = oa.dist()?;
+            x.swap(ob.dist()?)?;
+        } else {
+            match (&mut oa.body, &mut ob.body) {
+                (Body::Dist(x), Body::Dist(y)) => x.swap(y.as_mut())?,
+                (Body::Local(_), Body::Local(_)) => {
+                    if oa.hdr.rows != ob.hdr.rows || oa.hdr.dtype != ob.hdr.dtype {
+                        return Err(DtlError::Misaligned {
+                            detail: "swap: local arrays of different lengths".into(),
+                        });
+                    }
+                    let borrowed = |b: &Body| match b {
+                        Body::Local(l) => l.is_borrowed(),
+                        _ => false,
+                    };
+                    if borrowed(&oa.body) || borrowed(&ob.body) {
+                        // Memory the host owns stays where it is: exchange the elements.
+                        let tmp = oa.local()?.clone_box();
+                        oa.local()?.copy_from(ob.local()?)?;
+                        ob.local()?.copy_from(tmp.as_ref())?;
+                    } else {
+                        std::mem::swap(&mut oa.body, &mut ob.body);
+                    }
                 }
-                std::mem::swap(&mut oa.body, &mut ob.body);
+                _ => return Err(DtlError::invalid("swap needs two containers of one kind")),
             }
-            _ => return Err(DtlError::invalid("swap needs two containers of one kind")),
         }
         std::mem::swap(&mut oa.hdr.dirty, &mut ob.hdr.dirty);
         oa.refresh();
