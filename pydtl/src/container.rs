@@ -202,6 +202,16 @@ impl Container {
         Ok(self.dist()?.common().0.clone())
     }
 
+    /// 0 vector, 1 array, 2 tensor.
+    pub fn kind_code(&self) -> u8 {
+        self.kind
+    }
+
+    /// The number of dimensions.
+    pub fn shape_len(&self) -> PyResult<usize> {
+        Ok(self.dist()?.common().2.len())
+    }
+
     pub fn live_views(&self) -> usize {
         self.views.load(Ordering::SeqCst)
     }

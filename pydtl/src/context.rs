@@ -55,7 +55,7 @@ impl Context {
 
     /// The world: the `spmd` rank's on an `spmd` thread, else MPI's under an MPI launcher (MPI
     /// build only), else one rank.
-    fn world() -> PyResult<(CommRef, Alive)> {
+    pub(crate) fn world() -> PyResult<(CommRef, Alive)> {
         if let Some(w) = CURRENT.with(|c| c.borrow().clone()) {
             return Ok(w);
         }

@@ -133,6 +133,26 @@ pub fn to_py(e: DtlError) -> PyErr {
     })
 }
 
+/// The Python exception for a runtime error code with a ready message (kernel errors).
+pub fn from_code(code: Code, msg: String) -> PyErr {
+    Python::attach(|py| {
+        let cls = match classes(py) {
+            Ok(c) => c,
+            Err(err) => return err,
+        };
+        let ty = match code {
+            Code::R0001 => &cls.bounds,
+            Code::R0006 if msg.contains("memory") => &cls.memory,
+            Code::R0004 | Code::R0006 | Code::R0008 | Code::R0009 => &cls.invalid,
+            Code::R0003 | Code::R0010 | Code::R0011 => &cls.communication,
+            Code::R0007 | Code::R0014 => &cls.backend,
+            Code::R0013 => &cls.unsupported,
+            Code::R0002 | Code::R0005 | Code::R0012 => &cls.dtl,
+        };
+        raise(py, ty, msg, Some(code))
+    })
+}
+
 /// `InvalidArgumentError` for a mistake the binding itself detects.
 pub fn invalid(msg: impl Into<String>) -> PyErr {
     to_py(DtlError::invalid(msg))

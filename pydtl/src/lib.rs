@@ -10,6 +10,7 @@ mod container;
 mod context;
 mod convert;
 mod errors;
+mod kernel;
 mod map;
 mod rma;
 
@@ -25,6 +26,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<coll::MessageStatus>()?;
     m.add_class::<rma::Window>()?;
     m.add_class::<map::Map>()?;
+    m.add_class::<kernel::Program>()?;
+    m.add_function(wrap_pyfunction!(kernel::_compile, m)?)?;
     m.add_function(wrap_pyfunction!(context::has_mpi, m)?)?;
     m.add_function(wrap_pyfunction!(context::backends_available, m)?)?;
     m.add_function(wrap_pyfunction!(context::run_spmd, m)?)?;

@@ -112,11 +112,10 @@ def test_error_codes(ctx: dtl.Context) -> None:
     assert e2.value.code == "R0004"
 
 
-def test_compile_is_a_clear_hook() -> None:
-    with pytest.raises(dtl.NotSupportedError, match="not supported yet"):
-        dtl.compile("fn f() {}")
-    with pytest.raises(NotImplementedError):
-        dtl.kernel("fn f() {}")
+def test_compile_and_kernel_are_one_function() -> None:
+    # The kernels themselves are tested in test_kernels.py.
+    assert dtl.kernel is dtl.compile
+    assert dtl.compile("fn f() {}").functions == ("f",)
     with pytest.raises(dtl.InvalidArgumentError):
         dtl.compile(3)  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import functools
 import gc
+import inspect
 import itertools
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -806,14 +807,139 @@ def spmd(nranks: int) -> Callable[[Callable[..., Any]], Callable[..., list[Any]]
 # --- kernels -----------------------------------------------------------------------------------
 
 
-def compile(source: str) -> Any:  # noqa: A001 - the contract's name
-    """Compiles dtl kernels from source (issue #5, second half).
+class KernelDiagnostic:
+    """One compile diagnostic of a kernel source: ``code`` (``"E0201"``…), ``message`` and the
+    1-based ``line`` and ``column`` of its primary location."""
 
-    Not supported yet: kernels arrive with the JIT (issue #4). Raises NotSupportedError.
+    __slots__ = ("code", "column", "line", "message")
+
+    def __init__(self, code: str, message: str, line: int, column: int) -> None:
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __repr__(self) -> str:
+        return f"KernelDiagnostic({self.code!r}, {self.message!r}, line={self.line}, column={self.column})"
+
+
+# Default for CompileError raised elsewhere; dtl.compile sets it on each instance.
+CompileError.diagnostics = []  # type: ignore[attr-defined]
+
+_SCALAR_PY = {"f64": "float", "f32": "float", "bool": "bool"}
+_KIND_PY = {"vector": "DistributedVector", "array": "DistributedArray", "tensor": "DistributedTensor"}
+
+
+def _kernel_function(native: Any, idx: int, name: str, sig: str, params: list[Any], collective: bool) -> Any:
+    call = native.call
+
+    def fn(*args: Any, ctx: Context | None = None) -> Any:
+        return call(idx, args, ctx)
+
+    ps = []
+    for pname, kind, dt, nd in params:
+        if kind == "scalar":
+            ann = _SCALAR_PY.get(dt, "int")
+        elif kind in _KIND_PY:
+            ann = f"{_KIND_PY[kind]}[{dt}]" + (f" ({nd}-D)" if kind == "tensor" else "")
+        elif kind == "local":
+            ann = f"numpy.ndarray[{dt}]"
+        else:
+            ann = kind
+        ps.append(inspect.Parameter(pname, inspect.Parameter.POSITIONAL_ONLY, annotation=ann))
+    ps.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Context | None"))
+    fn.__name__ = name
+    fn.__qualname__ = f"KernelProgram.{name}"
+    fn.__signature__ = inspect.Signature(ps)  # type: ignore[attr-defined]
+    note = (
+        "Collective: call it on every rank of the containers' context."
+        if collective
+        else "If it reaches a collective (a reduction of a container, allreduce, barrier, ...), "
+        "call it on every rank of the containers' context."
+    )
+    fn.__doc__ = (
+        f"dtl kernel ``{sig}``.\n\n{note} Containers bind zero-copy (in place); NumPy arrays bind "
+        "to ``local<T>`` parameters; ``ctx=`` picks the context when no container is passed."
+    )
+    return fn
+
+
+class KernelProgram:
+    """Kernels compiled by :func:`dtl.compile`: each function of the source is an attribute
+    (``prog.saxpy(2.0, x, y)``, signature in ``help(prog.saxpy)``), and :meth:`run` runs
+    ``fn main()`` on in-process thread ranks."""
+
+    def __init__(self, native: Any, source: str) -> None:
+        self._native = native
+        self.source = source
+        fns = native.functions()
+        self.functions: tuple[str, ...] = tuple(f[0] for f in fns)
+        self.signatures: dict[str, str] = {f[0]: f[1] for f in fns}
+        for idx, (name, sig, params, collective) in enumerate(fns):
+            self.__dict__[name] = _kernel_function(native, idx, name, sig, params, collective)
+        self._params: dict[str, str] = dict(native.params())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        known = ", ".join(self.__dict__.get("functions", ())) or "none"
+        raise AttributeError(f"the kernel source has no function {name!r} (functions: {known})")
+
+    def __repr__(self) -> str:
+        return f"<dtl.KernelProgram: {', '.join(self.signatures.values()) or 'no functions'}>"
+
+    def run(self, ranks: int = 1, **params: Any) -> None:
+        """Runs ``fn main()`` on ``ranks`` in-process thread ranks, ``params`` overriding the
+        source's ``param`` values by name (like ``dtlc run -D name=value``); the program's
+        output goes to ``sys.stdout``. Returns None; a failure raises the matching exception."""
+        if isinstance(ranks, bool) or not isinstance(ranks, int):
+            raise InvalidArgumentError(f"run(): ranks must be an int, got {type(ranks).__name__}")
+        overrides = []
+        for name, value in params.items():
+            ty = self._params.get(name)
+            if ty is None:
+                known = ", ".join(self._params) or "none"
+                raise InvalidArgumentError(f"run(): no `param {name}` in the kernel source (params: {known})")
+            if ty == "bool":
+                if not isinstance(value, (bool, np.bool_)):
+                    raise InvalidArgumentError(f"run(): param `{name}` is bool, got {type(value).__name__}")
+                text = "true" if value else "false"
+            elif ty in ("f64", "f32"):
+                if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                    raise InvalidArgumentError(f"run(): param `{name}` is {ty}, got {type(value).__name__}")
+                text = repr(float(value))
+            else:
+                if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                    raise InvalidArgumentError(f"run(): param `{name}` is {ty}, got {type(value).__name__}")
+                text = str(int(value))
+            overrides.append((name, text))
+        self._native.run(ranks, overrides)
+
+
+_kernel_cache: dict[str, KernelProgram] = {}
+
+
+def compile(source: str) -> KernelProgram:  # noqa: A001 - the contract's name
+    """Parses, checks and JIT-compiles dtl kernel source (once per distinct source per process).
+
+    Functions become attributes of the result; ``fn main()`` is optional (``run`` needs it).
+    Raises CompileError (``str(e)`` the rendered diagnostics, ``e.diagnostics`` a list of
+    :class:`KernelDiagnostic`) when the source does not compile.
     """
     if not isinstance(source, str):
         raise InvalidArgumentError("dtl.compile takes the kernel source as a str")
-    raise NotSupportedError("not supported yet: kernels arrive with the JIT (dtl.compile, issue #4)")
+    hit = _kernel_cache.get(source)
+    if hit is not None:
+        return hit
+    native, rendered, diags = _native._compile(source)
+    if native is None:
+        err = CompileError(rendered.rstrip("\n"))
+        err.diagnostics = [KernelDiagnostic(*d) for d in diags]  # type: ignore[attr-defined]
+        if diags:
+            err.code = diags[0][0]  # type: ignore[attr-defined]
+        raise err
+    prog = KernelProgram(native, source)
+    return _kernel_cache.setdefault(source, prog)
 
 
 kernel = compile
@@ -863,6 +989,8 @@ __all__ = [
     "Environment",
     "Future",
     "InvalidArgumentError",
+    "KernelDiagnostic",
+    "KernelProgram",
     "MemoryError",
     "MessageStatus",
     "NotSupportedError",

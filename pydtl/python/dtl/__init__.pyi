@@ -6,7 +6,7 @@ from ._native import BackendError as BackendError, BoundsError as BoundsError, C
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ['BAND', 'BOR', 'BXOR', 'DTL_NCCL_MODE_HYBRID_PARITY', 'DTL_NCCL_MODE_NATIVE_ONLY', 'DTL_NCCL_OP_ALLGATHER', 'DTL_NCCL_OP_ALLREDUCE', 'DTL_NCCL_OP_BROADCAST', 'DTL_NCCL_OP_REDUCE', 'DTL_NCCL_OP_SCAN', 'EXEC_ASYNC', 'EXEC_PAR', 'EXEC_SEQ', 'LAND', 'LOR', 'MAX', 'MIN', 'PARTITION_BLOCK', 'PARTITION_BLOCK_CYCLIC', 'PARTITION_CYCLIC', 'PARTITION_HASH', 'PARTITION_REPLICATED', 'PLACEMENT_DEVICE', 'PLACEMENT_DEVICE_PREFERRED', 'PLACEMENT_HOST', 'PLACEMENT_UNIFIED', 'PROD', 'SUM', 'RoleManager', 'Topology', 'BackendError', 'BoundsError', 'CommunicationError', 'CompileError', 'Context', 'DTLError', 'DistributedArray', 'DistributedMap', 'DistributedSpan', 'DistributedTensor', 'DistributedVector', 'Environment', 'Future', 'InvalidArgumentError', 'MemoryError', 'MessageStatus', 'NotSupportedError', 'Window', '__version__', 'allgather', 'allgatherv', 'allreduce', 'alltoallv', 'argmax', 'argmin', 'async_copy', 'async_fill', 'async_for_each', 'async_reduce', 'async_sort', 'async_transform', 'backends', 'broadcast', 'compile', 'copy', 'count', 'dot', 'exscan', 'fill', 'find', 'for_each', 'gather', 'gatherv', 'has_cuda', 'has_hip', 'has_mpi', 'has_nccl', 'has_shmem', 'intergroup_recv', 'intergroup_send', 'iprobe', 'is_sorted', 'kernel', 'placement_available', 'probe', 'recv', 'reduce', 'rma_accumulate', 'rma_compare_and_swap', 'rma_fetch_and_add', 'rma_get', 'rma_put', 'scan', 'scatter', 'scatterv', 'send', 'sendrecv', 'sort', 'spmd', 'transform', 'version_info', 'when_all', 'when_any']
+__all__ = ['BAND', 'BOR', 'BXOR', 'DTL_NCCL_MODE_HYBRID_PARITY', 'DTL_NCCL_MODE_NATIVE_ONLY', 'DTL_NCCL_OP_ALLGATHER', 'DTL_NCCL_OP_ALLREDUCE', 'DTL_NCCL_OP_BROADCAST', 'DTL_NCCL_OP_REDUCE', 'DTL_NCCL_OP_SCAN', 'EXEC_ASYNC', 'EXEC_PAR', 'EXEC_SEQ', 'LAND', 'LOR', 'MAX', 'MIN', 'PARTITION_BLOCK', 'PARTITION_BLOCK_CYCLIC', 'PARTITION_CYCLIC', 'PARTITION_HASH', 'PARTITION_REPLICATED', 'PLACEMENT_DEVICE', 'PLACEMENT_DEVICE_PREFERRED', 'PLACEMENT_HOST', 'PLACEMENT_UNIFIED', 'PROD', 'SUM', 'RoleManager', 'Topology', 'BackendError', 'BoundsError', 'CommunicationError', 'CompileError', 'Context', 'DTLError', 'DistributedArray', 'DistributedMap', 'DistributedSpan', 'DistributedTensor', 'DistributedVector', 'Environment', 'Future', 'InvalidArgumentError', 'KernelDiagnostic', 'KernelProgram', 'MemoryError', 'MessageStatus', 'NotSupportedError', 'Window', '__version__', 'allgather', 'allgatherv', 'allreduce', 'alltoallv', 'argmax', 'argmin', 'async_copy', 'async_fill', 'async_for_each', 'async_reduce', 'async_sort', 'async_transform', 'backends', 'broadcast', 'compile', 'copy', 'count', 'dot', 'exscan', 'fill', 'find', 'for_each', 'gather', 'gatherv', 'has_cuda', 'has_hip', 'has_mpi', 'has_nccl', 'has_shmem', 'intergroup_recv', 'intergroup_send', 'iprobe', 'is_sorted', 'kernel', 'placement_available', 'probe', 'recv', 'reduce', 'rma_accumulate', 'rma_compare_and_swap', 'rma_fetch_and_add', 'rma_get', 'rma_put', 'scan', 'scatter', 'scatterv', 'send', 'sendrecv', 'sort', 'spmd', 'transform', 'version_info', 'when_all', 'when_any']
 
 __version__: str
 version_info: tuple[int, int, int]
@@ -190,10 +190,35 @@ def spmd(nranks: int) -> Callable[[Callable[..., Any]], Callable[..., list[Any]]
     Returns every rank's result in rank order. When a rank raises, the others are released
     from their waits and that first exception is re-raised here.
     """
-def compile(source: str) -> Any:
-    """Compiles dtl kernels from source (issue #5, second half).
+class KernelDiagnostic:
+    """One compile diagnostic of a kernel source: ``code`` (``"E0201"``…), ``message`` and the
+    1-based ``line`` and ``column`` of its primary location."""
+    code: str
+    message: str
+    line: int
+    column: int
+    def __init__(self, code: str, message: str, line: int, column: int) -> None: ...
 
-    Not supported yet: kernels arrive with the JIT (issue #4). Raises NotSupportedError.
+class KernelProgram:
+    """Kernels compiled by :func:`dtl.compile`: each function of the source is an attribute
+    (``prog.saxpy(2.0, x, y)``, signature in ``help(prog.saxpy)``), and :meth:`run` runs
+    ``fn main()`` on in-process thread ranks."""
+    source: str
+    functions: tuple[str, ...]
+    signatures: dict[str, str]
+    def __init__(self, native: Any, source: str) -> None: ...
+    def __getattr__(self, name: str) -> Callable[..., Any]: ...
+    def run(self, ranks: int = 1, **params: Any) -> None:
+        """Runs ``fn main()`` on ``ranks`` in-process thread ranks, ``params`` overriding the
+        source's ``param`` values by name (like ``dtlc run -D name=value``); the program's
+        output goes to ``sys.stdout``. Returns None; a failure raises the matching exception."""
+
+def compile(source: str) -> KernelProgram:
+    """Parses, checks and JIT-compiles dtl kernel source (once per distinct source per process).
+
+    Functions become attributes of the result; ``fn main()`` is optional (``run`` needs it).
+    Raises CompileError (``str(e)`` the rendered diagnostics, ``e.diagnostics`` a list of
+    :class:`KernelDiagnostic`) when the source does not compile.
     """
 kernel = compile
 
