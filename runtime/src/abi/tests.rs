@@ -64,3 +64,51 @@ fn print_lines_are_joined_by_spaces() {
     .unwrap();
     assert_eq!(out.lock().unwrap().as_str(), "x -3 0.5 true\n");
 }
+
+#[test]
+fn borrowed_handles_free_only_the_handle() {
+    let p = prog();
+    launch::run(2, |comm| {
+        let mut d = Distributed::<f64>::new(comm, &[8], Options::new().fill(2.0))?;
+        let mut cx = RankCtx::new(comm, p.clone());
+        cx.set_abort_on_fail(false);
+        let c: *mut RankCtx = &mut *cx;
+        // SAFETY: `d` outlives the handle and is not touched until its last release below.
+        let h = unsafe { wrap_borrowed(&mut d as *mut Distributed<f64>, false) };
+        cx.adopt(&[h]);
+        let o = obj(h)?;
+        assert_eq!(o.hdr.grows, 8);
+        assert_eq!(o.hdr.rows, 4);
+        // Writes through the header land in the borrowed container.
+        // SAFETY: `data` points at this rank's 4 local elements.
+        unsafe { *o.hdr.data.cast::<f64>() = 5.0 };
+        // Moving the buffer is refused while the host says views are alive.
+        dtl_resize(c, h, 20, 0);
+        assert_eq!(cx.failed, 1);
+        dtl_retain(h);
+        cx.failed = 0;
+        dtl_release(c, h, 0);
+        dtl_release(c, h, 0);
+        let _ = cx.finish_with_message();
+        assert_eq!(d.local()[0], 5.0);
+        assert_eq!(d.shape(), &[8]);
+
+        // A borrowed local array: written in place, never freed by the handle.
+        let mut v = vec![1i64, 2, 3];
+        let mut cx = RankCtx::new(comm, p.clone());
+        let c: *mut RankCtx = &mut *cx;
+        // SAFETY: `v` outlives the handle and is not touched until the release.
+        let l = unsafe { wrap_local_borrowed(v.as_mut_ptr(), v.len()) };
+        assert_eq!(handle_info(l), Some((kind::LOCAL, DType::I64)));
+        assert_eq!(local_to_vec::<i64>(l), Some(vec![1, 2, 3]));
+        let m = dtl_local_new(c, 2, 3, 9, 0);
+        dtl_swap(c, l, m, 0);
+        assert_eq!(cx.failed, 0);
+        dtl_release(c, m, 0);
+        dtl_release(c, l, 0);
+        cx.finish()?;
+        assert_eq!(v, vec![9, 9, 9]);
+        Ok(())
+    })
+    .unwrap();
+}
