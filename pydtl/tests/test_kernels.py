@@ -344,3 +344,23 @@ def test_run_errors() -> None:
     failing = dtl.compile("fn main() { let v = vector<f64>(4); let x = v[9]; }\n")
     with pytest.raises(dtl.BoundsError, match="R0001"):
         failing.run(ranks=2)
+
+
+def test_print_in_a_called_kernel_goes_to_sys_stdout(ctx: dtl.Context, capsys: pytest.CaptureFixture[str]) -> None:
+    prog = dtl.compile('fn hello(u: vector<i64>) { print("hello", len(u)); }\n')
+    prog.hello(dtl.DistributedVector(ctx, 7, np.int64))
+    assert capsys.readouterr().out == "hello 7\n"
+
+
+def test_released_container_and_dead_spmd_context(ctx: dtl.Context) -> None:
+    prog = dtl.compile(SRC)
+    kept: list[dtl.DistributedVector] = []
+
+    @dtl.spmd(2)
+    def body(c: dtl.Context) -> None:
+        kept.append(dtl.DistributedVector(c, 4))
+
+    body()
+    with pytest.raises(dtl.InvalidArgumentError, match="spmd rank that has returned"):
+        prog.energy(kept[0])
+    kept.clear()

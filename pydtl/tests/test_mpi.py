@@ -50,6 +50,16 @@ SCRIPT = textwrap.dedent(
             m.add(k, ctx.rank + 1)
         m.sync()
         assert m.global_size() == 50 and m.get(49) == ctx.size * (ctx.size + 1) // 2
+        prog = dtl.compile(
+            "fn saxpy(a: f64, x: vector<f64>, y: vector<f64>) { y += a * x; }\n"
+            "fn energy(u: vector<f64>) -> f64 { return sum(u * u); }\n"
+        )
+        x = dtl.DistributedVector(ctx, 40, fill=1.0)
+        y = dtl.DistributedVector(ctx, 40, fill=1.0)
+        prog.saxpy(2.0, x, y)  # every process calls the kernel on its part, in place
+        assert (y.local_view() == 3.0).all()
+        assert prog.energy(y) == 9.0 * 40  # collective over the MPI processes
+        del x, y
         kept = dtl.DistributedVector(ctx, 10)  # still alive at exit: freed by dtl's exit hook
         print(f"ok {ctx.rank} {ctx.size};", flush=True)
     """
