@@ -45,10 +45,41 @@ fn missing_file_is_a_usage_error() {
 }
 
 #[test]
-fn run_is_not_supported_yet() {
-    let (rc, _, err) = dtlc(&["run", "spec/examples/hello.dtl", "-n", "4"]);
+fn run_prints_the_program_output_and_maps_failures_to_exit_codes() {
+    let (rc, out, err) = dtlc(&["run", "spec/examples/hello.dtl", "-n", "4"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        out,
+        std::fs::read_to_string("../tests/spec/examples/hello.expected").unwrap()
+    );
+    // -D overrides, --time on stderr.
+    let (rc, out, err) = dtlc(&[
+        "run",
+        "spec/examples/pi.dtl",
+        "-n",
+        "2",
+        "-D",
+        "n=1000",
+        "--time",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out, "pi 3.1415927369\n");
+    assert!(err.contains("compile") && err.contains(" ms"), "{err}");
+    // Bad -D: usage error before running.
+    let (rc, _, err) = dtlc(&["run", "spec/examples/pi.dtl", "-D", "nope=1"]);
     assert_eq!(rc, 2);
-    assert!(err.contains("not supported yet"), "{err}");
+    assert!(err.contains("no such `param`"), "{err}");
+    // Compile error: 1. Run-time error: 2 with code, location and rank.
+    let (rc, _, err) = dtlc(&["run", "spec/errors/unknown_name.dtl"]);
+    assert_eq!(rc, 1, "{err}");
+    let (rc, _, err) = dtlc(&["run", "cases/run-errors/div_zero.dtl", "-n", "2"]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(
+        err.contains("error[R0002]") && err.contains("div_zero.dtl:7:") && err.contains("(rank "),
+        "{err}"
+    );
+    let (rc, _, err) = dtlc(&["run", "spec/examples/hello.dtl", "-n", "0"]);
+    assert_eq!(rc, 2, "{err}");
 }
 
 #[test]
@@ -58,7 +89,14 @@ fn explain_and_emit() {
     assert!(out.contains("## How to fix"), "{out}");
     let (rc, _, _) = dtlc(&["explain", "E9999"]);
     assert_eq!(rc, 2);
-    for emit in ["--emit=tokens", "--emit=ast", "--emit=hir"] {
+    for emit in [
+        "--emit=tokens",
+        "--emit=ast",
+        "--emit=hir",
+        "--emit=ir",
+        "--emit=clif",
+        "--emit=asm",
+    ] {
         let (rc, out, err) = dtlc(&[emit, "spec/examples/hello.dtl"]);
         assert_eq!(rc, 0, "{emit}: {err}");
         assert!(!out.is_empty(), "{emit}");
