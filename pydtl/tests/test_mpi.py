@@ -51,8 +51,8 @@ SCRIPT = textwrap.dedent(
         m.sync()
         assert m.global_size() == 50 and m.get(49) == ctx.size * (ctx.size + 1) // 2
         prog = dtl.compile(
-            "fn saxpy(a: f64, x: vector<f64>, y: vector<f64>) { y += a * x; }\n"
-            "fn energy(u: vector<f64>) -> f64 { return sum(u * u); }\n"
+            "fn saxpy(a: f64, x: vector<f64>, y: vector<f64>) { y += a * x; }\\n"
+            "fn energy(u: vector<f64>) -> f64 { return sum(u * u); }\\n"
         )
         x = dtl.DistributedVector(ctx, 40, fill=1.0)
         y = dtl.DistributedVector(ctx, 40, fill=1.0)
