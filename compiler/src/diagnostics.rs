@@ -150,6 +150,11 @@ impl Diagnostics {
     }
 
     /// Takes the diagnostics out.
+    /// Keeps only the diagnostics for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.items.retain(keep);
+    }
+
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.items
     }

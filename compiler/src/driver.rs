@@ -84,6 +84,15 @@ pub fn parse(sources: &mut SourceMap, file: FileId, diags: &mut Diagnostics) -> 
 
 /// Checks `file` (already in `sources`): every phase up to the typed HIR.
 pub fn check(sources: &mut SourceMap, file: FileId) -> Checked {
+    check_with(sources, file, true)
+}
+
+fn is_missing_main(d: &Diagnostic) -> bool {
+    d.code == Code::E0103 && d.message.contains("has no `fn main()`")
+}
+
+/// [`check`]; `require_main: false` accepts a file without `fn main()` (kernel sources).
+pub fn check_with(sources: &mut SourceMap, file: FileId, require_main: bool) -> Checked {
     let mut diags = Diagnostics::new();
     let modules = parse(sources, file, &mut diags);
     let hir = if diags.has_errors() {
@@ -91,6 +100,9 @@ pub fn check(sources: &mut SourceMap, file: FileId) -> Checked {
     } else {
         let names = resolve::resolve(&modules, &mut diags);
         let mut hir = typeck::typeck(&modules, &names, &mut diags);
+        if !require_main {
+            diags.retain(|d| !is_missing_main(d));
+        }
         if !diags.has_errors() {
             spmd::spmd(&mut hir, &mut diags);
         }
@@ -106,10 +118,9 @@ pub fn check(sources: &mut SourceMap, file: FileId) -> Checked {
 /// Checks kernel source (for Python's `dtl.compile`): like [`check_source`], except that a
 /// `fn main()` is optional.
 pub fn check_kernel_source(name: &str, text: &str) -> (SourceMap, Checked) {
-    let (sources, mut checked) = check_source(name, text);
-    checked
-        .diagnostics
-        .retain(|d| !(d.code == Code::E0103 && d.message.contains("has no `fn main()`")));
+    let mut sources = SourceMap::new();
+    let file = sources.add(name, text);
+    let checked = check_with(&mut sources, file, false);
     (sources, checked)
 }
 

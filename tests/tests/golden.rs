@@ -121,7 +121,8 @@ fn hir_cases() {
     }
 }
 
-/// Every code has a case in `cases/check/` that expects it (except the file-level E0002).
+/// Every code has a case in `cases/check/` that expects it (except the file-level E0002 and
+/// E0501, which code generation reports after checking: see `tests/run.rs`).
 #[test]
 fn every_code_has_a_case() {
     let mut seen = std::collections::HashSet::new();
@@ -133,7 +134,7 @@ fn every_code_has_a_case() {
     let missing: Vec<&str> = Code::ALL
         .iter()
         .map(|c| c.as_str())
-        .filter(|c| *c != "E0002" && !seen.contains(*c))
+        .filter(|c| *c != "E0002" && *c != "E0501" && !seen.contains(*c))
         .collect();
     assert!(missing.is_empty(), "no check case for {missing:?}");
 }

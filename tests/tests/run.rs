@@ -167,6 +167,14 @@ fn kernels_are_called_by_name_on_every_rank() {
     let src = "fn add(a: f64, b: i64) -> f64 { a + (b as f64) }\n\
                fn total(x: i64) -> i64 { allreduce(x, sum) }\n\
                fn ok(b: bool) -> bool { !b }\n";
+    // Kernel sources get the SPMD checks too.
+    let (_, bad) =
+        driver::check_kernel_source("k.dtl", "fn f() { if rank() == 0 { barrier(); } }\n");
+    assert!(
+        bad.diagnostics.iter().any(|d| d.code.as_str() == "E0301"),
+        "{:?}",
+        bad.diagnostics
+    );
     let (sources, checked) = driver::check_kernel_source("k.dtl", src);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     let p = driver::compile(
@@ -177,6 +185,8 @@ fn kernels_are_called_by_name_on_every_rank() {
     )
     .unwrap();
     assert!(!p.has_main());
+    let total = p.functions().iter().find(|f| f.name == "total").unwrap();
+    assert!(total.collective);
     let names: Vec<String> = p.functions().iter().map(|f| f.signature()).collect();
     assert!(
         names.contains(&"add(a: f64, b: i64) -> f64".to_string()),
@@ -211,4 +221,23 @@ fn kernels_are_called_by_name_on_every_rank() {
         })
         .is_err()
     );
+}
+
+/// A valid program the code generator does not handle yet is E0501 with the construct named,
+/// never a crash or a silent miscompile.
+#[test]
+fn unsupported_constructs_are_e0501() {
+    let src = "fn main() {\n    let b = 4 * size();\n    let u = vector<f64>(100) @block_cyclic(b);\n    print(len(u));\n}\n";
+    let (sources, checked) = driver::check_source("bc.dtl", src);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let Err(d) = driver::compile(
+        &checked.hir.unwrap(),
+        &sources,
+        CodegenOptions::default(),
+        false,
+    ) else {
+        panic!("must not compile");
+    };
+    assert_eq!(d[0].code.as_str(), "E0501");
+    assert!(d[0].message.contains("not supported yet") && d[0].message.contains("block_cyclic"));
 }
