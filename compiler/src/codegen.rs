@@ -55,6 +55,9 @@ fn unsupported(what: impl Into<String>, span: &Span) -> CodegenError {
 pub struct CodegenOptions {
     /// Leave out bounds checks (`--unchecked`).
     pub unchecked: bool,
+    /// Generate entry wrappers so that every function of the user's module can be called by
+    /// name (`Program::call_on`; Python kernels). `dtlc run` only needs `main`.
+    pub entries: bool,
 }
 
 /// What code generation produced besides the functions in the module.
@@ -220,10 +223,10 @@ pub fn compile<M: Module>(
     };
     let mut ctx = g.module.make_context();
     let mut fctx = FunctionBuilderContext::new();
-    // Roots: `main` and every function of the user's module (callable from Python).
+    // Roots: `main`, and with entries every function of the user's module (callable by name).
     let mut roots: Vec<hir::FnId> = m.main.into_iter().collect();
     for (i, f) in m.functions.iter().enumerate() {
-        if !f.name.contains("::") {
+        if opts.entries && !f.name.contains("::") {
             roots.push(hir::FnId(i as u32));
         }
     }
@@ -254,7 +257,7 @@ pub fn compile<M: Module>(
     // Entry wrappers of the user's functions: `fn(cx, argv) -> bits`.
     let mut entries = Vec::new();
     for (i, f) in m.functions.iter().enumerate() {
-        if f.name.contains("::") || !live[i] {
+        if !opts.entries || f.name.contains("::") || !live[i] {
             continue;
         }
         let mut sig = g.module.make_signature();
@@ -2429,11 +2432,22 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                         Ty::Tensor(..) => Some(self.hdr(ch, hdr::ROW)),
                         _ => None,
                     };
-                    let grows = self.hdr(ch, hdr::GROWS);
-                    let per = self.hdr(ch, hdr::PERIODIC);
-                    let nonperiodic = self.b.ins().icmp_imm_s(IntCC::Equal, per, 0);
-                    let dim1 = self.hdr(ch, hdr::DIM1);
-                    let dim2 = self.hdr(ch, hdr::DIM2);
+                    // Only what the accesses need: global bounds for offset reads, the
+                    // other dimensions for tensors.
+                    let (grows, nonperiodic) = if *reach > 0 {
+                        let grows = self.hdr(ch, hdr::GROWS);
+                        let per = self.hdr(ch, hdr::PERIODIC);
+                        (grows, self.b.ins().icmp_imm_s(IntCC::Equal, per, 0))
+                    } else {
+                        let z = self.i64c(0);
+                        (z, self.b.ins().iconst(types::I8, 0))
+                    };
+                    let (dim1, dim2) = if matches!(t, Ty::Tensor(..)) {
+                        (self.hdr(ch, hdr::DIM1), self.hdr(ch, hdr::DIM2))
+                    } else {
+                        let one = self.i64c(1);
+                        (one, one)
+                    };
                     modes.insert(
                         *l,
                         Acc {

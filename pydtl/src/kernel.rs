@@ -109,8 +109,16 @@ pub fn _compile(py: Python<'_>, src: &str) -> PyResult<CompileOutcome> {
                 Vec::new(),
             ));
         };
-        driver::compile(hir, &sources, CodegenOptions { unchecked: false }, false)
-            .map_err(|ds| diags_of(&ds))
+        driver::compile(
+            hir,
+            &sources,
+            CodegenOptions {
+                unchecked: false,
+                entries: true,
+            },
+            false,
+        )
+        .map_err(|ds| diags_of(&ds))
     });
     match r {
         Ok(prog) => {

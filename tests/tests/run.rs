@@ -106,7 +106,16 @@ fn unchecked_mode_removes_bounds_checks_but_keeps_division_checks() {
     let src = std::fs::read_to_string(&f).unwrap();
     let (sources, checked) = driver::check_source("div_zero.dtl", &src);
     let hir = checked.hir.unwrap();
-    let p = driver::compile(&hir, &sources, CodegenOptions { unchecked: true }, false).unwrap();
+    let p = driver::compile(
+        &hir,
+        &sources,
+        CodegenOptions {
+            unchecked: true,
+            entries: false,
+        },
+        false,
+    )
+    .unwrap();
     let (_, r) = run(&p, 1);
     assert_eq!(r.unwrap_err().code.to_string(), "R0002");
 }
@@ -180,7 +189,10 @@ fn kernels_are_called_by_name_on_every_rank() {
     let p = driver::compile(
         &checked.hir.unwrap(),
         &sources,
-        CodegenOptions::default(),
+        CodegenOptions {
+            unchecked: false,
+            entries: true,
+        },
         false,
     )
     .unwrap();

@@ -388,6 +388,7 @@ fn run(a: &RunArgs) -> ExitCode {
     let t_check = t0.elapsed();
     let opts = dtl_compiler::codegen::CodegenOptions {
         unchecked: a.unchecked,
+        entries: false,
     };
     let prog = match driver::compile(&hir, &sources, opts, false) {
         Ok(p) => p,
