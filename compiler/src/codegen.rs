@@ -456,6 +456,8 @@ struct FnGen<'g, 'a, M: Module> {
     fn_refs: HashMap<FuncId, FuncRef>,
     /// Lowering `__init` (globals are being written).
     in_init: bool,
+    /// Inside the interior loop of a peeled forall: offset reads are known to be in bounds.
+    elide_bounds: bool,
 }
 
 fn flags() -> MemFlagsData {
@@ -507,6 +509,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             foralls: Vec::new(),
             fn_refs: HashMap::new(),
             in_init: f.is_none(),
+            elide_bounds: false,
         }
     }
 
@@ -1600,7 +1603,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let gi = self.b.use_var(gvar);
         let grow = self.b.ins().iadd_imm_s(gi, off);
         let lrow = self.b.ins().iadd_imm_s(fa.k, off);
-        if off != 0 && !self.g.opts.unchecked {
+        if off != 0 && !self.g.opts.unchecked && !self.elide_bounds {
             // Within the global index range unless the halo is periodic.
             let out = self
                 .b
@@ -2507,54 +2510,77 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.def_var(givar, base);
                 let z = self.i64c(0);
                 self.b.def_var(cvar, z);
-                let r = self.counted_loop(rows, |s, k| {
-                    let gi = s.b.use_var(givar);
-                    if simple {
-                        let g1 = s.b.ins().iadd(gi, step);
-                        s.b.def_var(givar, g1);
-                    } else {
-                        let c = s.b.use_var(cvar);
-                        let c1 = s.b.ins().iadd_imm_s(c, 1);
-                        let wrap = s.b.ins().icmp(IntCC::Equal, c1, bsize);
-                        let z = s.b.ins().iconst(types::I64, 0);
-                        let c2 = s.b.ins().select(wrap, z, c1);
-                        let extra = s.b.ins().select(wrap, jump, z);
-                        let g1 = s.b.ins().iadd(gi, step);
-                        let g2 = s.b.ins().iadd(g1, extra);
-                        s.b.def_var(cvar, c2);
-                        s.b.def_var(givar, g2);
+                // Block or replicated (step 1, gi = base + k) with offset reads: peel the rows
+                // whose neighbours may fall outside the container, so the interior loop runs
+                // without the global bounds checks (their outcome is known there).
+                let unit_step =
+                    matches!(static_part, Some(Partition::Block | Partition::Replicated));
+                let offsets: Vec<(LocalId, i64, i64)> = if unit_step && !self.g.opts.unchecked {
+                    offset_range(body, var0)
+                } else {
+                    Vec::new()
+                };
+                if !offsets.is_empty() {
+                    // Interior: klo = max over accesses of (-min_off - base), khi = min of
+                    // (n_c - max_off - base), clamped to 0 <= klo <= khi <= rows.
+                    let z = self.i64c(0);
+                    let mut klo = z;
+                    let mut khi = rows;
+                    for (l, lo, hi) in &offsets {
+                        let Some(acc) = modes.get(l).copied() else {
+                            continue;
+                        };
+                        if acc.by_global.is_some() {
+                            continue;
+                        }
+                        let var =
+                            self.vars[l.0 as usize].ok_or_else(|| ice("access var".into()))?;
+                        let ch = self.b.use_var(var);
+                        let n = self.hdr(ch, hdr::GROWS);
+                        let a = self.b.ins().iadd_imm_s(base, *lo);
+                        let a = self.b.ins().ineg(a);
+                        klo = self.b.ins().smax(klo, a);
+                        let bnd = self.b.ins().isub(n, base);
+                        let bnd = self.b.ins().iadd_imm_s(bnd, -*hi);
+                        khi = self.b.ins().smin(khi, bnd);
                     }
-                    s.b.def_var(gvar, gi);
-                    s.foralls.push(ForallCx {
-                        var0,
-                        k,
-                        modes: modes.clone(),
-                        range: false,
+                    let klo = self.b.ins().smin(klo, rows);
+                    let khi = self.b.ins().smax(khi, klo);
+                    let khi = self.b.ins().smin(khi, rows);
+                    for (start, end, elide) in
+                        [(z, klo, false), (klo, khi, true), (khi, rows, false)]
+                    {
+                        let saved = self.elide_bounds;
+                        self.elide_bounds = elide;
+                        let r = self.stepped_loop(start, end, 1, |s, k| {
+                            let gi = s.b.ins().iadd(base, k);
+                            s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
+                        });
+                        self.elide_bounds = saved;
+                        r?;
+                    }
+                } else {
+                    let r = self.counted_loop(rows, |s, k| {
+                        let gi = s.b.use_var(givar);
+                        if simple {
+                            let g1 = s.b.ins().iadd(gi, step);
+                            s.b.def_var(givar, g1);
+                        } else {
+                            let c = s.b.use_var(cvar);
+                            let c1 = s.b.ins().iadd_imm_s(c, 1);
+                            let wrap = s.b.ins().icmp(IntCC::Equal, c1, bsize);
+                            let z = s.b.ins().iconst(types::I64, 0);
+                            let c2 = s.b.ins().select(wrap, z, c1);
+                            let extra = s.b.ins().select(wrap, jump, z);
+                            let g1 = s.b.ins().iadd(gi, step);
+                            let g2 = s.b.ins().iadd(g1, extra);
+                            s.b.def_var(cvar, c2);
+                            s.b.def_var(givar, g2);
+                        }
+                        s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
                     });
-                    let res = match inner_vars.len() {
-                        0 => s.forall_body(body),
-                        1 => {
-                            let jv = inner_vars[0];
-                            s.counted_loop(dim1, |s2, j| {
-                                s2.b.def_var(jv, j);
-                                s2.forall_body(body)
-                            })
-                        }
-                        _ => {
-                            let (jv, lv) = (inner_vars[0], inner_vars[1]);
-                            s.counted_loop(dim1, |s2, j| {
-                                s2.b.def_var(jv, j);
-                                s2.counted_loop(dim2, |s3, l| {
-                                    s3.b.def_var(lv, l);
-                                    s3.forall_body(body)
-                                })
-                            })
-                        }
-                    };
-                    s.foralls.pop();
-                    res
-                });
-                r?;
+                    r?;
+                }
                 for l in written {
                     if let Some(var) = self.vars[l.0 as usize]
                         && self.local_tys[l.0 as usize].is_elementwise_container()
@@ -2572,6 +2598,52 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             self.b.def_var(var, v);
         }
         Ok(())
+    }
+
+    /// One row of a forall over a container: binds the iteration variables and runs the body
+    /// (over the other dimensions of a tensor).
+    #[allow(clippy::too_many_arguments)]
+    fn forall_row(
+        &mut self,
+        k: Value,
+        gi: Value,
+        gvar: Variable,
+        var0: LocalId,
+        modes: &HashMap<LocalId, Acc>,
+        inner_vars: &[Variable],
+        dim1: Value,
+        dim2: Value,
+        body: &hir::Block,
+    ) -> CResult<()> {
+        self.b.def_var(gvar, gi);
+        self.foralls.push(ForallCx {
+            var0,
+            k,
+            modes: modes.clone(),
+            range: false,
+        });
+        let res = match inner_vars.len() {
+            0 => self.forall_body(body),
+            1 => {
+                let jv = inner_vars[0];
+                self.counted_loop(dim1, |s2, j| {
+                    s2.b.def_var(jv, j);
+                    s2.forall_body(body)
+                })
+            }
+            _ => {
+                let (jv, lv) = (inner_vars[0], inner_vars[1]);
+                self.counted_loop(dim1, |s2, j| {
+                    s2.b.def_var(jv, j);
+                    s2.counted_loop(dim2, |s3, l| {
+                        s3.b.def_var(lv, l);
+                        s3.forall_body(body)
+                    })
+                })
+            }
+        };
+        self.foralls.pop();
+        res
     }
 
     fn forall_body(&mut self, body: &hir::Block) -> CResult<()> {
@@ -3342,6 +3414,47 @@ fn collect_accesses(b: &hir::Block, var: LocalId, out: &mut Vec<(LocalId, i64)>)
         }
     }
     walk_block(b, &mut |e| expr(e, var, out));
+}
+
+/// Per container indexed as `c[var + k]` in `b` with some `k != 0`: the smallest and largest `k`
+/// (including 0 when it is also read at `var`).
+fn offset_range(b: &hir::Block, var: LocalId) -> Vec<(LocalId, i64, i64)> {
+    let mut out: Vec<(LocalId, i64, i64)> = Vec::new();
+    fn expr(e: &Expr, var: LocalId, out: &mut Vec<(LocalId, i64, i64)>) {
+        match &e.kind {
+            ExprKind::Index(base, idx) => {
+                if let ExprKind::Local(l) = &base.kind
+                    && let Some(k) = idx.first().and_then(|i| FnGenOffsets::offset(i, var))
+                {
+                    match out.iter_mut().find(|(x, _, _)| x == l) {
+                        Some((_, lo, hi)) => {
+                            *lo = (*lo).min(k);
+                            *hi = (*hi).max(k);
+                        }
+                        None => out.push((*l, k.min(0), k.max(0))),
+                    }
+                }
+                expr(base, var, out);
+                for i in idx {
+                    expr(i, var, out);
+                }
+            }
+            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => expr(a, var, out),
+            ExprKind::Binary(_, a, b) => {
+                expr(a, var, out);
+                expr(b, var, out);
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    expr(a, var, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk_block(b, &mut |e| expr(e, var, &mut out));
+    out.retain(|(_, lo, hi)| *lo != 0 || *hi != 0);
+    out
 }
 
 /// Container locals written by index in `b`.
