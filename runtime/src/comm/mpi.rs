@@ -384,6 +384,14 @@ fn abort_job(rank: usize, e: &DtlError) -> ! {
 
 /// Ends every process of the job with `status` (`MPI_Abort`), or this process without MPI.
 fn abort_with(status: i32) -> ! {
+    // The launcher forwards our output through a pipe and may drop what it has not forwarded
+    // yet once MPI_Abort tears the job down: flush, and give it a moment.
+    {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     if mpi_usable() {
         // SAFETY: MPI is initialised and not finalized; MPI_Abort may be called from any thread
         // under MPI_THREAD_MULTIPLE and ends every process of MPI_COMM_WORLD.
