@@ -656,29 +656,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     // ------------------------------------------------------------------ scalars as bits
 
     fn bits_of(&mut self, v: Value, s: Scalar) -> Value {
-        match s {
-            Scalar::I8 | Scalar::I32 => self.b.ins().sextend(types::I64, v),
-            Scalar::U8 | Scalar::U32 | Scalar::Bool => self.b.ins().uextend(types::I64, v),
-            Scalar::I64 | Scalar::U64 => v,
-            Scalar::F32 => {
-                let d = self.b.ins().fpromote(types::F64, v);
-                self.b.ins().bitcast(types::I64, MemFlagsData::new(), d)
-            }
-            Scalar::F64 => self.b.ins().bitcast(types::I64, MemFlagsData::new(), v),
-        }
+        bits_in(&mut self.b, v, s)
     }
 
     fn value_of_bits(&mut self, v: Value, s: Scalar) -> Value {
-        match s {
-            Scalar::I8 | Scalar::U8 | Scalar::Bool => self.b.ins().ireduce(types::I8, v),
-            Scalar::I32 | Scalar::U32 => self.b.ins().ireduce(types::I32, v),
-            Scalar::I64 | Scalar::U64 => v,
-            Scalar::F32 => {
-                let d = self.b.ins().bitcast(types::F64, MemFlagsData::new(), v);
-                self.b.ins().fdemote(types::F32, d)
-            }
-            Scalar::F64 => self.b.ins().bitcast(types::F64, MemFlagsData::new(), v),
-        }
+        from_bits_in(&mut self.b, v, s)
     }
 
     /// Any integer scalar as an i64 (sign- or zero-extended).
@@ -1549,30 +1531,6 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         Ok(self.as_i64(v, s))
     }
 
-    /// The constant offset of `var + k`, `k + var`, `var - k`, `var`.
-    fn offset_of(e: &Expr, var: LocalId) -> Option<i64> {
-        fn lit(e: &Expr) -> Option<i64> {
-            match &e.kind {
-                ExprKind::Lit(Lit::Int(v)) => i64::try_from(*v).ok(),
-                ExprKind::Unary(UnOp::Neg, a) => lit(a).map(|v| -v),
-                _ => None,
-            }
-        }
-        match &e.kind {
-            ExprKind::Local(l) if *l == var => Some(0),
-            ExprKind::Binary(BinOp::Add, a, b) => match (&a.kind, &b.kind) {
-                (ExprKind::Local(l), _) if *l == var => lit(b),
-                (_, ExprKind::Local(l)) if *l == var => lit(a),
-                _ => None,
-            },
-            ExprKind::Binary(BinOp::Sub, a, b) => match &a.kind {
-                ExprKind::Local(l) if *l == var => lit(b).map(|v| -v),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// The address of element `idx` of `base` when this is a fast forall access.
     fn forall_addr(
         &mut self,
@@ -1592,7 +1550,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let Some(&acc) = fa.modes.get(bl) else {
             return Ok(None);
         };
-        let Some(off) = Self::offset_of(&idx[0], fa.var0) else {
+        let Some(off) = iter_offset(&idx[0], fa.var0) else {
             return Ok(None);
         };
         let elem = base
@@ -2396,8 +2354,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             ForallOver::Container(c) => {
                 let h = self.handle(c)?;
                 // Prepare every container the body indexes by the iteration variable.
-                let mut acc: Vec<(LocalId, i64)> = Vec::new();
-                collect_accesses(body, var0, &mut acc);
+                let offsets = index_offsets(body, var0);
+                // Each indexed container with its reach (the largest |k|).
+                let mut acc: Vec<(LocalId, i64)> = offsets
+                    .iter()
+                    .map(|(l, lo, hi)| (*l, (-lo).max(*hi)))
+                    .collect();
                 let iter_local = match &c.kind {
                     ExprKind::Local(l) => Some(*l),
                     _ => None,
@@ -2516,7 +2478,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let unit_step =
                     matches!(static_part, Some(Partition::Block | Partition::Replicated));
                 let offsets: Vec<(LocalId, i64, i64)> = if unit_step && !self.g.opts.unchecked {
-                    offset_range(body, var0)
+                    // Only containers read at a nonzero offset have bounds to check.
+                    offsets
+                        .into_iter()
+                        .filter(|(_, lo, hi)| *lo != 0 || *hi != 0)
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -3370,22 +3336,22 @@ fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
     live
 }
 
-/// Containers indexed in `b` with the iteration variable `var` (+ constant) in dimension 0,
-/// with the largest constant offset.
-fn collect_accesses(b: &hir::Block, var: LocalId, out: &mut Vec<(LocalId, i64)>) {
-    fn add(out: &mut Vec<(LocalId, i64)>, l: LocalId, k: i64) {
-        match out.iter_mut().find(|(x, _)| *x == l) {
-            Some((_, r)) => *r = (*r).max(k.abs()),
-            None => out.push((l, k.abs())),
-        }
-    }
-    fn expr(e: &Expr, var: LocalId, out: &mut Vec<(LocalId, i64)>) {
+/// Per container indexed as `c[var + k, ...]` in `b`: the smallest and largest `k`, each range
+/// including 0.
+fn index_offsets(b: &hir::Block, var: LocalId) -> Vec<(LocalId, i64, i64)> {
+    fn expr(e: &Expr, var: LocalId, out: &mut Vec<(LocalId, i64, i64)>) {
         match &e.kind {
             ExprKind::Index(base, idx) => {
                 if let ExprKind::Local(l) = &base.kind
-                    && let Some(k) = idx.first().and_then(|i| FnGenOffsets::offset(i, var))
+                    && let Some(k) = idx.first().and_then(|i| iter_offset(i, var))
                 {
-                    add(out, *l, k);
+                    match out.iter_mut().find(|(x, _, _)| x == l) {
+                        Some((_, lo, hi)) => {
+                            *lo = (*lo).min(k);
+                            *hi = (*hi).max(k);
+                        }
+                        None => out.push((*l, k.min(0), k.max(0))),
+                    }
                 }
                 expr(base, var, out);
                 for i in idx {
@@ -3413,47 +3379,8 @@ fn collect_accesses(b: &hir::Block, var: LocalId, out: &mut Vec<(LocalId, i64)>)
             _ => {}
         }
     }
-    walk_block(b, &mut |e| expr(e, var, out));
-}
-
-/// Per container indexed as `c[var + k]` in `b` with some `k != 0`: the smallest and largest `k`
-/// (including 0 when it is also read at `var`).
-fn offset_range(b: &hir::Block, var: LocalId) -> Vec<(LocalId, i64, i64)> {
-    let mut out: Vec<(LocalId, i64, i64)> = Vec::new();
-    fn expr(e: &Expr, var: LocalId, out: &mut Vec<(LocalId, i64, i64)>) {
-        match &e.kind {
-            ExprKind::Index(base, idx) => {
-                if let ExprKind::Local(l) = &base.kind
-                    && let Some(k) = idx.first().and_then(|i| FnGenOffsets::offset(i, var))
-                {
-                    match out.iter_mut().find(|(x, _, _)| x == l) {
-                        Some((_, lo, hi)) => {
-                            *lo = (*lo).min(k);
-                            *hi = (*hi).max(k);
-                        }
-                        None => out.push((*l, k.min(0), k.max(0))),
-                    }
-                }
-                expr(base, var, out);
-                for i in idx {
-                    expr(i, var, out);
-                }
-            }
-            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => expr(a, var, out),
-            ExprKind::Binary(_, a, b) => {
-                expr(a, var, out);
-                expr(b, var, out);
-            }
-            ExprKind::Call { args, .. } => {
-                for a in args {
-                    expr(a, var, out);
-                }
-            }
-            _ => {}
-        }
-    }
+    let mut out = Vec::new();
     walk_block(b, &mut |e| expr(e, var, &mut out));
-    out.retain(|(_, lo, hi)| *lo != 0 || *hi != 0);
     out
 }
 
@@ -3576,30 +3503,26 @@ fn walk_block(b: &hir::Block, f: &mut dyn FnMut(&Expr)) {
     }
 }
 
-/// The offset helper without a `FnGen` (shared by the access collector).
-struct FnGenOffsets;
-
-impl FnGenOffsets {
-    fn offset(e: &Expr, var: LocalId) -> Option<i64> {
-        fn lit(e: &Expr) -> Option<i64> {
-            match &e.kind {
-                ExprKind::Lit(Lit::Int(v)) => i64::try_from(*v).ok(),
-                ExprKind::Unary(UnOp::Neg, a) => lit(a).map(|v| -v),
-                _ => None,
-            }
-        }
+/// The constant offset `k` of an index `var + k`, `k + var`, `var - k` or `var`.
+fn iter_offset(e: &Expr, var: LocalId) -> Option<i64> {
+    fn lit(e: &Expr) -> Option<i64> {
         match &e.kind {
-            ExprKind::Local(l) if *l == var => Some(0),
-            ExprKind::Binary(BinOp::Add, a, b) => match (&a.kind, &b.kind) {
-                (ExprKind::Local(l), _) if *l == var => lit(b),
-                (_, ExprKind::Local(l)) if *l == var => lit(a),
-                _ => None,
-            },
-            ExprKind::Binary(BinOp::Sub, a, b) => match &a.kind {
-                ExprKind::Local(l) if *l == var => lit(b).map(|v| -v),
-                _ => None,
-            },
+            ExprKind::Lit(Lit::Int(v)) => i64::try_from(*v).ok(),
+            ExprKind::Unary(UnOp::Neg, a) => lit(a).map(|v| -v),
             _ => None,
         }
+    }
+    match &e.kind {
+        ExprKind::Local(l) if *l == var => Some(0),
+        ExprKind::Binary(BinOp::Add, a, b) => match (&a.kind, &b.kind) {
+            (ExprKind::Local(l), _) if *l == var => lit(b),
+            (_, ExprKind::Local(l)) if *l == var => lit(a),
+            _ => None,
+        },
+        ExprKind::Binary(BinOp::Sub, a, b) => match &a.kind {
+            ExprKind::Local(l) if *l == var => lit(b).map(|v| -v),
+            _ => None,
+        },
+        _ => None,
     }
 }
