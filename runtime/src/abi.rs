@@ -187,6 +187,19 @@ impl RankCtx {
         }
     }
 
+    /// A handle for a new distributed container. One with a halo is registered (so `barrier`
+    /// can mark it stale) and starts stale: its ghost rows hold nothing yet.
+    fn new_dist(&mut self, d: Box<dyn DistOps>) -> *mut Obj {
+        let o = boxed(Body::Dist(d));
+        if let Ok(x) = obj(o)
+            && x.hdr.ghost > 0
+        {
+            x.hdr.dirty = 1;
+            self.halos.push(o);
+        }
+        o
+    }
+
     /// Records a failure at `site` (the first one wins) and stops the other ranks.
     pub fn fail(&mut self, e: DtlError, site: Site) {
         if self.failed != 0 {
@@ -1181,11 +1194,8 @@ pub extern "C" fn dtl_dist_new(
                 opts = opts.halo(h.width, h.periodic);
             }
             let d = Distributed::<T>::new(&comm, &shape, opts)?;
-            Ok(boxed(Body::Dist(Box::new(d))))
+            Ok(cx.new_dist(Box::new(d)))
         })?;
-        if h.is_some() {
-            cx.halos.push(o);
-        }
         Ok(o)
     })
 }
@@ -1490,12 +1500,7 @@ pub extern "C" fn dtl_scan(
     guard(cx, site, std::ptr::null_mut(), |cx| {
         let op = op_of_code(op)?;
         let d = obj(h)?.dist()?.scan(op, exclusive != 0)?;
-        let o = boxed(Body::Dist(d));
-        if obj(o)?.hdr.ghost > 0 {
-            obj(o)?.hdr.dirty = 1;
-            cx.halos.push(o);
-        }
-        Ok(o)
+        Ok(cx.new_dist(d))
     })
 }
 
@@ -1519,12 +1524,7 @@ pub extern "C" fn dtl_copy(
             return Ok(boxed(Body::Local(l)));
         }
         let d = src.dist()?.copy(p)?;
-        let o = boxed(Body::Dist(d));
-        if obj(o)?.hdr.ghost > 0 {
-            obj(o)?.hdr.dirty = 1;
-            cx.halos.push(o);
-        }
-        Ok(o)
+        Ok(cx.new_dist(d))
     })
 }
 
@@ -1645,7 +1645,7 @@ pub extern "C" fn dtl_load(
         let comm = cx.comm.clone();
         with_dtype!(dtype, T => {
             let d = crate::npy::load::<T>(&comm, p, part)?;
-            Ok(boxed(Body::Dist(Box::new(d))))
+            Ok(cx.new_dist(Box::new(d)))
         })
     })
 }
