@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Collectives group of the benchmark suite (issue #7): 2 ranks, allreduce (sum, f64) from 8 B
+to 16 MiB, broadcast and allgather for a few sizes, barrier.
+
+Tools: dtl threads (`dtlc run coll.dtl -n 2`), dtl MPI (`mpirun -n 2 dtlc run --backend mpi`,
+dtlc built with `--features mpi`), C MPI (`coll/coll_mpi.c`, mpicc -O3), mpi4py buffer and
+pickle, numba-mpi (`coll/coll_py.py`). Every tool runs the same loops over the same data
+(element k of rank r is (r+1)*(k%7+1)); the checksum of each size (sum of the result, minimum
+over ranks) must agree across tools and with the closed form before any time is recorded.
+
+usage: python bench/suite/collectives.py --mode quick|full --out FILE.jsonl [--dtlc PATH]
+Appends one JSON record per (workload, size, tool) to FILE; exits 1 on a checksum mismatch.
+Environment: PYTHON (the venv with numpy/mpi4py/numba), MPIRUN (default mpirun), MPICC
+(default mpicc), UCX_TLS (default posix,self for these single-node runs: see
+docs/performance.md), DTLC (instead of --dtlc), CARGO_TARGET_DIR (where dtlc is built when
+neither is given).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+COLL = os.path.join(HERE, "coll")
+GROUP = "collectives"
+
+KINDS = {"allreduce": 0, "broadcast": 1, "allgather": 2, "barrier": 3}
+TITLES = {
+    "allreduce": "allreduce (sum, f64)",
+    "broadcast": "broadcast (f64, root 0)",
+    "allgather": "allgather (f64, size per rank)",
+    "barrier": "barrier",
+}
+# mode -> workload -> (lo, hi, step) in bytes; barrier has no size
+SIZES = {
+    "quick": {"allreduce": (8, 1 << 24, 64), "broadcast": (8, 1 << 21, 4096),
+              "allgather": (8, 1 << 21, 4096), "barrier": None},
+    "full": {"allreduce": (8, 1 << 24, 8), "broadcast": (8, 1 << 24, 64),
+             "allgather": (8, 1 << 21, 64), "barrier": None},
+}
+# mode -> (rounds, reps per round, warm-up loops, µs per sample (calls calibrated to it),
+#          max calls per sample)
+PLAN = {"quick": (1, 7, 1, 5000, 1000), "full": (2, 5, 2, 10000, 4000)}
+
+
+def log(*a):
+    print("[collectives]", *a, file=sys.stderr, flush=True)
+
+
+def expected_check(workload, nbytes, p=2):
+    if workload == "barrier":
+        return 0.0
+    n = nbytes // 8
+    s = n // 7 * 28 + (n % 7) * (n % 7 + 1) // 2  # sum of k % 7 + 1 for k < n
+    if workload == "broadcast":
+        return float(s)
+    tri = p * (p + 1) // 2
+    return float(tri * s)  # allreduce: every element summed over ranks; allgather: all blocks
+
+
+def parse(out):
+    """`size B [calls C] check X` then `[calls C]` and `time_us T` lines -> {size: (check, [us])}."""
+    res, cur = {}, None
+    for line in out.splitlines():
+        m = re.match(r"size (\d+)(?: calls \d+)? check (\S+)", line)
+        if m:
+            cur = int(m.group(1))
+            res[cur] = (float(m.group(2)), [])
+            continue
+        m = re.match(r"time_us (\S+)", line)
+        if m and cur is not None:
+            res[cur][1].append(float(m.group(1)))
+    return res
+
+
+def run(cmd, env, timeout):
+    t = time.time()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {(p.stderr or p.stdout)[-600:]}")
+    log(f"{time.time() - t:6.1f} s  {' '.join(os.path.basename(c) if '/' in c else c for c in cmd[:6])} ...")
+    return p.stdout
+
+
+def find_dtlc(arg):
+    d = arg or os.environ.get("DTLC")
+    if d:
+        return d
+    tgt = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    log("building dtlc (--release --features mpi) into", tgt)
+    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "dtlc", "--features", "mpi"],
+                   cwd=ROOT, check=True, env=dict(os.environ, CARGO_TARGET_DIR=tgt))
+    return os.path.join(tgt, "release", "dtlc")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=["quick", "full"], default="quick")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--dtlc")
+    ap.add_argument("--only", help="comma-separated workloads (default: all)")
+    args = ap.parse_args()
+    t_start = time.time()
+    py = os.environ.get("PYTHON", os.path.expanduser("~/.cache/dtl/venv/bin/python"))
+    if not os.path.exists(py):
+        py = sys.executable
+    mpirun = os.environ.get("MPIRUN", "mpirun")
+    mpicc = os.environ.get("MPICC", "mpicc")
+    env = dict(os.environ)
+    env.setdefault("UCX_TLS", "posix,self")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    mpi_note = f"mpirun -n 2, UCX_TLS={env['UCX_TLS']}"
+    dtlc = find_dtlc(args.dtlc)
+    rounds, reps, warm, sample_us, maxcalls = PLAN[args.mode]
+    workloads = [w for w in KINDS if not args.only or w in args.only.split(",")]
+    out = open(args.out, "a")
+    skipped = set()
+
+    def emit(rec):
+        rec = dict(group=GROUP, **rec)
+        out.write(json.dumps(rec) + "\n")
+        out.flush()
+
+    def skip(tool, workload, why):
+        if (tool, workload) not in skipped:
+            skipped.add((tool, workload))
+            emit(dict(kind="skipped", tool=tool, workload=workload, why=why))
+            log(f"skipped: {tool} {workload}: {why}")
+
+    tmp = tempfile.mkdtemp(prefix="dtl-bench-coll-")
+    have_mpi = shutil.which(mpirun) is not None
+    cbin = None
+    if have_mpi and shutil.which(mpicc):
+        cbin = os.path.join(tmp, "coll_mpi")
+        subprocess.run([mpicc, "-O3", "-march=native", os.path.join(COLL, "coll_mpi.c"), "-o", cbin],
+                       check=True)
+
+    def py_has(mod):
+        return subprocess.run([py, "-c", f"import {mod}"], capture_output=True).returncode == 0
+
+    has_mpi4py = have_mpi and py_has("mpi4py")
+    has_nbmpi = has_mpi4py and py_has("numba_mpi")
+    prog = os.path.join(COLL, "coll.dtl")
+
+    # tool -> (command builder or None, why skipped)
+    def dtl_args(kind, lo, hi, step):
+        return ["-D", f"kind={kind}", "-D", f"lo={lo}", "-D", f"hi={hi}", "-D", f"step={step}",
+                "-D", f"reps={reps}", "-D", f"warm={warm}", "-D", f"sample_us={sample_us}",
+                "-D", f"maxcalls={maxcalls}"]
+
+    def num_args(kind, lo, hi, step):
+        return [str(v) for v in (kind, lo, hi, step, reps, warm, sample_us, maxcalls)]
+
+    tools = [
+        ("dtl threads", lambda *a: [dtlc, "run", prog, "-n", "2"] + dtl_args(*a), None,
+         "dtlc run -n 2 (threads backend)"),
+        ("dtl MPI", lambda *a: [mpirun, "-n", "2", dtlc, "run", prog, "--backend", "mpi"] + dtl_args(*a),
+         None if have_mpi else "mpirun not found", f"dtlc run --backend mpi under {mpi_note}"),
+        ("C MPI", lambda *a: [mpirun, "-n", "2", cbin] + num_args(*a),
+         None if cbin else "mpirun/mpicc not found", f"mpicc -O3 -march=native, {mpi_note}"),
+        ("mpi4py (buffer)", lambda *a: [mpirun, "-n", "2", py, os.path.join(COLL, "coll_py.py"), "buffer"] + num_args(*a),
+         None if has_mpi4py else "mpi4py or mpirun not available", f"Allreduce/Bcast/Allgather on NumPy arrays, {mpi_note}"),
+        ("mpi4py (pickle)", lambda *a: [mpirun, "-n", "2", py, os.path.join(COLL, "coll_py.py"), "pickle"] + num_args(*a),
+         None if has_mpi4py else "mpi4py or mpirun not available",
+         f"allreduce/bcast/allgather of Python objects (a float at 8 B, else a pickled NumPy array), {mpi_note}"),
+        ("numba-mpi", lambda *a: [mpirun, "-n", "2", py, os.path.join(COLL, "coll_py.py"), "numba"] + num_args(*a),
+         None if has_nbmpi else "numba-mpi not installed (pip install numba-mpi)", f"calls inside one @njit loop, {mpi_note}"),
+    ]
+
+    # results[(workload, size)][tool] = (check, samples, note)
+    results = {}
+    mismatch = False
+    for w in workloads:
+        kind = KINDS[w]
+        sz = SIZES[args.mode][w]
+        lo, hi, step = sz if sz else (0, 0, 1)
+        for rnd in range(rounds):
+            # alternate the tool order between rounds so that drift hits everyone alike
+            order = tools if rnd % 2 == 0 else tools[::-1]
+            for name, cmd, why, note in order:
+                if why:
+                    skip(name, w, why)
+                    continue
+                if (name, w) in skipped:
+                    continue
+                try:
+                    res = parse(run(cmd(kind, lo, hi, step), env, timeout=600))
+                except Exception as e:  # a peer that fails is recorded, not fatal
+                    skip(name, w, f"failed: {e}")
+                    continue
+                for size, (check, samples) in res.items():
+                    prev = results.setdefault((w, size), {}).get(name)
+                    results[(w, size)][name] = (check, (prev[1] if prev else []) + samples, note)
+        # agreement first, then the records
+        for (ww, size), by_tool in sorted(results.items()):
+            if ww != w:
+                continue
+            exp = expected_check(w, size)
+            bad = {t: c for t, (c, _, _) in by_tool.items() if c != exp}
+            if bad:
+                mismatch = True
+                detail = f"{w} {size} B: expected checksum {exp}, got " + ", ".join(f"{t}: {c}" for t, c in bad.items())
+                emit(dict(kind="mismatch", workload=w, detail=detail))
+                log("MISMATCH", detail)
+            for t, (c, samples, note) in by_tool.items():
+                if t in bad:
+                    continue
+                n = note
+                if t.startswith("dtl") and w == "allreduce":
+                    n += "; `let y = allreduce(x, sum)` on a local<f64> returns a new local each call"
+                if t.startswith("dtl") and w == "allgather":
+                    n += ("; 8 B: scalar allgather(x); larger: copy(u) @replicated of a block vector "
+                          "(dtl's allgather takes only a scalar), a new container each call")
+                if t.startswith("dtl") and w == "broadcast":
+                    n += "; broadcast(x, root: 0) of a local<f64> returns a new local each call"
+                emit(dict(workload=w, title=TITLES[w], size=size, size_unit="bytes", ranks=2,
+                          tool=t, unit="us", samples=samples,
+                          checksum=None if w == "barrier" else c, note=n))
+    out.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    log(f"done in {time.time() - t_start:.1f} s")
+    return 1 if mismatch else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Seeds group of the benchmark suite (issue #7): the seed documents' workloads on 1 and 2
+ranks — distributed dot product, mean, 1-D heat with halo exchange, pi by the midpoint rule,
+sample sort of f64, 2-D heat — dtl vs mpi4py+NumPy vs Numba.
+
+Tools: dtl threads (`dtlc run seeds/W.dtl -n 1|2`), mpi4py+NumPy (`mpirun -n 1|2 python
+seeds/seeds_mpi.py`), Numba (`seeds/seeds_numba.py`: @njit on the 1-rank row,
+@njit(parallel=True) with 2 threads on the 2-rank row). Each program times only the kernel
+(between barriers, slowest rank; data setup and process start excluded) and prints a checksum;
+the checksums must agree across tools and rank counts within the workload's tolerance before
+any time is recorded.
+
+usage: python bench/suite/seeds.py --mode quick|full --out FILE.jsonl [--dtlc PATH]
+       [--size heat1d:n=4000000,steps=10 ...] [--only dot,pi] [--ranks 1,2]
+Appends one JSON record per (workload, ranks, tool) to FILE; exits 1 on a checksum mismatch.
+Environment: PYTHON (venv with numpy, mpi4py, numba), MPIRUN, UCX_TLS (default posix,self),
+DTLC, CARGO_TARGET_DIR (where dtlc is built when neither --dtlc nor DTLC is given).
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SEEDS = os.path.join(HERE, "seeds")
+GROUP = "seeds"
+WORKLOADS = ["dot", "mean", "heat1d", "pi", "sort", "heat2d"]
+SIZES = {
+    "full": {"dot": {"n": 10_000_000}, "mean": {"n": 10_000_000},
+             "heat1d": {"n": 10_000_000, "steps": 20}, "pi": {"n": 100_000_000},
+             "sort": {"n": 10_000_000}, "heat2d": {"nx": 2000, "ny": 2000, "steps": 20}},
+    "quick": {"dot": {"n": 1_000_000}, "mean": {"n": 1_000_000},
+              "heat1d": {"n": 1_000_000, "steps": 10}, "pi": {"n": 10_000_000},
+              "sort": {"n": 1_000_000}, "heat2d": {"nx": 500, "ny": 500, "steps": 10}},
+}
+PLAN = {"quick": (7, 1), "full": (7, 1)}  # (timed repetitions, warm-up repetitions)
+# (kind, tolerance): rel = relative to the reference value, abs = absolute
+TOL = {"dot": ("rel", 1e-12), "mean": ("rel", 1e-12), "heat1d": ("rel", 1e-9),
+       "pi": ("abs", 1e-9), "sort": ("rel", 1e-9), "heat2d": ("rel", 1e-9)}
+
+
+def sci(n):
+    e = int(round(math.log10(n))) if n > 0 else 0
+    return f"10^{e}" if 10 ** e == n else f"{n:,}"
+
+
+def title_size(w, kw):
+    if w == "dot":
+        return f"distributed dot product ({sci(kw['n'])} f64)", kw["n"], "f64 elements"
+    if w == "mean":
+        return f"mean ({sci(kw['n'])} f64)", kw["n"], "f64 elements"
+    if w == "heat1d":
+        return f"1-D heat, halo exchange ({sci(kw['n'])} points x {kw['steps']} steps)", kw["n"], "points"
+    if w == "pi":
+        return f"pi by the midpoint rule ({sci(kw['n'])} points)", kw["n"], "points"
+    if w == "sort":
+        return f"sample sort ({sci(kw['n'])} f64)", kw["n"], "f64 elements"
+    return (f"2-D heat ({kw['nx']}x{kw['ny']} x {kw['steps']} steps)", kw["nx"] * kw["ny"], "points")
+
+
+def log(*a):
+    print("[seeds]", *a, file=sys.stderr, flush=True)
+
+
+def run(cmd, env, timeout=600):
+    t = time.time()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {(p.stderr or p.stdout)[-600:]}")
+    log(f"{time.time() - t:6.1f} s  {' '.join(os.path.basename(c) if '/' in c else c for c in cmd[:8])}")
+    return p.stdout
+
+
+def parse(out, default=None):
+    """-> {workload: {"samples": [...], "check": float, "bad": int|None}}"""
+    res, cur = {}, default
+    for line in out.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        if f[0] == "begin":
+            cur = f[1]
+            continue
+        if cur is None:
+            continue
+        d = res.setdefault(cur, {"samples": [], "check": None, "bad": None})
+        if f[0] == "time_ms":
+            d["samples"].append(float(f[1]))
+        elif f[0] == "check":
+            d["check"] = float(f[1])
+        elif f[0] == "bad":
+            d["bad"] = int(f[1])
+    return res
+
+
+def find_dtlc(arg):
+    d = arg or os.environ.get("DTLC")
+    if d:
+        return d
+    tgt = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    log("building dtlc (--release --features mpi) into", tgt)
+    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "dtlc", "--features", "mpi"],
+                   cwd=ROOT, check=True, env=dict(os.environ, CARGO_TARGET_DIR=tgt))
+    return os.path.join(tgt, "release", "dtlc")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=["quick", "full"], default="quick")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--dtlc")
+    ap.add_argument("--only", help="comma-separated workloads (default: all)")
+    ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--size", action="append", default=[],
+                    help="override sizes, e.g. heat1d:n=4000000,steps=10 (repeatable)")
+    args = ap.parse_args()
+    t_start = time.time()
+    py = os.environ.get("PYTHON", os.path.expanduser("~/.cache/dtl/venv/bin/python"))
+    if not os.path.exists(py):
+        py = sys.executable
+    mpirun = os.environ.get("MPIRUN", "mpirun")
+    env = dict(os.environ)
+    env.setdefault("UCX_TLS", "posix,self")
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(v, "1")  # one core per rank for NumPy's BLAS (np.dot)
+    dtlc = find_dtlc(args.dtlc)
+    reps, warm = PLAN[args.mode]
+    sizes = {w: dict(kw) for w, kw in SIZES[args.mode].items()}
+    for s in args.size:
+        w, _, kv = s.partition(":")
+        sizes[w].update({k: int(v) for k, v in (p.split("=") for p in kv.split(",") if p)})
+    workloads = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
+    ranks_list = [int(r) for r in args.ranks.split(",")]
+    out = open(args.out, "a")
+
+    def emit(rec):
+        out.write(json.dumps(dict(group=GROUP, **rec)) + "\n")
+        out.flush()
+
+    def py_has(mod):
+        return subprocess.run([py, "-c", f"import {mod}"], capture_output=True).returncode == 0
+
+    has_mpi4py = shutil.which(mpirun) is not None and py_has("mpi4py")
+    has_numba = py_has("numba")
+    specs = [w + ":" + ",".join(f"{k}={v}" for k, v in sizes[w].items()) for w in workloads]
+    mpi_note = f"UCX_TLS={env['UCX_TLS']}, OMP/BLAS threads 1"
+
+    # results[(w, ranks, tool)] = (parsed dict, note)
+    results = {}
+    for ranks in ranks_list:
+        # dtl: one program per workload
+        for w in workloads:
+            dargs = [a for k, v in sizes[w].items() for a in ("-D", f"{k}={v}")]
+            cmd = [dtlc, "run", os.path.join(SEEDS, f"{w}.dtl"), "-n", str(ranks),
+                   "-D", f"reps={reps}", "-D", f"warm={warm}"] + dargs
+            try:
+                res = parse(run(cmd, env), default=w)
+                results[(w, ranks, "dtl threads")] = (res[w], f"dtlc run -n {ranks} (threads backend)")
+            except Exception as e:
+                emit(dict(kind="skipped", tool="dtl threads", workload=w, why=f"failed on {ranks} ranks: {e}"))
+                log("dtl failed:", e)
+        # mpi4py + NumPy: one launch for every workload
+        if has_mpi4py:
+            cmd = [mpirun, "-n", str(ranks), py, os.path.join(SEEDS, "seeds_mpi.py"), str(reps), str(warm)] + specs
+            try:
+                res = parse(run(cmd, env))
+                for w in workloads:
+                    note = f"mpirun -n {ranks}, {mpi_note}"
+                    if w == "sort" and ranks > 1:
+                        note += "; np.sort + regular-sample splitters + Alltoallv + np.sort of the received runs"
+                    if w == "pi":
+                        note += "; NumPy over chunks of 2^20 points"
+                    results[(w, ranks, "mpi4py+NumPy")] = (res[w], note)
+            except Exception as e:
+                for w in workloads:
+                    emit(dict(kind="skipped", tool="mpi4py+NumPy", workload=w, why=f"failed on {ranks} ranks: {e}"))
+                log("mpi4py failed:", e)
+        else:
+            for w in workloads:
+                emit(dict(kind="skipped", tool="mpi4py+NumPy", workload=w, why="mpirun or mpi4py not available"))
+        # Numba: one process, 1 thread (njit) or 2 threads (parallel=True)
+        if has_numba:
+            nenv = dict(env, NUMBA_CACHE_DIR=os.path.expanduser(f"~/.cache/dtl/numba-bench-{ranks}"))
+            nenv.pop("OMP_NUM_THREADS", None)
+            nenv["NUMBA_NUM_THREADS"] = str(max(ranks, 1))
+            cmd = [py, os.path.join(SEEDS, "seeds_numba.py"), str(ranks), str(reps), str(warm)] + specs
+            try:
+                res = parse(run(cmd, nenv))
+                for w in workloads:
+                    note = "@njit, 1 thread" if ranks == 1 else f"@njit(parallel=True), prange, {ranks} threads"
+                    if w == "sort":
+                        note += "; np.sort in njit" + ("" if ranks == 1 else " of 2 halves in a prange, then a serial merge")
+                    results[(w, ranks, "Numba")] = (res[w], note)
+            except Exception as e:
+                for w in workloads:
+                    emit(dict(kind="skipped", tool="Numba", workload=w, why=f"failed on {ranks} ranks: {e}"))
+                log("numba failed:", e)
+        else:
+            for w in workloads:
+                emit(dict(kind="skipped", tool="Numba", workload=w, why="numba not installed"))
+
+    mismatch = False
+    for w in workloads:
+        mine = {k: v for k, v in results.items() if k[0] == w}
+        if not mine:
+            continue
+        ref_key = next((k for k in mine if k[2] == "mpi4py+NumPy" and k[1] == 1), next(iter(mine)))
+        ref = mine[ref_key][0]["check"]
+        kind, tol = TOL[w]
+        title, size, unit = title_size(w, sizes[w])
+        for (ww, ranks, tool), (d, note) in sorted(mine.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+            c = d["check"]
+            ok = c is not None and ref is not None and len(d["samples"]) >= 1
+            if ok:
+                err = abs(c - ref) if kind == "abs" else abs(c - ref) / max(abs(ref), 1e-300)
+                ok = err <= tol
+            if ok and w == "sort" and d["bad"] != 0:
+                ok = False
+            if not ok:
+                mismatch = True
+                detail = (f"{w} on {ranks} ranks, {tool}: checksum {c!r} (out-of-order {d['bad']}) vs "
+                          f"{ref!r} from {ref_key[2]} on {ref_key[1]} ranks; tolerance {kind} {tol:g}")
+                emit(dict(kind="mismatch", workload=w, detail=detail))
+                log("MISMATCH", detail)
+                continue
+            emit(dict(workload=w, title=title, size=size, size_unit=unit, ranks=ranks, tool=tool,
+                      unit="ms", samples=d["samples"], checksum=c,
+                      note=note + f"; checksum agrees within {kind} {tol:g}"))
+    out.close()
+    log(f"done in {time.time() - t_start:.1f} s")
+    return 1 if mismatch else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
