@@ -94,8 +94,9 @@ def main() -> int:
             ok_kernels.append((k, sums))
 
     # 2. Fresh processes, interleaved (tool after tool) so the load's drift hits both.
-    floors = {"python -c pass": [py, "-c", "pass"],
-              "python -c 'import numpy'": [py, "-c", "import numpy"]}
+    floors = {"python -c pass": [py, "-c", "pass"]}
+    if have_module(py, "numpy") is None:
+        floors["python -c 'import numpy'"] = [py, "-c", "import numpy"]
     for cmd in floors.values():
         timed(cmd, work)
     for k, sums in ok_kernels:

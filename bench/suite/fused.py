@@ -97,6 +97,7 @@ def main() -> int:
 
     # Which tools can run here.
     tools: list[Tool] = []
+    skipped: set[str] = set()
     for t in TOOLS:
         why = None
         if t.how == "dtlc" and not (args.dtlc and Path(args.dtlc).exists()):
@@ -104,13 +105,16 @@ def main() -> int:
         elif t.how in ("c", "triad") and shutil.which("gcc") is None:
             why = "gcc not found"
         elif t.how.startswith("py:"):
+            why = have_module(sys.executable, "numpy")
             for prefix, mod in NEEDS.items():
-                if t.how[3:].startswith(prefix):
+                if not why and t.how[3:].startswith(prefix):
                     why = have_module(sys.executable, mod)
         if args.only_tools and t.how.split(":")[-1] not in args.only_tools.split(","):
             continue
         if why:
-            rec.skipped(t.name, why)
+            if t.name not in skipped:
+                rec.skipped(t.name, why)
+                skipped.add(t.name)
         else:
             tools.append(t)
     cbin = work / "peers"

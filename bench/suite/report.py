@@ -449,7 +449,9 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
             png = charts / f"{g}_{re.sub(r'[^A-Za-z0-9]+', '_', w).strip('_')}.png"
             if chart(wrows, png, f"{g} / {w}: {title}"):
                 L.append(f"![{g} / {w}]({rel}/{png.name})")
-                L.append("")
+            else:
+                L.append("(no chart: matplotlib is not installed)")
+            L.append("")
             has_gb = any(r.gbps() for r in wrows)
             L.append("| size | ranks | tool | median | [min..max] | n | " + ("GB/s | " if has_gb else "")
                      + "ratio to best peer | note |")
