@@ -220,6 +220,7 @@ pub fn compile<M: Module>(
         clif: Vec::new(),
         asm: Vec::new(),
         want_text,
+        kernels: 0,
     };
     let mut ctx = g.module.make_context();
     let mut fctx = FunctionBuilderContext::new();
@@ -337,6 +338,8 @@ struct Gen<'a, M: Module> {
     clif: Vec<String>,
     asm: Vec<String>,
     want_text: bool,
+    /// SIMD loop functions made so far (`dtl_vecN`).
+    kernels: usize,
 }
 
 impl<M: Module> Gen<'_, M> {
@@ -2518,13 +2521,37 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     {
                         let saved = self.elide_bounds;
                         self.elide_bounds = elide;
-                        let r = self.stepped_loop(start, end, 1, |s, k| {
-                            let gi = s.b.ins().iadd(base, k);
-                            s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
-                        });
+                        let r = if elide && inner_vars.is_empty() {
+                            let dim = (dim1, dim2);
+                            self.forall_interior(start, end, base, gvar, var0, &modes, dim, body)
+                        } else {
+                            self.stepped_loop(start, end, 1, |s, k| {
+                                let gi = s.b.ins().iadd(base, k);
+                                s.forall_row(
+                                    k,
+                                    gi,
+                                    gvar,
+                                    var0,
+                                    &modes,
+                                    &inner_vars,
+                                    dim1,
+                                    dim2,
+                                    body,
+                                )
+                            })
+                        };
                         self.elide_bounds = saved;
                         r?;
                     }
+                } else if unit_step && inner_vars.is_empty() {
+                    // No offset reads to check (or `--unchecked`): all rows are interior.
+                    let z = self.i64c(0);
+                    let saved = self.elide_bounds;
+                    self.elide_bounds = self.g.opts.unchecked;
+                    let dim = (dim1, dim2);
+                    let r = self.forall_interior(z, rows, base, gvar, var0, &modes, dim, body);
+                    self.elide_bounds = saved;
+                    r?;
                 } else {
                     let r = self.counted_loop(rows, |s, k| {
                         let gi = s.b.use_var(givar);
@@ -2622,6 +2649,170 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             // Only failure jumps end a body; give the loop a fresh block to continue in.
             self.ensure_open();
         }
+        Ok(())
+    }
+
+    /// Rows `from..to` of a 1-D forall with step 1 (global row `base + k`), the body as written.
+    #[allow(clippy::too_many_arguments)]
+    fn plain_rows(
+        &mut self,
+        from: Value,
+        to: Value,
+        base: Value,
+        gvar: Variable,
+        var0: LocalId,
+        modes: &HashMap<LocalId, Acc>,
+        dim: (Value, Value),
+        body: &hir::Block,
+    ) -> CResult<()> {
+        self.stepped_loop(from, to, 1, |s, k| {
+            let gi = s.b.ins().iadd(base, k);
+            s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, body)
+        })
+    }
+
+    /// Rows `from..to` of a 1-D forall with step 1 where offset reads need no bounds checks.
+    /// A body that is one `if` whose condition bounds the iteration index by loop-invariant
+    /// values (`if i > 0 && i < n - 1 { .. } else { .. }`) is split: the rows where the
+    /// condition holds run the `then` block alone, the others the whole body. The straight
+    /// part then runs as SIMD code when [`vec_plan`] accepts it.
+    #[allow(clippy::too_many_arguments)]
+    fn forall_interior(
+        &mut self,
+        from: Value,
+        to: Value,
+        base: Value,
+        gvar: Variable,
+        var0: LocalId,
+        modes: &HashMap<LocalId, Acc>,
+        dim: (Value, Value),
+        body: &hir::Block,
+    ) -> CResult<()> {
+        let split = match body.stmts.as_slice() {
+            [Stmt::If { cond, then, .. }] if body.tail.is_none() => {
+                let inner = body_locals(body);
+                affine_bounds(cond, var0, &inner).map(|b| (b, then))
+            }
+            _ => None,
+        };
+        let Some((bounds, then)) = split else {
+            return self.straight_rows(from, to, base, gvar, var0, modes, dim, body);
+        };
+        // Global rows a_g..b_g where the condition holds, clamped to base+from..base+to.
+        let g_from = self.b.ins().iadd(base, from);
+        let g_to = self.b.ins().iadd(base, to);
+        let (mut a_g, mut b_g) = (g_from, g_to);
+        for (lower, e, plus1) in bounds {
+            let v = self.scalar(e)?;
+            let v = if plus1 {
+                let p = self.b.ins().iadd_imm_s(v, 1);
+                let top = self.b.ins().icmp_imm_s(IntCC::Equal, v, i64::MAX);
+                self.b.ins().select(top, v, p)
+            } else {
+                v
+            };
+            if lower {
+                a_g = self.b.ins().smax(a_g, v);
+            } else {
+                b_g = self.b.ins().smin(b_g, v);
+            }
+        }
+        let a_g = self.b.ins().smin(a_g, g_to);
+        let b_g = self.b.ins().smax(b_g, g_from);
+        let a = self.b.ins().isub(a_g, base);
+        let b = self.b.ins().isub(b_g, base);
+        let b = self.b.ins().smax(a, b);
+        self.plain_rows(from, a, base, gvar, var0, modes, dim, body)?;
+        self.straight_rows(a, b, base, gvar, var0, modes, dim, then)?;
+        self.plain_rows(b, to, base, gvar, var0, modes, dim, body)
+    }
+
+    /// Rows `from..to` of a body without a split: SIMD vectors where [`vec_plan`] accepts the
+    /// body (and no written container shares memory with one read at an offset), then the
+    /// scalar rest.
+    #[allow(clippy::too_many_arguments)]
+    fn straight_rows(
+        &mut self,
+        from: Value,
+        to: Value,
+        base: Value,
+        gvar: Variable,
+        var0: LocalId,
+        modes: &HashMap<LocalId, Acc>,
+        dim: (Value, Value),
+        body: &hir::Block,
+    ) -> CResult<()> {
+        let Some(plan) = vec_plan(body, var0, modes) else {
+            return self.plain_rows(from, to, base, gvar, var0, modes, dim, body);
+        };
+        let Some(vt) = Self::simd_ty(plan.elem) else {
+            return self.plain_rows(from, to, base, gvar, var0, modes, dim, body);
+        };
+        let es = size_of(plan.elem);
+        // Written containers must not be the memory of another local read at an offset
+        // (`let w = u;` aliases): checked once, else the scalar loop runs.
+        let mut distinct: Option<Value> = None;
+        for w in &plan.written {
+            for r in &plan.shifted {
+                if r == w {
+                    continue;
+                }
+                let (Some(aw), Some(ar)) = (modes.get(w), modes.get(r)) else {
+                    return Err(ice("vector plan without access".into()));
+                };
+                let ne = self.b.ins().icmp(IntCC::NotEqual, aw.data, ar.data);
+                distinct = Some(match distinct {
+                    Some(d) => self.b.ins().band(d, ne),
+                    None => ne,
+                });
+            }
+        }
+        let join = self.b.create_block();
+        if let Some(ok) = distinct {
+            let vb = self.b.create_block();
+            let sb = self.b.create_block();
+            self.b.ins().brif(ok, vb, &[], sb, &[]);
+            self.b.switch_to_block(sb);
+            self.b.seal_block(sb);
+            self.plain_rows(from, to, base, gvar, var0, modes, dim, body)?;
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(vb);
+            self.b.seal_block(vb);
+        }
+        // The SIMD loop is a function of its own (`dtl_vecN`), called once per forall: in a
+        // small function the register allocator keeps the loop's pointers and constants in
+        // registers (inside the caller's loop nest it spilled them on every iteration).
+        let mut inv: Vec<&Expr> = Vec::new();
+        for st in &plan.stmts {
+            vec_invariants(&st.value, &mut inv);
+        }
+        let mut conts: Vec<LocalId> = plan.written.clone();
+        for st in &plan.stmts {
+            vec_reads(&st.value, &mut conts);
+        }
+        let lanes = vt.lane_count() as i64;
+        let chunk = lanes * UNROLL;
+        let n = self.b.ins().isub(to, from);
+        let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
+        let mut args = vec![nv];
+        for l in &conts {
+            let acc = modes
+                .get(l)
+                .ok_or_else(|| ice("vector access without preparation".into()))?;
+            let off = self.b.ins().imul_imm_s(from, es);
+            args.push(self.b.ins().iadd(acc.data, off));
+        }
+        for e in &inv {
+            args.push(self.scalar(e)?);
+        }
+        let kernel = vec_kernel(self.g, &plan, &conts, &inv, vt)?;
+        let f = self.func_ref(kernel);
+        self.b.ins().call(f, &args);
+        let rest = self.b.ins().iadd(from, nv);
+        self.plain_rows(rest, to, base, gvar, var0, modes, dim, body)?;
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
         Ok(())
     }
 
@@ -3525,4 +3716,488 @@ fn iter_offset(e: &Expr, var: LocalId) -> Option<i64> {
         },
         _ => None,
     }
+}
+
+/// Locals a block declares or assigns (anywhere inside, nested blocks included).
+fn body_locals(b: &hir::Block) -> Vec<LocalId> {
+    fn stmts(b: &hir::Block, out: &mut Vec<LocalId>) {
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { local, .. } => out.push(*local),
+                Stmt::Assign { target, .. } => {
+                    if let ExprKind::Local(l) = &target.kind {
+                        out.push(*l);
+                    }
+                }
+                Stmt::If { then, els, .. } => {
+                    stmts(then, out);
+                    if let Some(e) = els {
+                        stmts(e, out);
+                    }
+                }
+                Stmt::While { body, .. } => stmts(body, out),
+                Stmt::For { var, body, .. } => {
+                    out.push(*var);
+                    stmts(body, out);
+                }
+                Stmt::Forall { vars, body, .. } => {
+                    out.extend(vars.iter().copied());
+                    stmts(body, out);
+                }
+                Stmt::Block(b) => stmts(b, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    stmts(b, &mut out);
+    out
+}
+
+/// Whether `e` has the same value in every iteration of a forall over `var` whose body
+/// declares or assigns `inner`, and can be computed once before the loop without a possible
+/// failure or side effect (no calls, no integer division).
+fn invariant(e: &Expr, var: LocalId, inner: &[LocalId]) -> bool {
+    match &e.kind {
+        ExprKind::Lit(Lit::Int(_) | Lit::Float(_) | Lit::Bool(_)) | ExprKind::Global(_) => true,
+        ExprKind::Local(l) => *l != var && !inner.contains(l) && matches!(e.ty, Ty::Scalar(_)),
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => invariant(a, var, inner),
+        ExprKind::Binary(op, a, b) => {
+            let int_div = matches!(op, BinOp::Div | BinOp::Rem)
+                && !matches!(e.ty, Ty::Scalar(s) if s.is_float());
+            !int_div && invariant(a, var, inner) && invariant(b, var, inner)
+        }
+        _ => false,
+    }
+}
+
+/// The bounds an `&&` of comparisons `i OP e` (or `e OP i`, `e` invariant i64) puts on the
+/// iteration index `var`: `(lower, e, plus1)` means `i >= e (+1)` when `lower`, else
+/// `i < e (+1)`. `None` when the condition has another form.
+fn affine_bounds<'e>(
+    cond: &'e Expr,
+    var: LocalId,
+    inner: &[LocalId],
+) -> Option<Vec<(bool, &'e Expr, bool)>> {
+    let ExprKind::Binary(op, a, b) = &cond.kind else {
+        return None;
+    };
+    if *op == BinOp::And {
+        let mut v = affine_bounds(a, var, inner)?;
+        v.extend(affine_bounds(b, var, inner)?);
+        return Some(v);
+    }
+    let is_var = |x: &Expr| matches!(x.kind, ExprKind::Local(l) if l == var);
+    let inv = |x: &Expr| matches!(x.ty, Ty::Scalar(Scalar::I64)) && invariant(x, var, inner);
+    // Normalize to `i OP e`.
+    let (op, e) = if is_var(a) && inv(b) {
+        (*op, &**b)
+    } else if is_var(b) && inv(a) {
+        let flipped = match op {
+            BinOp::Lt => BinOp::Gt,
+            BinOp::Le => BinOp::Ge,
+            BinOp::Gt => BinOp::Lt,
+            BinOp::Ge => BinOp::Le,
+            other => *other,
+        };
+        (flipped, &**a)
+    } else {
+        return None;
+    };
+    Some(vec![match op {
+        BinOp::Gt => (true, e, true),
+        BinOp::Ge => (true, e, false),
+        BinOp::Lt => (false, e, false),
+        BinOp::Le => (false, e, true),
+        _ => return None,
+    }])
+}
+
+/// A forall-body expression computed on SIMD vectors.
+#[derive(Clone)]
+enum VExpr<'e> {
+    /// Loop-invariant: computed once and splatted.
+    Inv(&'e Expr),
+    /// `c[i + k]` of a container addressed by local row.
+    Read(LocalId, i64),
+    Neg(Box<VExpr<'e>>),
+    Bin(BinOp, Box<VExpr<'e>>, Box<VExpr<'e>>),
+    Call(Builtin, Vec<VExpr<'e>>),
+}
+
+/// The loop-invariant leaves of a vector expression, added to `out` once each.
+fn vec_invariants<'e>(v: &VExpr<'e>, out: &mut Vec<&'e Expr>) {
+    match v {
+        VExpr::Inv(e) => {
+            if !out.iter().any(|x| std::ptr::eq(*x, *e)) {
+                out.push(e);
+            }
+        }
+        VExpr::Read(..) => {}
+        VExpr::Neg(a) => vec_invariants(a, out),
+        VExpr::Bin(_, a, b) => {
+            vec_invariants(a, out);
+            vec_invariants(b, out);
+        }
+        VExpr::Call(_, xs) => {
+            for x in xs {
+                vec_invariants(x, out);
+            }
+        }
+    }
+}
+
+/// Compiles the SIMD loop of a vectorized forall body as a function of its own:
+/// `fn(n, row pointers of conts..., invariants...)` runs `n` rows (a multiple of the vector
+/// chunk) from the given pointers.
+fn vec_kernel<M: Module>(
+    g: &mut Gen<'_, M>,
+    plan: &VecPlan,
+    conts: &[LocalId],
+    inv: &[&Expr],
+    vt: Type,
+) -> CResult<FuncId> {
+    let ptr = g.module.target_config().pointer_type();
+    let st = clif_ty(plan.elem);
+    let es = size_of(plan.elem);
+    let mut sig = g.module.make_signature();
+    sig.params.push(AbiParam::new(types::I64));
+    for _ in conts {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    for _ in inv {
+        sig.params.push(AbiParam::new(st));
+    }
+    let name = format!("dtl_vec{}", g.kernels);
+    g.kernels += 1;
+    let id = g
+        .module
+        .declare_function(&name, Linkage::Local, &sig)
+        .map_err(|e| ice(format!("declare {name}: {e}")))?;
+    g.names.insert(id, name.clone());
+    let mut ctx = g.module.make_context();
+    ctx.func.signature = sig;
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let n = params[0];
+        let invs: Vec<(*const Expr, Value)> = inv
+            .iter()
+            .zip(&params[1 + conts.len()..])
+            .map(|(e, x)| (*e as *const Expr, *x))
+            .collect();
+        let invs: Vec<(*const Expr, Value)> = invs
+            .into_iter()
+            .map(|(k, x)| (k, b.ins().splat(vt, x)))
+            .collect();
+        let head = b.create_block();
+        let body = b.create_block();
+        let exit = b.create_block();
+        let kv = b.append_block_param(head, types::I64);
+        let mut ptrs: Vec<(LocalId, Value)> = Vec::new();
+        for l in conts {
+            ptrs.push((*l, b.append_block_param(head, ptr)));
+        }
+        let z = b.ins().iconst(types::I64, 0);
+        let mut args = vec![BlockArg::Value(z)];
+        args.extend(
+            params[1..1 + conts.len()]
+                .iter()
+                .map(|p| BlockArg::Value(*p)),
+        );
+        b.ins().jump(head, &args);
+        b.switch_to_block(head);
+        let more = b.ins().icmp(IntCC::SignedLessThan, kv, n);
+        b.ins().brif(more, body, &[], exit, &[]);
+        b.switch_to_block(body);
+        b.seal_block(body);
+        let lanes = vt.lane_count() as i64;
+        let ptr_of = |l: LocalId| {
+            ptrs.iter()
+                .find(|(x, _)| *x == l)
+                .map(|(_, p)| *p)
+                .ok_or_else(|| ice("vector pointer".into()))
+        };
+        for u in 0..UNROLL {
+            let lane = u * lanes;
+            for s in &plan.stmts {
+                let mut v = emit_vexpr(&mut b, &s.value, lane, es, vt, &invs, &ptr_of)?;
+                let p = ptr_of(s.target)?;
+                let disp = i32::try_from(lane * es).map_err(|_| ice("vector offset".into()))?;
+                if let Some(op) = s.op {
+                    let old = b.ins().load(vt, vflags(), p, disp);
+                    v = match op {
+                        BinOp::Add => b.ins().fadd(old, v),
+                        BinOp::Sub => b.ins().fsub(old, v),
+                        BinOp::Mul => b.ins().fmul(old, v),
+                        _ => b.ins().fdiv(old, v),
+                    };
+                }
+                b.ins().store(vflags(), v, p, disp);
+            }
+        }
+        let chunk = lanes * UNROLL;
+        let k1 = b.ins().iadd_imm_s(kv, chunk);
+        let mut next = vec![BlockArg::Value(k1)];
+        for (_, p) in &ptrs {
+            next.push(BlockArg::Value(b.ins().iadd_imm_s(*p, chunk * es)));
+        }
+        b.ins().jump(head, &next);
+        b.seal_block(head);
+        b.switch_to_block(exit);
+        b.seal_block(exit);
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(g.module.target_config());
+    }
+    g.define(id, &mut ctx, &name, "")?;
+    Ok(id)
+}
+
+/// Emits one SIMD vector of a vector expression: lanes `lane..` after the row pointers.
+fn emit_vexpr(
+    b: &mut FunctionBuilder,
+    v: &VExpr,
+    lane: i64,
+    es: i64,
+    vt: Type,
+    inv: &[(*const Expr, Value)],
+    ptr_of: &dyn Fn(LocalId) -> CResult<Value>,
+) -> CResult<Value> {
+    Ok(match v {
+        VExpr::Inv(e) => {
+            let key: *const Expr = *e;
+            inv.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, x)| *x)
+                .ok_or_else(|| ice("vector invariant".into()))?
+        }
+        VExpr::Read(l, c) => {
+            let p = ptr_of(*l)?;
+            let disp = i32::try_from((c + lane) * es).map_err(|_| ice("vector offset".into()))?;
+            b.ins().load(vt, vflags(), p, disp)
+        }
+        VExpr::Neg(a) => {
+            let x = emit_vexpr(b, a, lane, es, vt, inv, ptr_of)?;
+            b.ins().fneg(x)
+        }
+        VExpr::Bin(op, a, c) => {
+            let x = emit_vexpr(b, a, lane, es, vt, inv, ptr_of)?;
+            let y = emit_vexpr(b, c, lane, es, vt, inv, ptr_of)?;
+            match op {
+                BinOp::Add => b.ins().fadd(x, y),
+                BinOp::Sub => b.ins().fsub(x, y),
+                BinOp::Mul => b.ins().fmul(x, y),
+                _ => b.ins().fdiv(x, y),
+            }
+        }
+        VExpr::Call(f, xs) => {
+            let mut vs = Vec::new();
+            for x in xs {
+                vs.push(emit_vexpr(b, x, lane, es, vt, inv, ptr_of)?);
+            }
+            match f {
+                Builtin::Sqrt => b.ins().sqrt(vs[0]),
+                Builtin::Abs => b.ins().fabs(vs[0]),
+                Builtin::Floor => b.ins().floor(vs[0]),
+                Builtin::Ceil => b.ins().ceil(vs[0]),
+                Builtin::Min => b.ins().fmin(vs[0], vs[1]),
+                _ => b.ins().fmax(vs[0], vs[1]),
+            }
+        }
+    })
+}
+
+/// The containers a vector expression reads, added to `out` once each.
+fn vec_reads(v: &VExpr, out: &mut Vec<LocalId>) {
+    match v {
+        VExpr::Inv(_) => {}
+        VExpr::Read(l, _) => {
+            if !out.contains(l) {
+                out.push(*l);
+            }
+        }
+        VExpr::Neg(a) => vec_reads(a, out),
+        VExpr::Bin(_, a, b) => {
+            vec_reads(a, out);
+            vec_reads(b, out);
+        }
+        VExpr::Call(_, xs) => {
+            for x in xs {
+                vec_reads(x, out);
+            }
+        }
+    }
+}
+
+/// `c[i] = e` / `c[i] op= e` in a vectorized forall body.
+struct VStmt<'e> {
+    target: LocalId,
+    op: Option<BinOp>,
+    value: VExpr<'e>,
+}
+
+/// A forall body that runs as SIMD code: straight-line element assignments of one float type.
+struct VecPlan<'e> {
+    elem: Scalar,
+    stmts: Vec<VStmt<'e>>,
+    /// Containers written, and those read at a nonzero offset (disjoint sets of locals).
+    written: Vec<LocalId>,
+    shifted: Vec<LocalId>,
+}
+
+/// Whether a forall body (1-D, over a container with step 1) can run as SIMD vectors: only
+/// `let x = e;` of floats and `c[i] (op)= e;` where `e` uses `+ - * /`, negation, `sqrt abs
+/// floor ceil min max`, loop-invariant scalars and reads `d[i + k]` of vectors addressed by
+/// local row, all of one float type; and no written container read at a nonzero offset (the
+/// rows of one vector would see each other's old values in a different order).
+fn vec_plan<'e>(
+    body: &'e hir::Block,
+    var: LocalId,
+    modes: &HashMap<LocalId, Acc>,
+) -> Option<VecPlan<'e>> {
+    fn vexpr<'e>(
+        e: &'e Expr,
+        s: Scalar,
+        var: LocalId,
+        inner: &[LocalId],
+        lets: &HashMap<LocalId, VExpr<'e>>,
+        modes: &HashMap<LocalId, Acc>,
+        reads: &mut Vec<(LocalId, i64)>,
+    ) -> Option<VExpr<'e>> {
+        if e.ty != Ty::Scalar(s) {
+            return None;
+        }
+        if let ExprKind::Local(l) = &e.kind
+            && let Some(v) = lets.get(l)
+        {
+            return Some(v.clone());
+        }
+        if invariant(e, var, inner) {
+            return Some(VExpr::Inv(e));
+        }
+        let mut sub = |x: &'e Expr| vexpr(x, s, var, inner, lets, modes, reads);
+        Some(match &e.kind {
+            ExprKind::Index(base, idx) => {
+                let ExprKind::Local(l) = &base.kind else {
+                    return None;
+                };
+                let acc = modes.get(l)?;
+                if idx.len() != 1 || acc.by_global.is_some() || acc.row.is_some() {
+                    return None;
+                }
+                let k = iter_offset(&idx[0], var)?;
+                reads.push((*l, k));
+                VExpr::Read(*l, k)
+            }
+            ExprKind::Unary(UnOp::Neg, a) => VExpr::Neg(Box::new(sub(a)?)),
+            ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b) => {
+                VExpr::Bin(*op, Box::new(sub(a)?), Box::new(sub(b)?))
+            }
+            ExprKind::Call {
+                callee:
+                    Callee::Builtin(
+                        b @ (Builtin::Sqrt
+                        | Builtin::Abs
+                        | Builtin::Floor
+                        | Builtin::Ceil
+                        | Builtin::Min
+                        | Builtin::Max),
+                    ),
+                args,
+                ..
+            } => {
+                let mut xs = Vec::new();
+                for a in args {
+                    xs.push(sub(a)?);
+                }
+                VExpr::Call(*b, xs)
+            }
+            _ => return None,
+        })
+    }
+    if body.tail.is_some() || body.stmts.is_empty() {
+        return None;
+    }
+    let inner = body_locals(body);
+    let mut elem = None;
+    let mut lets = HashMap::new();
+    let mut stmts = Vec::new();
+    let mut reads = Vec::new();
+    for st in &body.stmts {
+        match st {
+            Stmt::Let { local, init, .. } => {
+                let Ty::Scalar(s) = init.ty else { return None };
+                if *elem.get_or_insert(s) != s {
+                    return None;
+                }
+                let v = vexpr(init, s, var, &inner, &lets, modes, &mut reads)?;
+                lets.insert(*local, v);
+            }
+            Stmt::Assign {
+                target, op, value, ..
+            } => {
+                let ExprKind::Index(base, idx) = &target.kind else {
+                    return None;
+                };
+                let ExprKind::Local(t) = &base.kind else {
+                    return None;
+                };
+                let acc = modes.get(t)?;
+                if idx.len() != 1
+                    || iter_offset(&idx[0], var) != Some(0)
+                    || acc.by_global.is_some()
+                    || acc.row.is_some()
+                    || !matches!(
+                        op,
+                        None | Some(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+                    )
+                {
+                    return None;
+                }
+                let Ty::Scalar(s) = target.ty else {
+                    return None;
+                };
+                if *elem.get_or_insert(s) != s {
+                    return None;
+                }
+                let v = vexpr(value, s, var, &inner, &lets, modes, &mut reads)?;
+                stmts.push(VStmt {
+                    target: *t,
+                    op: *op,
+                    value: v,
+                });
+            }
+            _ => return None,
+        }
+    }
+    let elem = elem?;
+    if !elem.is_float() || stmts.is_empty() {
+        return None;
+    }
+    let mut written: Vec<LocalId> = Vec::new();
+    for st in &stmts {
+        if !written.contains(&st.target) {
+            written.push(st.target);
+        }
+    }
+    let mut shifted: Vec<LocalId> = Vec::new();
+    for (l, k) in reads {
+        if k != 0 && !shifted.contains(&l) {
+            shifted.push(l);
+        }
+    }
+    if shifted.iter().any(|l| written.contains(l)) {
+        return None;
+    }
+    Some(VecPlan {
+        elem,
+        stmts,
+        written,
+        shifted,
+    })
 }
