@@ -8,8 +8,9 @@ A group script appends one JSON object per line to its --out file:
      "checksum": -12500003.25, "note": "..."}
 
 plus {"kind": "skipped", ...} and {"kind": "mismatch", ...} records. Optional fields the report
-understands: "bytes" (bytes moved per sample: the report adds effective GB/s) and "reference"
-(true: a limit or floor drawn for comparison, never counted as a peer). Tools whose name starts
+understands: "bytes" (bytes moved per sample: the report adds effective GB/s), "reference"
+(true: a limit or floor drawn for comparison, never counted as a peer) and "detail" (true: a dtl
+figure that shows a part of another, such as the compile call alone; left out of the summary). Tools whose name starts
 with "dtl" are dtl; every other tool is a peer.
 """
 

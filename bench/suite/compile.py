@@ -115,7 +115,7 @@ def main() -> int:
             rec.record(k, title, 1000, "f64", 1, "dtl (dtl.compile + first call)", "ms",
                        first["dtl"], sums.get("dtl"))
             rec.record(k, title, 1000, "f64", 1, "dtl (dtl.compile alone)", "ms", comp,
-                       sums.get("dtl"), "the compile call without the first call")
+                       sums.get("dtl"), "the compile call without the first call", detail=True)
         if "numba" in tools:
             rec.record(k, title, 1000, "f64", 1, "Numba (first call)", "ms", first["numba"],
                        sums.get("numba"), "@njit, no cache: type inference, LLVM, run")

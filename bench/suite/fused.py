@@ -10,13 +10,15 @@ by dtl (`dtlc run` on 1 and 2 thread ranks; Python kernels from strings on NumPy
 with the STREAM triad (C) as the bandwidth limit.
 
     python bench/suite/fused.py --mode quick|full --out FILE.jsonl [--dtlc PATH]
-                                [--sizes 1e6,1e7] [--rounds R] [--reps K]
+                                [--sizes 1e6,1e7] [--rounds R]
 
-First every tool computes each (expression, size) once and reports the sum of c; the sums must
-agree within a relative 1e-9 (else a `mismatch` record, that workload is not timed, and the
-script exits 1). Then the timing: R rounds, each running every tool once (in a rotated order, so
-the drift of a shared machine's load spreads over the tools) with one warm-up and K timed
-repetitions; the samples of all rounds are pooled (R*K >= 7).
+For each (expression, size): first every tool computes it once (compiling and touching every
+page: the warm-up) and reports the sum of c; the sums must agree within a relative 1e-9 (else a
+`mismatch` record, that expression and size are not timed, and the script exits 1). Then R >= 7
+rounds, each taking one sample of every tool back to back, in an order rotated each round, so
+that all tools see the same load of a shared machine. The Python tools are long-lived processes
+(bench/suite/fused/peers.py) answering one command per sample; dtlc and C run one process per
+sample, each making its own warm-up pass before the timed one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Recorder, disagreement, have_module, parse_args, parse_samples, run_tool  # noqa: E402
+from common import Recorder, disagreement, have_module, parse_args, parse_samples, run_tool  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "fused"
 RTOL = 1e-9
@@ -39,6 +41,35 @@ TITLES = {
     "fused": "c = 2a - 4.5b + 1.1(sin a + cos b)",
 }
 BYTES_PER_ELEMENT = 24  # read a and b, write c (the STREAM convention: no write-allocate traffic)
+
+
+class Server:
+    """A tool's process (peers.py) that answers one command per line."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+
+    def ask(self, line: str) -> float:
+        assert self.p.stdin and self.p.stdout
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        out = self.p.stdout.readline().strip()
+        if out.startswith(("checksum ", "time_ms ")):
+            return float(out.split()[1])
+        err = ""
+        if not out and self.p.poll() is not None and self.p.stderr:
+            err = self.p.stderr.read().strip()[-600:]
+        raise RuntimeError(out or f"exited {self.p.returncode}: {err}")
+
+    def close(self) -> None:
+        try:
+            if self.p.poll() is None and self.p.stdin:
+                self.p.stdin.write("quit\n")
+                self.p.stdin.close()
+            self.p.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.p.kill()
 
 
 @dataclass
@@ -79,21 +110,18 @@ NEEDS = {"numexpr": "numexpr", "numba": "numba", "dtl_": "dtl"}
 def main() -> int:
     def extra(p: argparse.ArgumentParser) -> None:
         p.add_argument("--sizes", default=None, help="comma-separated sizes (default 1e6,1e7)")
-        p.add_argument("--rounds", type=int, default=None)
-        p.add_argument("--reps", type=int, default=None)
+        p.add_argument("--rounds", type=int, default=None, help="samples per figure (>= 7)")
         p.add_argument("--only-tools", default=None, help="comma-separated peer ids (debugging)")
 
     args = parse_args(__doc__, extra)
     quick = args.mode == "quick"
     sizes = [int(float(s)) for s in (args.sizes or ("1e5" if quick else "1e6,1e7")).split(",")]
-    rounds = args.rounds or (1 if quick else 3)
-    reps = args.reps or (7 if quick else 3)
-    if rounds * reps < 7:
-        reps = -(-7 // rounds)
+    rounds = max(args.rounds or 7, 7)
     rec = Recorder(args.out, "fused")
     work = Path(args.work or Path(args.out).parent / "work-fused")
     work.mkdir(parents=True, exist_ok=True)
     jobs = [(k, n) for n in sizes for k in ("axpby", "fused")]
+    triad: dict[tuple[int, int], list[float]] = {}
 
     # Which tools can run here.
     tools: list[Tool] = []
@@ -122,84 +150,79 @@ def main() -> int:
         subprocess.run(["gcc", "-O3", "-march=native", "-fopenmp", str(HERE / "peers.c"),
                         "-o", str(cbin), "-lm"], check=True)
 
-    def run(t: Tool, k: int) -> dict[tuple[str, int], tuple[float | None, list[float]]]:
-        """One process of tool t (per program for dtlc and C) over all jobs, k repetitions each."""
-        out: dict[tuple[str, int], tuple[float | None, list[float]]] = {}
+    servers: dict[str, Server] = {}
+    for t in tools:
         if t.how.startswith("py:"):
-            lines, _ = run_tool([sys.executable, str(HERE / "peers.py"), t.how[3:], str(k)]
-                                + [f"{kind}:{n}" for kind, n in jobs])
-            cur: tuple[str, int] | None = None
-            chunk: list[str] = []
-            for line in lines + ["job end 0"]:
-                if line.startswith("job "):
-                    if cur is not None:
-                        out[cur] = parse_samples(chunk)
-                    _, kind, n = line.split()
-                    cur, chunk = (kind, int(n)), []
-                elif line.startswith("skipped"):
-                    raise RuntimeError(line)
-                else:
-                    chunk.append(line)
-            return out
-        for kind, n in jobs:
-            if t.how == "dtlc":
-                cmd = [args.dtlc, "run", str(HERE / f"{kind}.dtl"), "-n", str(t.ranks),
-                       "-D", f"n={n}", "-D", f"reps={k}"]
-            else:
-                cmd = [str(cbin), "triad" if t.how == "triad" else kind, str(n), str(k), str(t.ranks)]
-                if t.how == "triad" and kind == "fused":
-                    out[kind, n] = out["axpby", n]
-                    continue
-            out[kind, n] = parse_samples(run_tool(cmd, cwd=work)[0])
-        return out
+            servers[t.key] = Server([sys.executable, str(HERE / "peers.py"), t.how[3:]])
 
-    # 1. Agreement, before any timing.
-    sums: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
-    for t in list(tools):
-        try:
-            got = run(t, 0)
-        except Exception as e:  # noqa: BLE001 - a failing tool is reported, not fatal
-            rec.skipped(t.name, f"failed on the agreement run: {e}")
-            tools.remove(t)
-            continue
-        if t.reference:
-            continue
-        for job, (s, _) in got.items():
-            if s is not None:
-                sums[job][t.key] = s
-    bad_jobs = set()
-    for kind, n in jobs:
-        why = disagreement(sums[kind, n], RTOL)
-        if why:
-            rec.mismatch(kind, n, sums[kind, n], RTOL, why)
-            bad_jobs.add((kind, n))
+    def sample(t: Tool, kind: str, n: int, prep: bool) -> float | None:
+        """prep: the warm-up and the checksum; else one timed pass (ms)."""
+        if t.key in servers:
+            return servers[t.key].ask(f"prep {kind} {n}" if prep else "time")
+        # dtlc and C: one process per sample, which makes its own warm-up pass first
+        k = "0" if prep else "1"
+        if t.how == "dtlc":
+            cmd = [args.dtlc, "run", str(HERE / f"{kind}.dtl"), "-n", str(t.ranks),
+                   "-D", f"n={n}", "-D", f"reps={k}"]
         else:
-            print(f"  agree: {kind} n={n}: {len(sums[kind, n])} tools, sum = {next(iter(sums[kind, n].values()), None)!r}")
+            cmd = [str(cbin), "triad" if t.how == "triad" else kind, str(n), k, str(t.ranks)]
+        s, times = parse_samples(run_tool(cmd, cwd=work)[0])
+        return s if prep else times[0]
 
-    # 2. Timing.
-    samples: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    checks: dict[tuple[str, str, int], float | None] = {}
-    for r in range(rounds):
-        order = tools[r % len(tools):] + tools[: r % len(tools)] if tools else []
-        for t in order:
-            try:
-                got = run(t, reps)
-            except Exception as e:  # noqa: BLE001
-                print(f"  {t.key}: round {r} failed: {e}", file=sys.stderr)
+    def drop(t: Tool, why: str) -> None:
+        if t in tools:
+            tools.remove(t)
+            rec.skipped(t.name, why)
+            if t.key in servers:
+                servers.pop(t.key).close()
+
+    try:
+        for kind, n in jobs:
+            # 1. Agreement, before any timing (this also compiles and warms every tool up).
+            sums: dict[str, float] = {}
+            for t in list(tools):
+                if t.how == "triad" and kind == "fused":
+                    continue
+                try:
+                    s = sample(t, kind, n, prep=True)
+                except Exception as e:  # noqa: BLE001 - a failing tool is reported, not fatal
+                    drop(t, f"failed on {kind} n={n}: {e}")
+                    continue
+                if not t.reference and s is not None:
+                    sums[t.key] = s
+            why = disagreement(sums, RTOL)
+            if why:
+                rec.mismatch(kind, n, sums, RTOL, why)
                 continue
-            for (kind, n), (s, times) in got.items():
-                samples[t.key, kind, n] += times
-                checks[t.key, kind, n] = s
-    for kind, n in jobs:
-        if (kind, n) in bad_jobs:
-            continue
-        for t in tools:
-            xs = samples.get((t.key, kind, n))
-            if not xs:
-                continue
-            rec.record(kind, TITLES[kind], n, "f64", t.ranks, t.name, "ms", xs,
-                       None if t.reference else checks.get((t.key, kind, n)), t.note or None,
-                       bytes=BYTES_PER_ELEMENT * n, **({"reference": True} if t.reference else {}))
+            print(f"  agree: {kind} n={n}: {len(sums)} tools, sum = {next(iter(sums.values()), None)!r}",
+                  flush=True)
+            # 2. Timing: one sample per tool per round, the tools in a rotated order each round.
+            samples: dict[str, list[float]] = defaultdict(list)
+            for r in range(rounds):
+                active = [t for t in tools if not (t.how == "triad" and kind == "fused")]
+                off = r % len(active) if active else 0
+                for t in active[off:] + active[:off]:
+                    try:
+                        v = sample(t, kind, n, prep=False)
+                    except Exception as e:  # noqa: BLE001
+                        drop(t, f"failed while timing {kind} n={n}: {e}")
+                        continue
+                    if v is not None:
+                        samples[t.key].append(v)
+            for t in tools:
+                src = samples.get(t.key)
+                if t.how == "triad" and kind == "fused":
+                    src = triad.get((n, t.ranks))
+                if not src:
+                    continue
+                if t.how == "triad":
+                    triad[n, t.ranks] = src
+                rec.record(kind, TITLES[kind], n, "f64", t.ranks, t.name, "ms", src,
+                           None if t.reference else sums.get(t.key), t.note or None,
+                           bytes=BYTES_PER_ELEMENT * n, **({"reference": True} if t.reference else {}))
+    finally:
+        for srv in servers.values():
+            srv.close()
     return 1 if rec.mismatches else 0
 
 

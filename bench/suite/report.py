@@ -47,6 +47,7 @@ class Row:
     note: str
     bytes: float | None
     reference: bool
+    detail: bool
     order: int
     med: float = field(init=False)
     lo: float = field(init=False)
@@ -102,7 +103,7 @@ def load(path: Path) -> tuple[list[Row], list[dict[str, Any]]]:
             size_unit=str(r.get("size_unit") or ""), ranks=int(r.get("ranks") or 1),
             tool=str(r.get("tool", "?")), unit=str(r.get("unit", "")), samples=samples,
             checksum=r.get("checksum"), note=str(r.get("note") or ""), bytes=r.get("bytes"),
-            reference=bool(r.get("reference")), order=i))
+            reference=bool(r.get("reference")), detail=bool(r.get("detail")), order=i))
     return rows, other
 
 
@@ -151,6 +152,10 @@ def slug(text: str) -> str:
 
 
 def fmt_ratio(q: float) -> str:
+    if q >= 100:
+        return f"{q:.0f}×"
+    if q >= 10:
+        return f"{q:.1f}×"
     return f"{q:.2f}×" if q >= 0.1 else f"{q:.2g}×"
 
 
@@ -224,7 +229,7 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import FuncFormatter
+        from matplotlib.ticker import FuncFormatter, NullLocator
     except ImportError:
         return False
     sizes = sorted({r.size for r in rows if r.size is not None})
@@ -253,6 +258,9 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
         if ys and min(ys) > 0 and max(ys) / min(ys) >= 30:
             ax.set_yscale("log")
         su = rows[0].size_unit
+        if len(sizes) <= 12:
+            ax.set_xticks(sizes)
+            ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_size(int(v), su) if v >= 1 else f"{v:g}"))
         ax.set_xlabel(f"size ({su})" if su else "size")
         ax.set_ylabel(f"median {unit}, bars: min..max")
@@ -384,10 +392,11 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
     losses = []
     for k in keys:
         dtls = [r for r in rows if (r.group, r.workload, r.size, r.ranks) == k and r.is_dtl]
+        main_dtls = [r for r in dtls if not r.detail] or dtls
         peer = best.get(k)
         if not dtls:
             continue
-        bd = min(dtls, key=lambda r: -r.med if r.higher_better else r.med)
+        bd = min(main_dtls, key=lambda r: -r.med if r.higher_better else r.med)
         if peer:
             q = ratio(bd, peer)
             verdict = "dtl faster" if q < 1 else "**dtl slower**"
@@ -421,7 +430,7 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
         for k, r, peer, q in losses:
             L.append(f"- {k[0]} / {k[1]}, {fmt_size(k[2], r.size_unit)}, {k[3]} rank{'s' if k[3] > 1 else ''}: "
                      f"**{r.tool}** {fmt_v(r.med)} {r.unit} vs {peer.tool} {fmt_v(peer.med)} {peer.unit} "
-                     f"→ {q:.2f}× slower{' (within noise: the min..max ranges overlap)' if overlap(r, peer) else ''}; "
+                     f"→ {fmt_ratio(q)} slower{' (within noise: the min..max ranges overlap)' if overlap(r, peer) else ''}; "
                      f"{cause_link(anchors, k[0], k[1])}")
     else:
         L.append("Nowhere in this run: every dtl figure is at least as fast as the best peer.")

@@ -1,12 +1,18 @@
 """Python tools of the fused group, one tool per process (no thread pool of one tool disturbs
 another): NumPy, NumPy with out=, numexpr, Numba and dtl kernels from strings.
 
-    python peers.py TOOL REPS KIND:N [KIND:N ...]        KIND: axpby | fused
+    python peers.py TOOL        then commands on stdin, one per line:
+      prep KIND N   inputs a[i] = i/n, b[i] = 1 - a[i], compile, one untimed warm-up pass (it
+                    touches every page); prints `checksum S`, the sum of c (KIND: axpby | fused)
+      time          an untimed pass, then a timed one; prints `time_ms T`
+      quit
 
-Inputs a[i] = i/n, b[i] = 1 - a[i]; the output c is preallocated (except for plain NumPy, which
-allocates its result, as NumPy code does). One untimed warm-up call (it compiles and touches every
-page); each job prints `job KIND N`, `checksum S` (the sum of c after the warm-up, before any
-timing) and one `time_ms T` line per repetition. A tool that cannot run prints `skipped WHY`.
+The parent (bench/suite/fused.py) keeps one such process per tool and asks each in turn for one
+sample, so that every tool sees the same load of the shared machine. Every sample of every tool
+is the second of two back-to-back passes (dtlc and C run one process per sample: a warm-up pass,
+then the timed one), so caches are in the same state for all. The output c is
+preallocated (except for plain NumPy, which allocates its result, as NumPy code does). A tool
+that cannot run prints `skipped WHY` (a missing module) or `error WHY`.
 """
 
 from __future__ import annotations
@@ -134,31 +140,48 @@ def dtl_local_tool(kind: str, a: np.ndarray, b: np.ndarray) -> Callable[[], np.n
     return run
 
 
-def dtl_vector(kind: str, n: int, reps: int, ranks: int) -> None:
-    """DistributedVectors on `ranks` thread ranks (dtl.spmd), the kernel called on each rank and
-    timed between two barriers on rank 0 (the slowest rank sets the time)."""
+def serve_dtl_vector(ranks: int) -> None:
+    """The server loop for DistributedVectors on `ranks` thread ranks (dtl.spmd): rank 0 reads
+    each command and shares it; a timed pass is the kernel call on every rank between two
+    barriers, timed on rank 0 (so the slowest rank sets the time)."""
     import dtl
 
-    prog = dtl.compile(DTL_VECTOR.format(e=EXPR[kind]))
+    box: dict[str, list[str]] = {}
 
     def body(ctx: Any) -> None:
-        vs = [dtl.DistributedVector(ctx, n) for _ in range(3)]
-        a, b, c = vs
-        la, lb = a.local_view(), b.local_view()
-        la[:] = np.arange(a.local_offset, a.local_offset + len(la), dtype=np.float64) / n
-        lb[:] = 1.0 - la
-        prog.k(a, b, c)
-        s = dtl.allreduce(ctx, float(np.sum(c.local_view())))
-        if ctx.rank == 0:
-            print(f"checksum {s!r}", flush=True)
-        for _ in range(reps):
-            ctx.barrier()
-            t = time.perf_counter()
-            prog.k(a, b, c)
-            ctx.barrier()
-            dt = time.perf_counter() - t
+        state: dict[str, Any] = {}
+        while True:
             if ctx.rank == 0:
-                print(f"time_ms {dt * 1e3:.6f}", flush=True)
+                box["cmd"] = sys.stdin.readline().split() or ["quit"]
+            ctx.barrier()
+            cmd = box["cmd"]
+            ctx.barrier()  # every rank has read it before rank 0 reads the next one
+            if cmd[0] == "quit":
+                return
+            if cmd[0] == "prep":
+                kind, n = cmd[1], int(cmd[2])
+                state.clear()
+                prog = dtl.compile(DTL_VECTOR.format(e=EXPR[kind]))
+                a, b, c = (dtl.DistributedVector(ctx, n) for _ in range(3))
+                la, lb = a.local_view(), b.local_view()
+                la[:] = np.arange(a.local_offset, a.local_offset + len(la), dtype=np.float64) / n
+                lb[:] = 1.0 - la
+                del la, lb
+                prog.k(a, b, c)
+                s = dtl.allreduce(ctx, float(np.sum(c.local_view())))
+                state.update(prog=prog, a=a, b=b, c=c)
+                if ctx.rank == 0:
+                    print(f"checksum {s!r}", flush=True)
+            elif cmd[0] == "time":
+                prog, a, b, c = state["prog"], state["a"], state["b"], state["c"]
+                prog.k(a, b, c)  # the untimed pass right before, as for every tool
+                ctx.barrier()
+                t = time.perf_counter()
+                prog.k(a, b, c)
+                ctx.barrier()
+                dt = time.perf_counter() - t
+                if ctx.rank == 0:
+                    print(f"time_ms {dt * 1e3:.6f}", flush=True)
 
     if ranks == 1:
         body(dtl.Context())
@@ -166,46 +189,56 @@ def dtl_vector(kind: str, n: int, reps: int, ranks: int) -> None:
         dtl.spmd(ranks)(body)()
 
 
-def run_job(tool: str, kind: str, n: int, reps: int) -> None:
-    if tool.startswith("dtl_vector"):
-        dtl_vector(kind, n, reps, int(tool.rsplit("_", 1)[1]))
-        return
-    a, b = inputs(n)
+def make(tool: str, kind: str, a: np.ndarray, b: np.ndarray) -> Callable[[], np.ndarray]:
     if tool == "numpy":
-        fn = numpy_tool(kind, a, b)
-    elif tool == "numpy_out":
-        fn = numpy_out_tool(kind, a, b)
-    elif tool.startswith("numexpr_"):
-        fn = numexpr_tool(kind, a, b, int(tool.rsplit("_", 1)[1]))
-    elif tool == "numba":
-        fn = numba_tool(kind, a, b, parallel=False)
-    elif tool == "numba_parallel":
-        fn = numba_tool(kind, a, b, parallel=True)
-    elif tool == "dtl_local":
-        fn = dtl_local_tool(kind, a, b)
-    else:
-        raise SystemExit(f"unknown tool {tool}")
-    c = fn()
-    print(f"checksum {float(np.sum(c))!r}", flush=True)
-    del c
-    for _ in range(reps):
-        t = time.perf_counter()
-        c = fn()
-        dt = time.perf_counter() - t
-        del c
-        print(f"time_ms {dt * 1e3:.6f}", flush=True)
+        return numpy_tool(kind, a, b)
+    if tool == "numpy_out":
+        return numpy_out_tool(kind, a, b)
+    if tool.startswith("numexpr_"):
+        return numexpr_tool(kind, a, b, int(tool.rsplit("_", 1)[1]))
+    if tool == "numba":
+        return numba_tool(kind, a, b, parallel=False)
+    if tool == "numba_parallel":
+        return numba_tool(kind, a, b, parallel=True)
+    if tool == "dtl_local":
+        return dtl_local_tool(kind, a, b)
+    raise SystemExit(f"unknown tool {tool}")
+
+
+def serve(tool: str) -> None:
+    if tool.startswith("dtl_vector"):
+        serve_dtl_vector(int(tool.rsplit("_", 1)[1]))
+        return
+    fn: Callable[[], np.ndarray] | None = None
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            return
+        if cmd[0] == "prep":
+            fn = None
+            kind, n = cmd[1], int(cmd[2])
+            a, b = inputs(n)
+            fn = make(tool, kind, a, b)
+            c = fn()
+            print(f"checksum {float(np.sum(c))!r}", flush=True)
+            del c, a, b
+        elif cmd[0] == "time" and fn is not None:
+            fn()  # the untimed pass right before, as for every tool
+            t = time.perf_counter()
+            c = fn()
+            dt = time.perf_counter() - t
+            del c
+            print(f"time_ms {dt * 1e3:.6f}", flush=True)
 
 
 def main() -> None:
-    tool, reps = sys.argv[1], int(sys.argv[2])
-    for job in sys.argv[3:]:
-        kind, n = job.split(":")
-        print(f"job {kind} {n}", flush=True)
-        try:
-            run_job(tool, kind, int(n), reps)
-        except ImportError as e:
-            print(f"skipped {e}", flush=True)
-            return
+    try:
+        serve(sys.argv[1])
+    except ImportError as e:
+        print(f"skipped {e}", flush=True)
+    except Exception as e:  # noqa: BLE001 - reported to the parent, which skips the tool
+        print(f"error {type(e).__name__}: {e}".replace("\n", " "), flush=True)
+        raise
 
 
 if __name__ == "__main__":
