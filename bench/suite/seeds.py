@@ -3,7 +3,8 @@
 ranks — distributed dot product, mean, 1-D heat with halo exchange, pi by the midpoint rule,
 sample sort of f64, 2-D heat — dtl vs mpi4py+NumPy vs Numba.
 
-Tools: dtl threads (`dtlc run seeds/W.dtl -n 1|2`), mpi4py+NumPy (`mpirun -n 1|2 python
+Tools: dtl threads (`dtlc run seeds/W.dtl -n 1|2`), dtl MPI (`mpirun -n 2 dtlc run
+seeds/W.dtl --backend mpi`, 2 ranks only), mpi4py+NumPy (`mpirun -n 1|2 python
 seeds/seeds_mpi.py`), Numba (`seeds/seeds_numba.py`: @njit on the 1-rank row,
 @njit(parallel=True) with 2 threads on the 2-rank row). Each program times only the kernel
 (between barriers, slowest rank; data setup and process start excluded) and prints a checksum;
@@ -118,6 +119,7 @@ def main():
     ap.add_argument("--dtlc")
     ap.add_argument("--only", help="comma-separated workloads (default: all)")
     ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--no-dtl-mpi", action="store_true", help="leave out the dtl MPI rows (2 ranks)")
     ap.add_argument("--size", action="append", default=[],
                     help="override sizes, e.g. heat1d:n=4000000,steps=10 (repeatable)")
     args = ap.parse_args()
@@ -147,7 +149,9 @@ def main():
     def py_has(mod):
         return subprocess.run([py, "-c", f"import {mod}"], capture_output=True).returncode == 0
 
-    has_mpi4py = shutil.which(mpirun) is not None and py_has("mpi4py")
+    has_mpirun = shutil.which(mpirun) is not None
+    has_mpi4py = has_mpirun and py_has("mpi4py")
+    dtl_mpi_skip = set()
     has_numba = py_has("numba")
     specs = [w + ":" + ",".join(f"{k}={v}" for k, v in sizes[w].items()) for w in workloads]
     mpi_note = f"UCX_TLS={env['UCX_TLS']}, OMP/BLAS threads 1"
@@ -170,6 +174,21 @@ def main():
             except Exception as e:
                 emit(dict(kind="skipped", tool="dtl threads", workload=w, why=f"failed on {ranks} ranks: {e}"))
                 log("dtl failed:", e)
+        # dtl MPI: the same programs, one process per rank (2+ ranks only: 1 rank is the same code)
+        if ranks > 1 and dtlc and has_mpirun and not args.no_dtl_mpi:
+            for w in workloads:
+                if (w, "dtl MPI") in dtl_mpi_skip:
+                    continue
+                dargs = [a for k, v in sizes[w].items() for a in ("-D", f"{k}={v}")]
+                cmd = [mpirun, "-n", str(ranks), dtlc, "run", os.path.join(SEEDS, f"{w}.dtl"), "--backend", "mpi",
+                       "-D", f"reps={reps}", "-D", f"warm={warm}"] + dargs
+                try:
+                    res = parse(run(cmd, env), default=w)
+                    results[(w, ranks, "dtl MPI")] = (res[w], f"mpirun -n {ranks} dtlc run --backend mpi, {mpi_note}")
+                except Exception as e:
+                    dtl_mpi_skip.add((w, "dtl MPI"))
+                    emit(dict(kind="skipped", tool="dtl MPI", workload=w, why=f"failed on {ranks} ranks: {e}"))
+                    log("dtl MPI failed:", str(e)[:300])
         # mpi4py + NumPy: one launch for every workload
         if has_mpi4py:
             cmd = [mpirun, "-n", str(ranks), py, os.path.join(SEEDS, "seeds_mpi.py"), str(reps), str(warm)] + specs
