@@ -10,7 +10,8 @@ A group script appends one JSON object per line to its --out file:
 plus {"kind": "skipped", ...} and {"kind": "mismatch", ...} records. Optional fields the report
 understands: "bytes" (bytes moved per sample: the report adds effective GB/s), "reference"
 (true: a limit or floor drawn for comparison, never counted as a peer) and "detail" (true: a dtl
-figure that shows a part of another, such as the compile call alone; left out of the summary). Tools whose name starts
+figure that shows a part of another, such as the compile call alone; left out of the summary)
+and "chart" (workloads with the same key share one figure of bar panels; default: the workload). Tools whose name starts
 with "dtl" are dtl; every other tool is a peer.
 """
 

@@ -110,26 +110,28 @@ def main() -> int:
                 first[tool].append(vals["first_ms"])
                 if tool == "dtl":
                     comp.append(vals["compile_ms"])
-        title = f"kernel {k}: {KERNELS[k]}, compile + first call on 1000 f64"
+        title = f"{KERNELS[k]}: compile + first call on 1000 f64"
         if "dtl" in tools:
             rec.record(k, title, 1000, "f64", 1, "dtl (dtl.compile + first call)", "ms",
-                       first["dtl"], sums.get("dtl"))
+                       first["dtl"], sums.get("dtl"), chart="first call")
             rec.record(k, title, 1000, "f64", 1, "dtl (dtl.compile alone)", "ms", comp,
-                       sums.get("dtl"), "the compile call without the first call", detail=True)
+                       sums.get("dtl"), "the compile call without the first call", detail=True,
+                       chart="first call")
         if "numba" in tools:
             rec.record(k, title, 1000, "f64", 1, "Numba (first call)", "ms", first["numba"],
-                       sums.get("numba"), "@njit, no cache: type inference, LLVM, run")
-        ptitle = f"kernel {k}: whole fresh process (start, imports, compile, first call, exit)"
+                       sums.get("numba"), "@njit, no cache: type inference, LLVM, run",
+                       chart="first call")
+        ptitle = f"{KERNELS[k]}: a whole fresh process (start, imports, compile, call, exit)"
         if "dtl" in tools:
             rec.record(f"{k} process", ptitle, 1000, "f64", 1, "dtl (python + import dtl)", "ms",
-                       wall["dtl"], sums.get("dtl"))
+                       wall["dtl"], sums.get("dtl"), chart="process")
         if "numba" in tools:
             rec.record(f"{k} process", ptitle, 1000, "f64", 1, "Numba (python + import numba)",
-                       "ms", wall["numba"], sums.get("numba"))
+                       "ms", wall["numba"], sums.get("numba"), chart="process")
         for name, cmd in floors.items():
             rec.record(f"{k} process", ptitle, 1000, "f64", 1, name, "ms",
                        [timed(cmd, work)[0] for _ in range(procs)], None, "floor",
-                       reference=True)
+                       reference=True, chart="process")
 
     # 3. dtlc run hello.dtl: the whole process against the interpreter's start.
     if args.dtlc and Path(args.dtlc).exists():
@@ -140,10 +142,11 @@ def main() -> int:
         for _ in range(max(procs, 7) * 2):
             hello.append(timed(cmd, work)[0])
             floor.append(timed(floors["python -c pass"], work)[0])
-        title = "hello.dtl: a whole `dtlc run -n 1` process (parse, check, JIT, run, exit)"
-        rec.record("hello", title, None, "", 1, "dtl (dtlc run hello.dtl -n 1)", "ms", hello)
+        title = "`dtlc run hello.dtl -n 1`: a whole process (parse, check, JIT, run, exit)"
+        rec.record("hello", title, None, "", 1, "dtl (dtlc run hello.dtl -n 1)", "ms", hello,
+                   chart="process")
         rec.record("hello", title, None, "", 1, "python -c pass", "ms", floor, None,
-                   "the floor: an interpreter that starts and exits")
+                   "the floor: an interpreter that starts and exits", chart="process")
     else:
         rec.skipped("dtl (dtlc run hello.dtl -n 1)", "no dtlc binary (pass --dtlc)", "hello")
     return 1 if rec.mismatches else 0

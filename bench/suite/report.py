@@ -21,6 +21,7 @@ import math
 import os
 import re
 import statistics
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ class Row:
     bytes: float | None
     reference: bool
     detail: bool
+    chart: str
     order: int
     med: float = field(init=False)
     lo: float = field(init=False)
@@ -103,7 +105,8 @@ def load(path: Path) -> tuple[list[Row], list[dict[str, Any]]]:
             size_unit=str(r.get("size_unit") or ""), ranks=int(r.get("ranks") or 1),
             tool=str(r.get("tool", "?")), unit=str(r.get("unit", "")), samples=samples,
             checksum=r.get("checksum"), note=str(r.get("note") or ""), bytes=r.get("bytes"),
-            reference=bool(r.get("reference")), detail=bool(r.get("detail")), order=i))
+            reference=bool(r.get("reference")), detail=bool(r.get("detail")),
+            chart=str(r.get("chart") or r.get("workload", "?")), order=i))
     return rows, other
 
 
@@ -232,6 +235,7 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
         from matplotlib.ticker import FuncFormatter, NullLocator
     except ImportError:
         return False
+    workloads = sorted({r.workload for r in rows}, key=lambda w: min(r.order for r in rows if r.workload == w))
     sizes = sorted({r.size for r in rows if r.size is not None})
     multi_ranks = len({r.ranks for r in rows}) > 1
     unit = rows[0].unit
@@ -266,11 +270,13 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
         ax.set_ylabel(f"median {unit}, bars: min..max")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="best")
-        ax.set_title(title, fontsize=11)
+        ax.set_title(textwrap.fill(title, 90), fontsize=11)
     else:
         # One panel of horizontal bars per size and rank count (the ratio's unit of comparison).
-        panels = sorted({(r.size, r.ranks) for r in rows}, key=lambda k: (k[0] if k[0] is not None else -1, k[1]))
-        per = {k: sorted([r for r in rows if (r.size, r.ranks) == k], key=lambda r: r.med) for k in panels}
+        panels = sorted({(r.workload, r.size, r.ranks) for r in rows},
+                        key=lambda k: (workloads.index(k[0]), k[1] if k[1] is not None else -1, k[2]))
+        per = {k: sorted([r for r in rows if (r.workload, r.size, r.ranks) == k], key=lambda r: r.med)
+               for k in panels}
         best = best_peers(rows)
         nbars = sum(len(v) for v in per.values())
         fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.6 + 0.3 * nbars + 0.75 * len(panels)),
@@ -286,9 +292,9 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
                     xerr=[[r.med - r.lo for r in rs], [r.hi - r.med for r in rs]],
                     error_kw={"capsize": 2, "elinewidth": 0.8})
             ax.set_yticks(y)
-            ax.set_yticklabels([r.tool + (" (limit)" if r.reference else "") for r in rs], fontsize=8)
+            ax.set_yticklabels([r.tool + (" (reference)" if r.reference else "") for r in rs], fontsize=8)
             ax.invert_yaxis()
-            peer = best.get((rs[0].group, rs[0].workload, k[0], k[1]))
+            peer = best.get((rs[0].group, k[0], k[1], k[2]))
             for yi, r in zip(y, rs):
                 txt = fmt_v(r.med)
                 if peer is not None and not r.reference and r is not peer:
@@ -296,16 +302,20 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
                 ax.text(r.hi, yi, "  " + txt, va="center", fontsize=7)
             if logx:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(FuncFormatter(
+                    lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+                ax.tick_params(axis="x", which="minor", labelsize=7)
             ax.set_xlim(right=ax.get_xlim()[1] * (3 if logx else 1.25))
             ax.grid(True, axis="x", which="both", alpha=0.3)
             where = []
-            if k[0] is not None:
-                where.append(f"n = {fmt_size(k[0], rs[0].size_unit)}")
-            if multi_ranks or k[1] > 1:
-                where.append(f"{k[1]} rank{'s' if k[1] > 1 else ''} or threads")
-            ax.set_title(title + (" — " + ", ".join(where) if where else ""), fontsize=10)
+            if k[1] is not None:
+                where.append(f"n = {fmt_size(k[1], rs[0].size_unit)}")
+            if multi_ranks or k[2] > 1:
+                where.append(f"{k[2]} rank{'s' if k[2] > 1 else ''} or threads")
+            head = title if len(workloads) == 1 else f"{k[0]}: {rs[0].title}"
+            ax.set_title(textwrap.fill(head + (" — " + ", ".join(where) if where else ""), 95), fontsize=10)
         axes[-1, 0].set_xlabel(f"{unit}: median, bars min..max, (ratio to the best peer); "
-                               "blue dtl, orange peers, grey limits", fontsize=8)
+                               "blue dtl, orange peers, grey references (limits, floors)", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -450,17 +460,30 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
             L.append("")
             continue
         wls = sorted({r.workload for r in grows}, key=lambda w: min(r.order for r in grows if r.workload == w))
+        drawn: set[str] = set()
         for w in wls:
             wrows = [r for r in grows if r.workload == w]
             title = wrows[0].title
             L.append(f"### {g} / {w}: {title}")
             L.append("")
-            png = charts / f"{g}_{re.sub(r'[^A-Za-z0-9]+', '_', w).strip('_')}.png"
-            if chart(wrows, png, f"{g} / {w}: {title}"):
-                L.append(f"![{g} / {w}]({rel}/{png.name})")
-            else:
-                L.append("(no chart: matplotlib is not installed)")
-            L.append("")
+            # Workloads that share a chart key share one figure of bars (lines: one per workload).
+            def key_of(wl: str) -> str:
+                rs = [r for r in grows if r.workload == wl]
+                return f"{wl}" if len({r.size for r in rs}) >= 3 else rs[0].chart
+
+            key = key_of(w)
+            crows = [r for r in grows if key_of(r.workload) == key]
+            if key not in drawn:
+                drawn.add(key)
+                png = charts / f"{g}_{re.sub(r'[^A-Za-z0-9]+', '_', key).strip('_')}.png"
+                if chart(crows, png, f"{g} / {w}: {title}"):
+                    L.append(f"![{g} / {key}]({rel}/{png.name})")
+                else:
+                    L.append("(no chart: matplotlib is not installed)")
+                L.append("")
+            elif len({r.workload for r in crows}) > 1:
+                L.append(f"(in the chart of *{g} / {crows[0].workload}* above)")
+                L.append("")
             has_gb = any(r.gbps() for r in wrows)
             L.append("| size | ranks | tool | median | [min..max] | n | " + ("GB/s | " if has_gb else "")
                      + "ratio to best peer | note |")
