@@ -222,9 +222,12 @@ def main():
                           "(dtl's allgather takes only a scalar), a new container each call")
                 if t.startswith("dtl") and w == "broadcast":
                     n += "; broadcast(x, root: 0) of a local<f64> returns a new local each call"
-                emit(dict(workload=w, title=TITLES[w], size=size, size_unit="bytes", ranks=2,
-                          tool=t, unit="us", samples=samples,
-                          checksum=None if w == "barrier" else c, note=n))
+                rec = dict(workload=w, title=TITLES[w], size=size, size_unit="bytes", ranks=2,
+                           tool=t, unit="us", samples=samples,
+                           checksum=None if w == "barrier" else c, note=n)
+                if w != "barrier":
+                    rec["bytes"] = size * 2 if w == "allgather" else size  # payload per call
+                emit(rec)
     out.close()
     shutil.rmtree(tmp, ignore_errors=True)
     log(f"done in {time.time() - t_start:.1f} s")

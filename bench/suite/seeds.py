@@ -65,6 +65,20 @@ def title_size(w, kw):
     return (f"2-D heat ({kw['nx']}x{kw['ny']} x {kw['steps']} steps)", kw["nx"] * kw["ny"], "points")
 
 
+def bytes_moved(w, kw):
+    """Bytes read + written per timed repetition (the STREAM convention), None where the
+    kernel is not a memory stream (pi computes; sort moves data several times)."""
+    if w == "dot":
+        return 16 * kw["n"]
+    if w == "mean":
+        return 8 * kw["n"]
+    if w == "heat1d":
+        return 16 * kw["n"] * kw["steps"]
+    if w == "heat2d":
+        return 16 * kw["nx"] * kw["ny"] * kw["steps"]
+    return None
+
+
 def log(*a):
     print("[seeds]", *a, file=sys.stderr, flush=True)
 
@@ -253,9 +267,13 @@ def main():
                 emit(dict(kind="mismatch", workload=w, detail=detail))
                 log("MISMATCH", detail)
                 continue
-            emit(dict(workload=w, title=title, size=size, size_unit=unit, ranks=ranks, tool=tool,
-                      unit="ms", samples=d["samples"], checksum=c,
-                      note=note + f"; checksum agrees within {kind} {tol:g}"))
+            rec = dict(workload=w, title=title, size=size, size_unit=unit, ranks=ranks, tool=tool,
+                       unit="ms", samples=d["samples"], checksum=c,
+                       note=note + f"; checksum agrees within {kind} {tol:g}")
+            b = bytes_moved(w, sizes[w])
+            if b:
+                rec["bytes"] = b
+            emit(rec)
     out.close()
     log(f"done in {time.time() - t_start:.1f} s")
     return 1 if mismatch else 0
