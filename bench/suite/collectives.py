@@ -139,8 +139,8 @@ def main():
     cbin = None
     if have_mpi and shutil.which(mpicc):
         cbin = os.path.join(tmp, "coll_mpi")
-        subprocess.run([mpicc, "-O3", "-march=native", os.path.join(COLL, "coll_mpi.c"), "-o", cbin],
-                       check=True)
+        if subprocess.run([mpicc, "-O3", "-march=native", os.path.join(COLL, "coll_mpi.c"), "-o", cbin]).returncode:
+            cbin = None
 
     def py_has(mod):
         return subprocess.run([py, "-c", f"import {mod}"], capture_output=True).returncode == 0
@@ -166,7 +166,7 @@ def main():
          ("mpirun not found" if not have_mpi else None) if dtlc else "dtlc did not build",
          f"dtlc run --backend mpi under {mpi_note}"),
         ("C MPI", lambda *a: [mpirun, "-n", "2", cbin] + num_args(*a),
-         None if cbin else "mpirun/mpicc not found", f"mpicc -O3 -march=native, {mpi_note}"),
+         None if cbin else "mpirun/mpicc not found or coll_mpi.c did not build", f"mpicc -O3 -march=native, {mpi_note}"),
         ("mpi4py (buffer)", lambda *a: [mpirun, "-n", "2", py, os.path.join(COLL, "coll_py.py"), "buffer"] + num_args(*a),
          None if has_mpi4py else "mpi4py or mpirun not available", f"Allreduce/Bcast/Allgather on NumPy arrays, {mpi_note}"),
         ("mpi4py (pickle)", lambda *a: [mpirun, "-n", "2", py, os.path.join(COLL, "coll_py.py"), "pickle"] + num_args(*a),
@@ -216,12 +216,14 @@ def main():
                     continue
                 n = note
                 if t.startswith("dtl") and w == "allreduce":
-                    n += "; `let y = allreduce(x, sum)` on a local<f64> returns a new local each call"
+                    n += ("; 8 B: allreduce(s, sum) of a scalar; larger: `let y = allreduce(x, sum)` "
+                          "of a local<f64>, a new local each call")
                 if t.startswith("dtl") and w == "allgather":
                     n += ("; 8 B: scalar allgather(x); larger: copy(u) @replicated of a block vector "
                           "(dtl's allgather takes only a scalar), a new container each call")
                 if t.startswith("dtl") and w == "broadcast":
-                    n += "; broadcast(x, root: 0) of a local<f64> returns a new local each call"
+                    n += ("; 8 B: broadcast of a scalar; larger: broadcast(x, root: 0) of a local<f64>, "
+                          "a new local each call")
                 rec = dict(workload=w, title=TITLES[w], size=size, size_unit="bytes", ranks=2,
                            tool=t, unit="us", samples=samples,
                            checksum=None if w == "barrier" else c, note=n)
