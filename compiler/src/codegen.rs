@@ -2521,9 +2521,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     {
                         let saved = self.elide_bounds;
                         self.elide_bounds = elide;
+                        let dim = (dim1, dim2);
                         let r = if elide && inner_vars.is_empty() {
-                            let dim = (dim1, dim2);
                             self.forall_interior(start, end, base, gvar, var0, &modes, dim, body)
+                        } else if elide && inner_vars.len() == 1 {
+                            let j = (vars[1], inner_vars[0]);
+                            self.tensor_interior(start, end, base, gvar, var0, j, &modes, dim, body)
                         } else {
                             self.stepped_loop(start, end, 1, |s, k| {
                                 let gi = s.b.ins().iadd(base, k);
@@ -2543,13 +2546,18 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                         self.elide_bounds = saved;
                         r?;
                     }
-                } else if unit_step && inner_vars.is_empty() {
+                } else if unit_step && inner_vars.len() <= 1 {
                     // No offset reads to check (or `--unchecked`): all rows are interior.
                     let z = self.i64c(0);
                     let saved = self.elide_bounds;
                     self.elide_bounds = self.g.opts.unchecked;
                     let dim = (dim1, dim2);
-                    let r = self.forall_interior(z, rows, base, gvar, var0, &modes, dim, body);
+                    let r = if inner_vars.is_empty() {
+                        self.forall_interior(z, rows, base, gvar, var0, &modes, dim, body)
+                    } else {
+                        let j = (vars[1], inner_vars[0]);
+                        self.tensor_interior(z, rows, base, gvar, var0, j, &modes, dim, body)
+                    };
                     self.elide_bounds = saved;
                     r?;
                 } else {
@@ -2698,20 +2706,35 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let Some((bounds, then)) = split else {
             return self.straight_rows(from, to, base, gvar, var0, modes, dim, body);
         };
-        // Global rows a_g..b_g where the condition holds, clamped to base+from..base+to.
+        let (a, b) = self.bounds_range(&bounds, from, to, base)?;
+        self.plain_rows(from, a, base, gvar, var0, modes, dim, body)?;
+        self.straight_rows(a, b, base, gvar, var0, modes, dim, then)?;
+        self.plain_rows(b, to, base, gvar, var0, modes, dim, body)
+    }
+
+    /// The part `a..b` of `from..to` (local indices, global = `base + local`) where the
+    /// bounds of [`affine_bounds`] hold; `from <= a <= b <= to`.
+    fn bounds_range(
+        &mut self,
+        bounds: &[Bound],
+        from: Value,
+        to: Value,
+        base: Value,
+    ) -> CResult<(Value, Value)> {
+        // Global indices a_g..b_g where the condition holds, clamped to base+from..base+to.
         let g_from = self.b.ins().iadd(base, from);
         let g_to = self.b.ins().iadd(base, to);
         let (mut a_g, mut b_g) = (g_from, g_to);
         for (lower, e, plus1) in bounds {
             let v = self.scalar(e)?;
-            let v = if plus1 {
+            let v = if *plus1 {
                 let p = self.b.ins().iadd_imm_s(v, 1);
                 let top = self.b.ins().icmp_imm_s(IntCC::Equal, v, i64::MAX);
                 self.b.ins().select(top, v, p)
             } else {
                 v
             };
-            if lower {
+            if *lower {
                 a_g = self.b.ins().smax(a_g, v);
             } else {
                 b_g = self.b.ins().smin(b_g, v);
@@ -2722,9 +2745,184 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let a = self.b.ins().isub(a_g, base);
         let b = self.b.ins().isub(b_g, base);
         let b = self.b.ins().smax(a, b);
-        self.plain_rows(from, a, base, gvar, var0, modes, dim, body)?;
-        self.straight_rows(a, b, base, gvar, var0, modes, dim, then)?;
-        self.plain_rows(b, to, base, gvar, var0, modes, dim, body)
+        Ok((a, b))
+    }
+
+    /// Rows `from..to` of a 2-D forall over a tensor (step 1) where row offsets need no bounds
+    /// checks. A body that is one `if` whose condition is an `&&` of bounds on `i` and bounds
+    /// on `j` (`if i > 0 && i < nx - 1 && j > 0 && j < ny - 1`) is split twice: rows where
+    /// the `i` bounds hold, and in them the columns where the `j` bounds hold, run the `then`
+    /// block alone; the columns of a row run as SIMD code where [`vec_plan`] accepts them.
+    #[allow(clippy::too_many_arguments)]
+    fn tensor_interior(
+        &mut self,
+        from: Value,
+        to: Value,
+        base: Value,
+        gvar: Variable,
+        var0: LocalId,
+        (jl, jv): (LocalId, Variable),
+        modes: &HashMap<LocalId, Acc>,
+        dim: (Value, Value),
+        body: &hir::Block,
+    ) -> CResult<()> {
+        let mut inner = body_locals(body);
+        inner.push(jl);
+        let split = match body.stmts.as_slice() {
+            [Stmt::If { cond, then, .. }] if body.tail.is_none() => {
+                let (mut ib, mut jb) = (Vec::new(), Vec::new());
+                let mut ok = true;
+                for c in conjuncts(cond) {
+                    if let Some(b) = affine_bounds(c, var0, &inner) {
+                        ib.extend(b);
+                    } else if let Some(b) = affine_bounds(c, jl, &inner) {
+                        jb.extend(b);
+                    } else {
+                        ok = false;
+                        break;
+                    }
+                }
+                ok.then_some((ib, jb, then))
+            }
+            _ => None,
+        };
+        let ctx = (gvar, var0, jl, jv);
+        let Some((ib, jb, then)) = split else {
+            return self.stepped_loop(from, to, 1, |s, k| {
+                s.tensor_row(k, base, ctx, modes, dim, body, None)
+            });
+        };
+        let (a, b) = self.bounds_range(&ib, from, to, base)?;
+        let full = |s: &mut Self, k: Value| {
+            let gi = s.b.ins().iadd(base, k);
+            s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, body)
+        };
+        self.stepped_loop(from, a, 1, full)?;
+        self.stepped_loop(a, b, 1, |s, k| {
+            s.tensor_row(k, base, ctx, modes, dim, body, Some((&jb, then)))
+        })?;
+        self.stepped_loop(b, to, 1, full)
+    }
+
+    /// One row of [`tensor_interior`]: with a split, columns outside the `j` bounds run the
+    /// whole body and the others the `then` block; the straight part as SIMD code.
+    #[allow(clippy::too_many_arguments)]
+    fn tensor_row(
+        &mut self,
+        k: Value,
+        base: Value,
+        (gvar, var0, jl, jv): (Variable, LocalId, LocalId, Variable),
+        modes: &HashMap<LocalId, Acc>,
+        dim: (Value, Value),
+        body: &hir::Block,
+        split: Option<(&[Bound], &hir::Block)>,
+    ) -> CResult<()> {
+        let gi = self.b.ins().iadd(base, k);
+        self.b.def_var(gvar, gi);
+        self.foralls.push(ForallCx {
+            var0,
+            k,
+            modes: modes.clone(),
+            range: false,
+        });
+        let z = self.i64c(0);
+        let res = match split {
+            None => self.straight_cols(k, z, dim.0, (var0, jl, jv), modes, body),
+            Some((jb, then)) => self.bounds_range(jb, z, dim.0, z).and_then(|(ca, cb)| {
+                self.plain_cols(z, ca, jv, body)?;
+                self.straight_cols(k, ca, cb, (var0, jl, jv), modes, then)?;
+                self.plain_cols(cb, dim.0, jv, body)
+            }),
+        };
+        self.foralls.pop();
+        res
+    }
+
+    /// Columns `from..to` of the current row, the block as written.
+    fn plain_cols(
+        &mut self,
+        from: Value,
+        to: Value,
+        jv: Variable,
+        blk: &hir::Block,
+    ) -> CResult<()> {
+        self.stepped_loop(from, to, 1, |s, j| {
+            s.b.def_var(jv, j);
+            s.forall_body(blk)
+        })
+    }
+
+    /// Columns `from..to` of row `k`: SIMD vectors where [`vec_plan`] accepts the block and
+    /// every column read is within its tensor's row, the scalar block elsewhere.
+    fn straight_cols(
+        &mut self,
+        k: Value,
+        from: Value,
+        to: Value,
+        (var0, jl, jv): (LocalId, LocalId, Variable),
+        modes: &HashMap<LocalId, Acc>,
+        blk: &hir::Block,
+    ) -> CResult<()> {
+        let Some(plan) = vec_plan(blk, var0, Some(jl), modes) else {
+            return self.plain_cols(from, to, jv, blk);
+        };
+        let Some(vt) = Self::simd_ty(plan.elem) else {
+            return self.plain_cols(from, to, jv, blk);
+        };
+        let es = size_of(plan.elem);
+        // Columns where `j + m` is inside every accessed tensor's row for every read: the
+        // others keep the scalar block with its bounds checks.
+        let lo = self.i64c(-plan.disp.0);
+        let mut vfrom = self.b.ins().smax(from, lo);
+        vfrom = self.b.ins().smin(vfrom, to);
+        let mut vto = to;
+        let mut conts: Vec<LocalId> = plan.written.clone();
+        for st in &plan.stmts {
+            let mut rs = Vec::new();
+            vec_reads(&st.value, &mut rs);
+            conts.extend(rs.into_iter().map(|(l, _)| l));
+        }
+        for l in &conts {
+            let acc = modes
+                .get(l)
+                .ok_or_else(|| ice("vector access without preparation".into()))?;
+            let lim = self.b.ins().iadd_imm_s(acc.dim1, -plan.disp.1);
+            vto = self.b.ins().smin(vto, lim);
+        }
+        let vto = self.b.ins().smax(vto, vfrom);
+        self.plain_cols(from, vfrom, jv, blk)?;
+        let join = self.b.create_block();
+        if let Some(ok) = self.vec_alias_ok(&plan, modes)? {
+            let vb = self.b.create_block();
+            let sb = self.b.create_block();
+            self.b.ins().brif(ok, vb, &[], sb, &[]);
+            self.b.switch_to_block(sb);
+            self.b.seal_block(sb);
+            self.plain_cols(vfrom, to, jv, blk)?;
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(vb);
+            self.b.seal_block(vb);
+        }
+        let n = self.b.ins().isub(vto, vfrom);
+        let nv = self.vec_call(&plan, vt, n, &mut |s, l, key| {
+            let acc = modes
+                .get(&l)
+                .ok_or_else(|| ice("vector access without preparation".into()))?;
+            let rowlen = acc
+                .row
+                .ok_or_else(|| ice("tensor access without row length".into()))?;
+            let row = s.b.ins().iadd_imm_s(k, key);
+            let first = s.b.ins().imul(row, rowlen);
+            let first = s.b.ins().iadd(first, vfrom);
+            let off = s.b.ins().imul_imm_s(first, es);
+            Ok(s.b.ins().iadd(acc.data, off))
+        })?;
+        let rest = self.b.ins().iadd(vfrom, nv);
+        self.plain_cols(rest, to, jv, blk)?;
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(())
     }
 
     /// Rows `from..to` of a body without a split: SIMD vectors where [`vec_plan`] accepts the
@@ -2742,15 +2940,48 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
-        let Some(plan) = vec_plan(body, var0, modes) else {
+        let Some(plan) = vec_plan(body, var0, None, modes) else {
             return self.plain_rows(from, to, base, gvar, var0, modes, dim, body);
         };
         let Some(vt) = Self::simd_ty(plan.elem) else {
             return self.plain_rows(from, to, base, gvar, var0, modes, dim, body);
         };
         let es = size_of(plan.elem);
-        // Written containers must not be the memory of another local read at an offset
-        // (`let w = u;` aliases): checked once, else the scalar loop runs.
+        let join = self.b.create_block();
+        if let Some(ok) = self.vec_alias_ok(&plan, modes)? {
+            let vb = self.b.create_block();
+            let sb = self.b.create_block();
+            self.b.ins().brif(ok, vb, &[], sb, &[]);
+            self.b.switch_to_block(sb);
+            self.b.seal_block(sb);
+            self.plain_rows(from, to, base, gvar, var0, modes, dim, body)?;
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(vb);
+            self.b.seal_block(vb);
+        }
+        let n = self.b.ins().isub(to, from);
+        let nv = self.vec_call(&plan, vt, n, &mut |s, l, _| {
+            let acc = modes
+                .get(&l)
+                .ok_or_else(|| ice("vector access without preparation".into()))?;
+            let off = s.b.ins().imul_imm_s(from, es);
+            Ok(s.b.ins().iadd(acc.data, off))
+        })?;
+        let rest = self.b.ins().iadd(from, nv);
+        self.plain_rows(rest, to, base, gvar, var0, modes, dim, body)?;
+        self.b.ins().jump(join, &[]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(())
+    }
+
+    /// Whether no written container of a vector plan is the memory of another local read at
+    /// an offset (`let w = u;` aliases), as a run-time condition; `None` when no pair needs it.
+    fn vec_alias_ok(
+        &mut self,
+        plan: &VecPlan,
+        modes: &HashMap<LocalId, Acc>,
+    ) -> CResult<Option<Value>> {
         let mut distinct: Option<Value> = None;
         for w in &plan.written {
             for r in &plan.shifted {
@@ -2767,53 +2998,44 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 });
             }
         }
-        let join = self.b.create_block();
-        if let Some(ok) = distinct {
-            let vb = self.b.create_block();
-            let sb = self.b.create_block();
-            self.b.ins().brif(ok, vb, &[], sb, &[]);
-            self.b.switch_to_block(sb);
-            self.b.seal_block(sb);
-            self.plain_rows(from, to, base, gvar, var0, modes, dim, body)?;
-            self.b.ins().jump(join, &[]);
-            self.b.switch_to_block(vb);
-            self.b.seal_block(vb);
-        }
-        // The SIMD loop is a function of its own (`dtl_vecN`), called once per forall: in a
-        // small function the register allocator keeps the loop's pointers and constants in
-        // registers (inside the caller's loop nest it spilled them on every iteration).
+        Ok(distinct)
+    }
+
+    /// Runs the SIMD loop of a plan over the largest multiple of its chunk not above `n`
+    /// elements and returns that count. `ptr(l, key)` is the address of the first element
+    /// for container `l` read at row offset `key` (always 0 for vectors).
+    ///
+    /// The loop is a function of its own (`dtl_vecN`): in a small function the register
+    /// allocator keeps the loop's pointers and constants in registers (inside the caller's
+    /// loop nests it spilled them on every iteration).
+    fn vec_call(
+        &mut self,
+        plan: &VecPlan,
+        vt: Type,
+        n: Value,
+        ptr: &mut dyn FnMut(&mut Self, LocalId, i64) -> CResult<Value>,
+    ) -> CResult<Value> {
         let mut inv: Vec<&Expr> = Vec::new();
         for st in &plan.stmts {
             vec_invariants(&st.value, &mut inv);
         }
-        let mut conts: Vec<LocalId> = plan.written.clone();
+        let mut conts: Vec<(LocalId, i64)> = plan.written.iter().map(|l| (*l, 0)).collect();
         for st in &plan.stmts {
             vec_reads(&st.value, &mut conts);
         }
-        let lanes = vt.lane_count() as i64;
-        let chunk = lanes * UNROLL;
-        let n = self.b.ins().isub(to, from);
+        let chunk = vt.lane_count() as i64 * UNROLL;
         let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
         let mut args = vec![nv];
-        for l in &conts {
-            let acc = modes
-                .get(l)
-                .ok_or_else(|| ice("vector access without preparation".into()))?;
-            let off = self.b.ins().imul_imm_s(from, es);
-            args.push(self.b.ins().iadd(acc.data, off));
+        for (l, key) in &conts {
+            args.push(ptr(self, *l, *key)?);
         }
         for e in &inv {
             args.push(self.scalar(e)?);
         }
-        let kernel = vec_kernel(self.g, &plan, &conts, &inv, vt)?;
+        let kernel = vec_kernel(self.g, plan, &conts, &inv, vt)?;
         let f = self.func_ref(kernel);
         self.b.ins().call(f, &args);
-        let rest = self.b.ins().iadd(from, nv);
-        self.plain_rows(rest, to, base, gvar, var0, modes, dim, body)?;
-        self.b.ins().jump(join, &[]);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        Ok(())
+        Ok(nv)
     }
 
     // ------------------------------------------------------------------ builtins
@@ -3718,6 +3940,18 @@ fn iter_offset(e: &Expr, var: LocalId) -> Option<i64> {
     }
 }
 
+/// The operands of an `&&` chain (the expression itself when it is not one).
+fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::Binary(BinOp::And, a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        _ => vec![e],
+    }
+}
+
 /// Locals a block declares or assigns (anywhere inside, nested blocks included).
 fn body_locals(b: &hir::Block) -> Vec<LocalId> {
     fn stmts(b: &hir::Block, out: &mut Vec<LocalId>) {
@@ -3771,14 +4005,13 @@ fn invariant(e: &Expr, var: LocalId, inner: &[LocalId]) -> bool {
     }
 }
 
+/// A bound on an iteration index from [`affine_bounds`]: `(lower, e, plus1)`.
+type Bound<'e> = (bool, &'e Expr, bool);
+
 /// The bounds an `&&` of comparisons `i OP e` (or `e OP i`, `e` invariant i64) puts on the
 /// iteration index `var`: `(lower, e, plus1)` means `i >= e (+1)` when `lower`, else
 /// `i < e (+1)`. `None` when the condition has another form.
-fn affine_bounds<'e>(
-    cond: &'e Expr,
-    var: LocalId,
-    inner: &[LocalId],
-) -> Option<Vec<(bool, &'e Expr, bool)>> {
+fn affine_bounds<'e>(cond: &'e Expr, var: LocalId, inner: &[LocalId]) -> Option<Vec<Bound<'e>>> {
     let ExprKind::Binary(op, a, b) = &cond.kind else {
         return None;
     };
@@ -3818,8 +4051,10 @@ fn affine_bounds<'e>(
 enum VExpr<'e> {
     /// Loop-invariant: computed once and splatted.
     Inv(&'e Expr),
-    /// `c[i + k]` of a container addressed by local row.
-    Read(LocalId, i64),
+    /// `c[i + k]` of a vector addressed by local row: `(c, 0, k)`; `t[i + k, j + m]` of a
+    /// tensor in a loop over `j`: `(t, k, m)`. The middle number selects the row pointer, the
+    /// last is an element displacement from it.
+    Read(LocalId, i64, i64),
     Neg(Box<VExpr<'e>>),
     Bin(BinOp, Box<VExpr<'e>>, Box<VExpr<'e>>),
     Call(Builtin, Vec<VExpr<'e>>),
@@ -3853,7 +4088,7 @@ fn vec_invariants<'e>(v: &VExpr<'e>, out: &mut Vec<&'e Expr>) {
 fn vec_kernel<M: Module>(
     g: &mut Gen<'_, M>,
     plan: &VecPlan,
-    conts: &[LocalId],
+    conts: &[(LocalId, i64)],
     inv: &[&Expr],
     vt: Type,
 ) -> CResult<FuncId> {
@@ -3898,9 +4133,9 @@ fn vec_kernel<M: Module>(
         let body = b.create_block();
         let exit = b.create_block();
         let kv = b.append_block_param(head, types::I64);
-        let mut ptrs: Vec<(LocalId, Value)> = Vec::new();
-        for l in conts {
-            ptrs.push((*l, b.append_block_param(head, ptr)));
+        let mut ptrs: Vec<((LocalId, i64), Value)> = Vec::new();
+        for c in conts {
+            ptrs.push((*c, b.append_block_param(head, ptr)));
         }
         let z = b.ins().iconst(types::I64, 0);
         let mut args = vec![BlockArg::Value(z)];
@@ -3916,9 +4151,9 @@ fn vec_kernel<M: Module>(
         b.switch_to_block(body);
         b.seal_block(body);
         let lanes = vt.lane_count() as i64;
-        let ptr_of = |l: LocalId| {
+        let ptr_of = |l: LocalId, key: i64| {
             ptrs.iter()
-                .find(|(x, _)| *x == l)
+                .find(|(x, _)| *x == (l, key))
                 .map(|(_, p)| *p)
                 .ok_or_else(|| ice("vector pointer".into()))
         };
@@ -3926,7 +4161,7 @@ fn vec_kernel<M: Module>(
             let lane = u * lanes;
             for s in &plan.stmts {
                 let mut v = emit_vexpr(&mut b, &s.value, lane, es, vt, &invs, &ptr_of)?;
-                let p = ptr_of(s.target)?;
+                let p = ptr_of(s.target, 0)?;
                 let disp = i32::try_from(lane * es).map_err(|_| ice("vector offset".into()))?;
                 if let Some(op) = s.op {
                     let old = b.ins().load(vt, vflags(), p, disp);
@@ -3966,7 +4201,7 @@ fn emit_vexpr(
     es: i64,
     vt: Type,
     inv: &[(*const Expr, Value)],
-    ptr_of: &dyn Fn(LocalId) -> CResult<Value>,
+    ptr_of: &dyn Fn(LocalId, i64) -> CResult<Value>,
 ) -> CResult<Value> {
     Ok(match v {
         VExpr::Inv(e) => {
@@ -3976,8 +4211,8 @@ fn emit_vexpr(
                 .map(|(_, x)| *x)
                 .ok_or_else(|| ice("vector invariant".into()))?
         }
-        VExpr::Read(l, c) => {
-            let p = ptr_of(*l)?;
+        VExpr::Read(l, key, c) => {
+            let p = ptr_of(*l, *key)?;
             let disp = i32::try_from((c + lane) * es).map_err(|_| ice("vector offset".into()))?;
             b.ins().load(vt, vflags(), p, disp)
         }
@@ -4013,12 +4248,12 @@ fn emit_vexpr(
 }
 
 /// The containers a vector expression reads, added to `out` once each.
-fn vec_reads(v: &VExpr, out: &mut Vec<LocalId>) {
+fn vec_reads(v: &VExpr, out: &mut Vec<(LocalId, i64)>) {
     match v {
         VExpr::Inv(_) => {}
-        VExpr::Read(l, _) => {
-            if !out.contains(l) {
-                out.push(*l);
+        VExpr::Read(l, key, _) => {
+            if !out.contains(&(*l, *key)) {
+                out.push((*l, *key));
             }
         }
         VExpr::Neg(a) => vec_reads(a, out),
@@ -4048,26 +4283,46 @@ struct VecPlan<'e> {
     /// Containers written, and those read at a nonzero offset (disjoint sets of locals).
     written: Vec<LocalId>,
     shifted: Vec<LocalId>,
+    /// The smallest and largest element displacement of the reads (tensor columns `j + m`).
+    disp: (i64, i64),
 }
 
-/// Whether a forall body (1-D, over a container with step 1) can run as SIMD vectors: only
-/// `let x = e;` of floats and `c[i] (op)= e;` where `e` uses `+ - * /`, negation, `sqrt abs
-/// floor ceil min max`, loop-invariant scalars and reads `d[i + k]` of vectors addressed by
-/// local row, all of one float type; and no written container read at a nonzero offset (the
-/// rows of one vector would see each other's old values in a different order).
+/// Whether a forall body can run as SIMD vectors, along the rows of a 1-D forall with step 1
+/// (`jvar` `None`) or along the columns `jvar` of one row of a 2-D forall over a tensor: only
+/// `let x = e;` of floats and `c[i] (op)= e;` / `t[i, j] (op)= e;` where `e` uses `+ - * /`,
+/// negation, `sqrt abs floor ceil min max`, loop-invariant scalars and reads `d[i + k]` of
+/// vectors (`t[i + k, j + m]` of tensors) addressed by local row, all of one float type; and
+/// no written container read at a nonzero offset (the elements of one vector would see each
+/// other's old values in a different order).
 fn vec_plan<'e>(
     body: &'e hir::Block,
     var: LocalId,
+    jvar: Option<LocalId>,
     modes: &HashMap<LocalId, Acc>,
 ) -> Option<VecPlan<'e>> {
+    /// `(row key, displacement)` of an index list, `None` if it is not a vector access.
+    fn access(idx: &[Expr], var: LocalId, jvar: Option<LocalId>, acc: &Acc) -> Option<(i64, i64)> {
+        if acc.by_global.is_some() {
+            return None;
+        }
+        match (jvar, idx) {
+            (None, [i]) if acc.row.is_none() => Some((0, iter_offset(i, var)?)),
+            (Some(j), [i, jj]) if acc.row.is_some() => {
+                Some((iter_offset(i, var)?, iter_offset(jj, j)?))
+            }
+            _ => None,
+        }
+    }
+    #[allow(clippy::too_many_arguments)]
     fn vexpr<'e>(
         e: &'e Expr,
         s: Scalar,
         var: LocalId,
+        jvar: Option<LocalId>,
         inner: &[LocalId],
         lets: &HashMap<LocalId, VExpr<'e>>,
         modes: &HashMap<LocalId, Acc>,
-        reads: &mut Vec<(LocalId, i64)>,
+        reads: &mut Vec<(LocalId, i64, i64)>,
     ) -> Option<VExpr<'e>> {
         if e.ty != Ty::Scalar(s) {
             return None;
@@ -4080,19 +4335,15 @@ fn vec_plan<'e>(
         if invariant(e, var, inner) {
             return Some(VExpr::Inv(e));
         }
-        let mut sub = |x: &'e Expr| vexpr(x, s, var, inner, lets, modes, reads);
+        let mut sub = |x: &'e Expr| vexpr(x, s, var, jvar, inner, lets, modes, reads);
         Some(match &e.kind {
             ExprKind::Index(base, idx) => {
                 let ExprKind::Local(l) = &base.kind else {
                     return None;
                 };
-                let acc = modes.get(l)?;
-                if idx.len() != 1 || acc.by_global.is_some() || acc.row.is_some() {
-                    return None;
-                }
-                let k = iter_offset(&idx[0], var)?;
-                reads.push((*l, k));
-                VExpr::Read(*l, k)
+                let (key, d) = access(idx, var, jvar, modes.get(l)?)?;
+                reads.push((*l, key, d));
+                VExpr::Read(*l, key, d)
             }
             ExprKind::Unary(UnOp::Neg, a) => VExpr::Neg(Box::new(sub(a)?)),
             ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b) => {
@@ -4123,7 +4374,8 @@ fn vec_plan<'e>(
     if body.tail.is_some() || body.stmts.is_empty() {
         return None;
     }
-    let inner = body_locals(body);
+    let mut inner = body_locals(body);
+    inner.extend(jvar);
     let mut elem = None;
     let mut lets = HashMap::new();
     let mut stmts = Vec::new();
@@ -4135,7 +4387,7 @@ fn vec_plan<'e>(
                 if *elem.get_or_insert(s) != s {
                     return None;
                 }
-                let v = vexpr(init, s, var, &inner, &lets, modes, &mut reads)?;
+                let v = vexpr(init, s, var, jvar, &inner, &lets, modes, &mut reads)?;
                 lets.insert(*local, v);
             }
             Stmt::Assign {
@@ -4147,11 +4399,7 @@ fn vec_plan<'e>(
                 let ExprKind::Local(t) = &base.kind else {
                     return None;
                 };
-                let acc = modes.get(t)?;
-                if idx.len() != 1
-                    || iter_offset(&idx[0], var) != Some(0)
-                    || acc.by_global.is_some()
-                    || acc.row.is_some()
+                if access(idx, var, jvar, modes.get(t)?) != Some((0, 0))
                     || !matches!(
                         op,
                         None | Some(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
@@ -4165,7 +4413,7 @@ fn vec_plan<'e>(
                 if *elem.get_or_insert(s) != s {
                     return None;
                 }
-                let v = vexpr(value, s, var, &inner, &lets, modes, &mut reads)?;
+                let v = vexpr(value, s, var, jvar, &inner, &lets, modes, &mut reads)?;
                 stmts.push(VStmt {
                     target: *t,
                     op: *op,
@@ -4186,10 +4434,12 @@ fn vec_plan<'e>(
         }
     }
     let mut shifted: Vec<LocalId> = Vec::new();
-    for (l, k) in reads {
-        if k != 0 && !shifted.contains(&l) {
+    let mut disp = (0, 0);
+    for (l, key, d) in reads {
+        if (key, d) != (0, 0) && !shifted.contains(&l) {
             shifted.push(l);
         }
+        disp = (disp.0.min(d), disp.1.max(d));
     }
     if shifted.iter().any(|l| written.contains(l)) {
         return None;
@@ -4199,5 +4449,6 @@ fn vec_plan<'e>(
         stmts,
         written,
         shifted,
+        disp,
     })
 }
