@@ -1965,78 +1965,6 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
     }
 
-    /// Splats the hoisted scalars of a vectorizable tree (once, before the loop).
-    fn splat_tree(&mut self, n: &Elem, vt: Type) -> Elem {
-        match n {
-            Elem::Hoisted(v) => Elem::Hoisted(self.b.ins().splat(vt, *v)),
-            Elem::Leaf(..) => n.clone(),
-            Elem::Unary(op, a, s) => Elem::Unary(*op, Box::new(self.splat_tree(a, vt)), *s),
-            Elem::Binary(op, a, b, s) => {
-                let x = self.splat_tree(a, vt);
-                let y = self.splat_tree(b, vt);
-                Elem::Binary(*op, Box::new(x), Box::new(y), *s)
-            }
-            Elem::Cast(a, f, t) => Elem::Cast(Box::new(self.splat_tree(a, vt)), *f, *t),
-            Elem::Call(b, xs, ss, s) => {
-                let xs = xs.iter().map(|x| self.splat_tree(x, vt)).collect();
-                Elem::Call(*b, xs, ss.clone(), *s)
-            }
-        }
-    }
-
-    /// Emits lanes `k..k+L` of a splatted vectorizable tree.
-    fn emit_vec(&mut self, n: &Elem, k: Value, vt: Type) -> Value {
-        match n {
-            Elem::Hoisted(v) => *v,
-            Elem::Leaf(data, s) => {
-                let off = self.b.ins().imul_imm_s(k, size_of(*s));
-                let a = self.b.ins().iadd(*data, off);
-                self.b.ins().load(vt, vflags(), a, 0)
-            }
-            Elem::Unary(_, a, _) => {
-                let v = self.emit_vec(a, k, vt);
-                self.b.ins().fneg(v)
-            }
-            Elem::Binary(op, a, b, _) => {
-                let x = self.emit_vec(a, k, vt);
-                let y = self.emit_vec(b, k, vt);
-                match op {
-                    BinOp::Add => self.b.ins().fadd(x, y),
-                    BinOp::Sub => self.b.ins().fsub(x, y),
-                    BinOp::Mul => self.b.ins().fmul(x, y),
-                    _ => self.b.ins().fdiv(x, y),
-                }
-            }
-            Elem::Cast(a, _, _) => self.emit_vec(a, k, vt),
-            Elem::Call(b, xs, _, _) => {
-                let vs: Vec<Value> = xs.iter().map(|x| self.emit_vec(x, k, vt)).collect();
-                match b {
-                    Builtin::Sqrt => self.b.ins().sqrt(vs[0]),
-                    Builtin::Abs => self.b.ins().fabs(vs[0]),
-                    Builtin::Floor => self.b.ins().floor(vs[0]),
-                    Builtin::Ceil => self.b.ins().ceil(vs[0]),
-                    Builtin::Min => self.b.ins().fmin(vs[0], vs[1]),
-                    _ => self.b.ins().fmax(vs[0], vs[1]),
-                }
-            }
-        }
-    }
-
-    /// The SIMD part of an elementwise loop over `0..n`: returns where the scalar tail starts.
-    /// `body(k)` handles `UNROLL` vectors starting at element `k`.
-    fn simd_loop(
-        &mut self,
-        n: Value,
-        lanes: i64,
-        body: impl FnMut(&mut Self, Value) -> CResult<()>,
-    ) -> CResult<Value> {
-        let chunk = lanes * UNROLL;
-        let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
-        let z = self.i64c(0);
-        self.stepped_loop(z, nv, chunk, body)?;
-        Ok(nv)
-    }
-
     fn fused_assign(
         &mut self,
         target: &Expr,
@@ -2068,27 +1996,24 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             None | Some(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
         );
         if let Some(vt) = Self::simd_ty(elem).filter(|_| op_ok && Self::vectorizable(&tree, elem)) {
-            let vtree = self.splat_tree(&tree, vt);
-            let lanes = vt.lane_count() as i64;
-            start = self.simd_loop(n, lanes, |s, k| {
-                for u in 0..UNROLL {
-                    let kk = s.b.ins().iadd_imm_s(k, u * lanes);
-                    let mut v = s.emit_vec(&vtree, kk, vt);
-                    let off = s.b.ins().imul_imm_s(kk, es);
-                    let a = s.b.ins().iadd(data, off);
-                    if let Some(op) = op {
-                        let old = s.b.ins().load(vt, vflags(), a, 0);
-                        v = match op {
-                            BinOp::Add => s.b.ins().fadd(old, v),
-                            BinOp::Sub => s.b.ins().fsub(old, v),
-                            BinOp::Mul => s.b.ins().fmul(old, v),
-                            _ => s.b.ins().fdiv(old, v),
-                        };
-                    }
-                    s.b.ins().store(vflags(), v, a, 0);
-                }
-                Ok(())
-            })?;
+            // The SIMD loop: a function of its own (see `vec_kernel`), target pointer first.
+            let mut ptrs = vec![data];
+            let mut args = Vec::new();
+            if let Some(value) = elem_vexpr(&tree, &mut ptrs, &mut args) {
+                let stmts = [VStmt {
+                    target: 0,
+                    op,
+                    value,
+                }];
+                let body = VBody::Store(&stmts);
+                let kernel = vec_kernel(self.g, elem, ptrs.len(), args.len(), body, vt)?;
+                let chunk = vt.lane_count() as i64 * UNROLL;
+                let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
+                let f = self.func_ref(kernel);
+                let call_args: Vec<Value> = std::iter::once(nv).chain(ptrs).chain(args).collect();
+                self.b.ins().call(f, &call_args);
+                start = nv;
+            }
         }
         self.stepped_loop(start, n, 1, |s, k| {
             let mut v = s.emit_elem(&tree, k, span)?;
@@ -2217,46 +2142,27 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         if let Some(vt) = Self::simd_ty(acc_s)
             .filter(|_| !count && op_ok && es == acc_s && Self::vectorizable(&tree, acc_s))
         {
-            let vtree = self.splat_tree(&tree, vt);
-            let lanes = vt.lane_count() as i64;
-            let vid = self.b.ins().splat(vt, id);
-            let accs: Vec<Variable> = (0..UNROLL)
-                .map(|_| {
-                    let v = self.b.declare_var(vt);
-                    self.b.def_var(v, vid);
-                    v
-                })
-                .collect();
-            start = self.simd_loop(n, lanes, |s, k| {
-                for (u, av) in accs.iter().enumerate() {
-                    let kk = s.b.ins().iadd_imm_s(k, u as i64 * lanes);
-                    let v = s.emit_vec(&vtree, kk, vt);
-                    let a = s.b.use_var(*av);
-                    let c = match op {
-                        ReduceOp::Sum => s.b.ins().fadd(a, v),
-                        ReduceOp::Min => s.b.ins().fmin(a, v),
-                        _ => s.b.ins().fmax(a, v),
-                    };
-                    s.b.def_var(*av, c);
+            // The SIMD loop: a function of its own (see `vec_kernel`) returning the vector
+            // accumulators combined; their lanes are combined here.
+            let mut ptrs = Vec::new();
+            let mut args = Vec::new();
+            if let Some(value) = elem_vexpr(&tree, &mut ptrs, &mut args) {
+                let lanes = vt.lane_count() as i64;
+                let body = VBody::Reduce(op, &value);
+                let kernel = vec_kernel(self.g, acc_s, ptrs.len(), args.len(), body, vt)?;
+                let nv = self.b.ins().band_imm_s(n, !(lanes * UNROLL - 1));
+                let f = self.func_ref(kernel);
+                let call_args: Vec<Value> = std::iter::once(nv).chain(ptrs).chain(args).collect();
+                let call = self.b.ins().call(f, &call_args);
+                let tot = self.b.inst_results(call)[0];
+                start = nv;
+                let mut r = self.b.ins().extractlane(tot, 0);
+                for lane in 1..lanes {
+                    let x = self.b.ins().extractlane(tot, lane as u8);
+                    r = self.combine(op, r, x, acc_s, span)?;
                 }
-                Ok(())
-            })?;
-            // Combine the vector accumulators and their lanes into the scalar one.
-            let mut tot = self.b.use_var(accs[0]);
-            for av in &accs[1..] {
-                let a = self.b.use_var(*av);
-                tot = match op {
-                    ReduceOp::Sum => self.b.ins().fadd(tot, a),
-                    ReduceOp::Min => self.b.ins().fmin(tot, a),
-                    _ => self.b.ins().fmax(tot, a),
-                };
+                self.b.def_var(acc, r);
             }
-            let mut r = self.b.ins().extractlane(tot, 0);
-            for lane in 1..lanes {
-                let x = self.b.ins().extractlane(tot, lane as u8);
-                r = self.combine(op, r, x, acc_s, span)?;
-            }
-            self.b.def_var(acc, r);
         }
         self.stepped_loop(start, n, 1, |s, k| {
             let v = s.emit_elem(&tree, k, span)?;
@@ -2876,13 +2782,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let mut vfrom = self.b.ins().smax(from, lo);
         vfrom = self.b.ins().smin(vfrom, to);
         let mut vto = to;
-        let mut conts: Vec<LocalId> = plan.written.clone();
-        for st in &plan.stmts {
-            let mut rs = Vec::new();
-            vec_reads(&st.value, &mut rs);
-            conts.extend(rs.into_iter().map(|(l, _)| l));
-        }
-        for l in &conts {
+        for (l, _) in &plan.ptrs {
             let acc = modes
                 .get(l)
                 .ok_or_else(|| ice("vector access without preparation".into()))?;
@@ -3015,24 +2915,24 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         n: Value,
         ptr: &mut dyn FnMut(&mut Self, LocalId, i64) -> CResult<Value>,
     ) -> CResult<Value> {
-        let mut inv: Vec<&Expr> = Vec::new();
-        for st in &plan.stmts {
-            vec_invariants(&st.value, &mut inv);
-        }
-        let mut conts: Vec<(LocalId, i64)> = plan.written.iter().map(|l| (*l, 0)).collect();
-        for st in &plan.stmts {
-            vec_reads(&st.value, &mut conts);
-        }
         let chunk = vt.lane_count() as i64 * UNROLL;
         let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
         let mut args = vec![nv];
-        for (l, key) in &conts {
+        for (l, key) in &plan.ptrs {
             args.push(ptr(self, *l, *key)?);
         }
-        for e in &inv {
+        for e in &plan.invs {
             args.push(self.scalar(e)?);
         }
-        let kernel = vec_kernel(self.g, plan, &conts, &inv, vt)?;
+        let body = VBody::Store(&plan.stmts);
+        let kernel = vec_kernel(
+            self.g,
+            plan.elem,
+            plan.ptrs.len(),
+            plan.invs.len(),
+            body,
+            vt,
+        )?;
         let f = self.func_ref(kernel);
         self.b.ins().call(f, &args);
         Ok(nv)
@@ -4046,62 +3946,93 @@ fn affine_bounds<'e>(cond: &'e Expr, var: LocalId, inner: &[LocalId]) -> Option<
     }])
 }
 
-/// A forall-body expression computed on SIMD vectors.
+/// An elementwise expression computed on SIMD vectors inside a loop function of its own
+/// (`dtl_vecN`): leaves are the function's arguments.
 #[derive(Clone)]
-enum VExpr<'e> {
-    /// Loop-invariant: computed once and splatted.
-    Inv(&'e Expr),
-    /// `c[i + k]` of a vector addressed by local row: `(c, 0, k)`; `t[i + k, j + m]` of a
-    /// tensor in a loop over `j`: `(t, k, m)`. The middle number selects the row pointer, the
-    /// last is an element displacement from it.
-    Read(LocalId, i64, i64),
-    Neg(Box<VExpr<'e>>),
-    Bin(BinOp, Box<VExpr<'e>>, Box<VExpr<'e>>),
-    Call(Builtin, Vec<VExpr<'e>>),
+enum VExpr {
+    /// Scalar argument `k`, splatted.
+    Arg(usize),
+    /// A vector at pointer argument `p`, `d` elements from the current position.
+    Read(usize, i64),
+    Neg(Box<VExpr>),
+    Bin(BinOp, Box<VExpr>, Box<VExpr>),
+    Call(Builtin, Vec<VExpr>),
 }
 
-/// The loop-invariant leaves of a vector expression, added to `out` once each.
-fn vec_invariants<'e>(v: &VExpr<'e>, out: &mut Vec<&'e Expr>) {
-    match v {
-        VExpr::Inv(e) => {
-            if !out.iter().any(|x| std::ptr::eq(*x, *e)) {
-                out.push(e);
-            }
-        }
-        VExpr::Read(..) => {}
-        VExpr::Neg(a) => vec_invariants(a, out),
-        VExpr::Bin(_, a, b) => {
-            vec_invariants(a, out);
-            vec_invariants(b, out);
-        }
-        VExpr::Call(_, xs) => {
-            for x in xs {
-                vec_invariants(x, out);
-            }
+/// `*(p + i) (op)= e` in a vector loop: pointer argument, operator, value.
+struct VStmt {
+    target: usize,
+    op: Option<BinOp>,
+    value: VExpr,
+}
+
+/// What a vector loop function does per position.
+enum VBody<'a> {
+    /// Stores, in order.
+    Store(&'a [VStmt]),
+    /// Accumulates a value (`Sum`, `Min`, `Max`) and returns the vector of partial results.
+    Reduce(ReduceOp, &'a VExpr),
+}
+
+/// The index of `x` in `list`, appended if absent.
+fn slot<T: PartialEq>(list: &mut Vec<T>, x: T) -> usize {
+    match list.iter().position(|y| *y == x) {
+        Some(i) => i,
+        None => {
+            list.push(x);
+            list.len() - 1
         }
     }
 }
 
-/// Compiles the SIMD loop of a vectorized forall body as a function of its own:
-/// `fn(n, row pointers of conts..., invariants...)` runs `n` rows (a multiple of the vector
-/// chunk) from the given pointers.
+/// A vectorizable [`Elem`] tree as a [`VExpr`] over pointer and scalar argument lists.
+fn elem_vexpr(n: &Elem, ptrs: &mut Vec<Value>, args: &mut Vec<Value>) -> Option<VExpr> {
+    Some(match n {
+        Elem::Hoisted(v) => VExpr::Arg(slot(args, *v)),
+        Elem::Leaf(data, _) => VExpr::Read(slot(ptrs, *data), 0),
+        Elem::Unary(UnOp::Neg, a, _) => VExpr::Neg(Box::new(elem_vexpr(a, ptrs, args)?)),
+        Elem::Binary(op, a, b, _) => VExpr::Bin(
+            *op,
+            Box::new(elem_vexpr(a, ptrs, args)?),
+            Box::new(elem_vexpr(b, ptrs, args)?),
+        ),
+        Elem::Call(b, xs, _, _) => {
+            let mut vs = Vec::new();
+            for x in xs {
+                vs.push(elem_vexpr(x, ptrs, args)?);
+            }
+            VExpr::Call(*b, vs)
+        }
+        Elem::Unary(..) | Elem::Cast(..) => return None,
+    })
+}
+
+/// Compiles a vector loop as a function of its own:
+/// `fn(n, pointers..., scalars...) [-> vector]` runs positions `0..n` (a multiple of the
+/// vector chunk) and advances every pointer by one chunk per iteration. In a small function
+/// the register allocator keeps the loop's pointers and constants in registers (inside the
+/// caller's loop nests it spilled them on every iteration).
 fn vec_kernel<M: Module>(
     g: &mut Gen<'_, M>,
-    plan: &VecPlan,
-    conts: &[(LocalId, i64)],
-    inv: &[&Expr],
+    elem: Scalar,
+    nptrs: usize,
+    nargs: usize,
+    body: VBody,
     vt: Type,
 ) -> CResult<FuncId> {
     let ptr = g.module.target_config().pointer_type();
-    let st = clif_ty(plan.elem);
-    let es = size_of(plan.elem);
+    let st = clif_ty(elem);
+    let es = size_of(elem);
     let mut sig = g.module.make_signature();
     sig.params.push(AbiParam::new(types::I64));
-    for _ in conts {
+    for _ in 0..nptrs {
         sig.params.push(AbiParam::new(ptr));
     }
-    for _ in inv {
+    for _ in 0..nargs {
         sig.params.push(AbiParam::new(st));
+    }
+    if matches!(body, VBody::Reduce(..)) {
+        sig.returns.push(AbiParam::new(vt));
     }
     let name = format!("dtl_vec{}", g.kernels);
     g.kernels += 1;
@@ -4120,72 +4051,82 @@ fn vec_kernel<M: Module>(
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
         let n = params[0];
-        let invs: Vec<(*const Expr, Value)> = inv
+        let args: Vec<Value> = params[1 + nptrs..]
             .iter()
-            .zip(&params[1 + conts.len()..])
-            .map(|(e, x)| (*e as *const Expr, *x))
+            .map(|x| b.ins().splat(vt, *x))
             .collect();
-        let invs: Vec<(*const Expr, Value)> = invs
-            .into_iter()
-            .map(|(k, x)| (k, b.ins().splat(vt, x)))
-            .collect();
+        let lanes = vt.lane_count() as i64;
         let head = b.create_block();
-        let body = b.create_block();
+        let bodyb = b.create_block();
         let exit = b.create_block();
         let kv = b.append_block_param(head, types::I64);
-        let mut ptrs: Vec<((LocalId, i64), Value)> = Vec::new();
-        for c in conts {
-            ptrs.push((*c, b.append_block_param(head, ptr)));
-        }
+        let ptrs: Vec<Value> = (0..nptrs)
+            .map(|_| b.append_block_param(head, ptr))
+            .collect();
+        // Reductions: one accumulator per unrolled vector (independent add chains).
+        let nacc = if matches!(body, VBody::Reduce(..)) {
+            UNROLL as usize
+        } else {
+            0
+        };
+        let accs: Vec<Value> = (0..nacc).map(|_| b.append_block_param(head, vt)).collect();
         let z = b.ins().iconst(types::I64, 0);
-        let mut args = vec![BlockArg::Value(z)];
-        args.extend(
-            params[1..1 + conts.len()]
-                .iter()
-                .map(|p| BlockArg::Value(*p)),
-        );
-        b.ins().jump(head, &args);
+        let mut start = vec![BlockArg::Value(z)];
+        start.extend(params[1..1 + nptrs].iter().map(|p| BlockArg::Value(*p)));
+        if let VBody::Reduce(op, _) = body {
+            let s = identity_const(&mut b, op, elem);
+            let v = b.ins().splat(vt, s);
+            start.extend((0..nacc).map(|_| BlockArg::Value(v)));
+        }
+        b.ins().jump(head, &start);
         b.switch_to_block(head);
         let more = b.ins().icmp(IntCC::SignedLessThan, kv, n);
-        b.ins().brif(more, body, &[], exit, &[]);
-        b.switch_to_block(body);
-        b.seal_block(body);
-        let lanes = vt.lane_count() as i64;
-        let ptr_of = |l: LocalId, key: i64| {
-            ptrs.iter()
-                .find(|(x, _)| *x == (l, key))
-                .map(|(_, p)| *p)
-                .ok_or_else(|| ice("vector pointer".into()))
-        };
+        b.ins().brif(more, bodyb, &[], exit, &[]);
+        b.switch_to_block(bodyb);
+        b.seal_block(bodyb);
+        let mut next_accs = Vec::new();
         for u in 0..UNROLL {
             let lane = u * lanes;
-            for s in &plan.stmts {
-                let mut v = emit_vexpr(&mut b, &s.value, lane, es, vt, &invs, &ptr_of)?;
-                let p = ptr_of(s.target, 0)?;
-                let disp = i32::try_from(lane * es).map_err(|_| ice("vector offset".into()))?;
-                if let Some(op) = s.op {
-                    let old = b.ins().load(vt, vflags(), p, disp);
-                    v = match op {
-                        BinOp::Add => b.ins().fadd(old, v),
-                        BinOp::Sub => b.ins().fsub(old, v),
-                        BinOp::Mul => b.ins().fmul(old, v),
-                        _ => b.ins().fdiv(old, v),
-                    };
+            match &body {
+                VBody::Store(stmts) => {
+                    for s in *stmts {
+                        let mut v = emit_vexpr(&mut b, &s.value, lane, es, vt, &args, &ptrs)?;
+                        let p = ptrs[s.target];
+                        let disp =
+                            i32::try_from(lane * es).map_err(|_| ice("vector offset".into()))?;
+                        if let Some(op) = s.op {
+                            let old = b.ins().load(vt, vflags(), p, disp);
+                            v = vbin(&mut b, op, old, v);
+                        }
+                        b.ins().store(vflags(), v, p, disp);
+                    }
                 }
-                b.ins().store(vflags(), v, p, disp);
+                VBody::Reduce(op, e) => {
+                    let v = emit_vexpr(&mut b, e, lane, es, vt, &args, &ptrs)?;
+                    next_accs.push(vcombine(&mut b, *op, accs[u as usize], v));
+                }
             }
         }
         let chunk = lanes * UNROLL;
         let k1 = b.ins().iadd_imm_s(kv, chunk);
         let mut next = vec![BlockArg::Value(k1)];
-        for (_, p) in &ptrs {
+        for p in &ptrs {
             next.push(BlockArg::Value(b.ins().iadd_imm_s(*p, chunk * es)));
         }
+        next.extend(next_accs.iter().map(|a| BlockArg::Value(*a)));
         b.ins().jump(head, &next);
         b.seal_block(head);
         b.switch_to_block(exit);
         b.seal_block(exit);
-        b.ins().return_(&[]);
+        if let VBody::Reduce(op, _) = body {
+            let mut tot = accs[0];
+            for a in &accs[1..] {
+                tot = vcombine(&mut b, op, tot, *a);
+            }
+            b.ins().return_(&[tot]);
+        } else {
+            b.ins().return_(&[]);
+        }
         b.seal_all_blocks();
         b.finalize(g.module.target_config());
     }
@@ -4193,47 +4134,69 @@ fn vec_kernel<M: Module>(
     Ok(id)
 }
 
-/// Emits one SIMD vector of a vector expression: lanes `lane..` after the row pointers.
+/// The identity of a vector reduction (`Sum`, `Min`, `Max` on floats) as a scalar constant.
+fn identity_const(b: &mut FunctionBuilder, op: ReduceOp, s: Scalar) -> Value {
+    let x = match op {
+        ReduceOp::Min => f64::INFINITY,
+        ReduceOp::Max => f64::NEG_INFINITY,
+        _ => 0.0,
+    };
+    if s == Scalar::F32 {
+        b.ins().f32const(x as f32)
+    } else {
+        b.ins().f64const(x)
+    }
+}
+
+/// `a op b` on float vectors (`+ - * /`).
+fn vbin(b: &mut FunctionBuilder, op: BinOp, x: Value, y: Value) -> Value {
+    match op {
+        BinOp::Add => b.ins().fadd(x, y),
+        BinOp::Sub => b.ins().fsub(x, y),
+        BinOp::Mul => b.ins().fmul(x, y),
+        _ => b.ins().fdiv(x, y),
+    }
+}
+
+/// One step of a vector reduction.
+fn vcombine(b: &mut FunctionBuilder, op: ReduceOp, acc: Value, v: Value) -> Value {
+    match op {
+        ReduceOp::Min => b.ins().fmin(acc, v),
+        ReduceOp::Max => b.ins().fmax(acc, v),
+        _ => b.ins().fadd(acc, v),
+    }
+}
+
+/// Emits one SIMD vector of a vector expression: lanes `lane..` after the pointers.
 fn emit_vexpr(
     b: &mut FunctionBuilder,
     v: &VExpr,
     lane: i64,
     es: i64,
     vt: Type,
-    inv: &[(*const Expr, Value)],
-    ptr_of: &dyn Fn(LocalId, i64) -> CResult<Value>,
+    args: &[Value],
+    ptrs: &[Value],
 ) -> CResult<Value> {
     Ok(match v {
-        VExpr::Inv(e) => {
-            let key: *const Expr = *e;
-            inv.iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, x)| *x)
-                .ok_or_else(|| ice("vector invariant".into()))?
-        }
-        VExpr::Read(l, key, c) => {
-            let p = ptr_of(*l, *key)?;
+        VExpr::Arg(k) => *args.get(*k).ok_or_else(|| ice("vector argument".into()))?,
+        VExpr::Read(p, c) => {
+            let p = *ptrs.get(*p).ok_or_else(|| ice("vector pointer".into()))?;
             let disp = i32::try_from((c + lane) * es).map_err(|_| ice("vector offset".into()))?;
             b.ins().load(vt, vflags(), p, disp)
         }
         VExpr::Neg(a) => {
-            let x = emit_vexpr(b, a, lane, es, vt, inv, ptr_of)?;
+            let x = emit_vexpr(b, a, lane, es, vt, args, ptrs)?;
             b.ins().fneg(x)
         }
-        VExpr::Bin(op, a, c) => {
-            let x = emit_vexpr(b, a, lane, es, vt, inv, ptr_of)?;
-            let y = emit_vexpr(b, c, lane, es, vt, inv, ptr_of)?;
-            match op {
-                BinOp::Add => b.ins().fadd(x, y),
-                BinOp::Sub => b.ins().fsub(x, y),
-                BinOp::Mul => b.ins().fmul(x, y),
-                _ => b.ins().fdiv(x, y),
-            }
+        VExpr::Bin(op, x, y) => {
+            let x = emit_vexpr(b, x, lane, es, vt, args, ptrs)?;
+            let y = emit_vexpr(b, y, lane, es, vt, args, ptrs)?;
+            vbin(b, *op, x, y)
         }
         VExpr::Call(f, xs) => {
             let mut vs = Vec::new();
             for x in xs {
-                vs.push(emit_vexpr(b, x, lane, es, vt, inv, ptr_of)?);
+                vs.push(emit_vexpr(b, x, lane, es, vt, args, ptrs)?);
             }
             match f {
                 Builtin::Sqrt => b.ins().sqrt(vs[0]),
@@ -4247,39 +4210,14 @@ fn emit_vexpr(
     })
 }
 
-/// The containers a vector expression reads, added to `out` once each.
-fn vec_reads(v: &VExpr, out: &mut Vec<(LocalId, i64)>) {
-    match v {
-        VExpr::Inv(_) => {}
-        VExpr::Read(l, key, _) => {
-            if !out.contains(&(*l, *key)) {
-                out.push((*l, *key));
-            }
-        }
-        VExpr::Neg(a) => vec_reads(a, out),
-        VExpr::Bin(_, a, b) => {
-            vec_reads(a, out);
-            vec_reads(b, out);
-        }
-        VExpr::Call(_, xs) => {
-            for x in xs {
-                vec_reads(x, out);
-            }
-        }
-    }
-}
-
-/// `c[i] = e` / `c[i] op= e` in a vectorized forall body.
-struct VStmt<'e> {
-    target: LocalId,
-    op: Option<BinOp>,
-    value: VExpr<'e>,
-}
-
 /// A forall body that runs as SIMD code: straight-line element assignments of one float type.
 struct VecPlan<'e> {
     elem: Scalar,
-    stmts: Vec<VStmt<'e>>,
+    stmts: Vec<VStmt>,
+    /// The pointer arguments: container and row offset (always 0 for vectors).
+    ptrs: Vec<(LocalId, i64)>,
+    /// The scalar arguments: loop-invariant expressions, computed before the loop.
+    invs: Vec<&'e Expr>,
     /// Containers written, and those read at a nonzero offset (disjoint sets of locals).
     written: Vec<LocalId>,
     shifted: Vec<LocalId>,
@@ -4313,6 +4251,12 @@ fn vec_plan<'e>(
             _ => None,
         }
     }
+    /// What the body's expressions refer to: pointer and scalar arguments, reads.
+    struct Refs<'e> {
+        ptrs: Vec<(LocalId, i64)>,
+        invs: Vec<&'e Expr>,
+        reads: Vec<(LocalId, i64, i64)>,
+    }
     #[allow(clippy::too_many_arguments)]
     fn vexpr<'e>(
         e: &'e Expr,
@@ -4320,10 +4264,10 @@ fn vec_plan<'e>(
         var: LocalId,
         jvar: Option<LocalId>,
         inner: &[LocalId],
-        lets: &HashMap<LocalId, VExpr<'e>>,
+        lets: &HashMap<LocalId, VExpr>,
         modes: &HashMap<LocalId, Acc>,
-        reads: &mut Vec<(LocalId, i64, i64)>,
-    ) -> Option<VExpr<'e>> {
+        refs: &mut Refs<'e>,
+    ) -> Option<VExpr> {
         if e.ty != Ty::Scalar(s) {
             return None;
         }
@@ -4333,17 +4277,24 @@ fn vec_plan<'e>(
             return Some(v.clone());
         }
         if invariant(e, var, inner) {
-            return Some(VExpr::Inv(e));
+            let k = match refs.invs.iter().position(|x| std::ptr::eq(*x, e)) {
+                Some(k) => k,
+                None => {
+                    refs.invs.push(e);
+                    refs.invs.len() - 1
+                }
+            };
+            return Some(VExpr::Arg(k));
         }
-        let mut sub = |x: &'e Expr| vexpr(x, s, var, jvar, inner, lets, modes, reads);
+        let mut sub = |x: &'e Expr| vexpr(x, s, var, jvar, inner, lets, modes, refs);
         Some(match &e.kind {
             ExprKind::Index(base, idx) => {
                 let ExprKind::Local(l) = &base.kind else {
                     return None;
                 };
                 let (key, d) = access(idx, var, jvar, modes.get(l)?)?;
-                reads.push((*l, key, d));
-                VExpr::Read(*l, key, d)
+                refs.reads.push((*l, key, d));
+                VExpr::Read(slot(&mut refs.ptrs, (*l, key)), d)
             }
             ExprKind::Unary(UnOp::Neg, a) => VExpr::Neg(Box::new(sub(a)?)),
             ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b) => {
@@ -4379,7 +4330,11 @@ fn vec_plan<'e>(
     let mut elem = None;
     let mut lets = HashMap::new();
     let mut stmts = Vec::new();
-    let mut reads = Vec::new();
+    let mut refs = Refs {
+        ptrs: Vec::new(),
+        invs: Vec::new(),
+        reads: Vec::new(),
+    };
     for st in &body.stmts {
         match st {
             Stmt::Let { local, init, .. } => {
@@ -4387,7 +4342,7 @@ fn vec_plan<'e>(
                 if *elem.get_or_insert(s) != s {
                     return None;
                 }
-                let v = vexpr(init, s, var, jvar, &inner, &lets, modes, &mut reads)?;
+                let v = vexpr(init, s, var, jvar, &inner, &lets, modes, &mut refs)?;
                 lets.insert(*local, v);
             }
             Stmt::Assign {
@@ -4413,9 +4368,9 @@ fn vec_plan<'e>(
                 if *elem.get_or_insert(s) != s {
                     return None;
                 }
-                let v = vexpr(value, s, var, jvar, &inner, &lets, modes, &mut reads)?;
+                let v = vexpr(value, s, var, jvar, &inner, &lets, modes, &mut refs)?;
                 stmts.push(VStmt {
-                    target: *t,
+                    target: slot(&mut refs.ptrs, (*t, 0)),
                     op: *op,
                     value: v,
                 });
@@ -4429,13 +4384,14 @@ fn vec_plan<'e>(
     }
     let mut written: Vec<LocalId> = Vec::new();
     for st in &stmts {
-        if !written.contains(&st.target) {
-            written.push(st.target);
+        let t = refs.ptrs[st.target].0;
+        if !written.contains(&t) {
+            written.push(t);
         }
     }
     let mut shifted: Vec<LocalId> = Vec::new();
     let mut disp = (0, 0);
-    for (l, key, d) in reads {
+    for (l, key, d) in refs.reads {
         if (key, d) != (0, 0) && !shifted.contains(&l) {
             shifted.push(l);
         }
@@ -4447,6 +4403,8 @@ fn vec_plan<'e>(
     Some(VecPlan {
         elem,
         stmts,
+        ptrs: refs.ptrs,
+        invs: refs.invs,
         written,
         shifted,
         disp,
