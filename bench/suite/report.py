@@ -346,6 +346,11 @@ def machine_section(meta: dict[str, Any]) -> list[str]:
             out.append(f"| {k} | {v} |")
         out.append("")
     groups = meta.get("groups", {})
+    older = [g for g, i in groups.items() if str(i.get("date", "")) < str(meta.get("date_start", ""))]
+    if older:
+        out.append(f"The groups {', '.join(sorted(older))} were not run by this command: their figures "
+                   "are from the earlier run dated in this table.")
+        out.append("")
     if groups:
         out.append("| group | status | wall time | load at start | load at end | date |")
         out.append("|---|---|---|---|---|---|")
