@@ -57,6 +57,29 @@ def machine() -> dict[str, Any]:
                 mem = f"{int(line.split()[1]) / 2**20:.1f}"
     except OSError:
         pass
+    extra = []
+    try:
+        lscpu = dict(line.split(":", 1) for line in subprocess.run(
+            ["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines() if ":" in line)
+        lscpu = {k.strip(): v.strip() for k, v in lscpu.items()}
+        if "CPU family" in lscpu:
+            extra.append(f"family {lscpu['CPU family']} model {lscpu.get('Model', '?')}")
+        if "Hypervisor vendor" in lscpu:
+            extra.append(f"{lscpu['Hypervisor vendor']} guest")
+        for k in ("L2 cache", "L3 cache"):
+            if k in lscpu:
+                extra.append(f"{k} {lscpu[k]}")
+        flags = lscpu.get("Flags", "").split()
+        extra.append("AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "no AVX2"))
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        pass
+    try:
+        thp = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text().split()
+        extra.append("THP " + next(w.strip("[]") for w in thp if w.startswith("[")))
+    except (OSError, StopIteration):
+        pass
+    if extra:
+        cpu += " (" + ", ".join(extra) + ")"
     return {"cores": os.cpu_count(), "cpu": cpu, "mem_gib": mem,
             "os": f"{platform.system()} {platform.release()}"}
 
