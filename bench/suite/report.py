@@ -417,6 +417,8 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
         if peer:
             q = ratio(bd, peer)
             verdict = "dtl faster" if q < 1 else "**dtl slower**"
+            if overlap(bd, peer):
+                verdict += " (ranges overlap)"
             summary.append(f"| {k[0]} | {k[1]} | {fmt_size(k[2], bd.size_unit)} | {k[3]} | "
                            f"{bd.tool}: {fmt_v(bd.med)} {bd.unit} | {peer.tool}: {fmt_v(peer.med)} {peer.unit} | "
                            f"{fmt_ratio(q)} | {verdict} |")
