@@ -323,6 +323,38 @@ def chart(rows: list[Row], path: Path, title: str) -> bool:
     return True
 
 
+def summary_chart(points: list[tuple[str, float, bool]], path: Path) -> bool:
+    """One bar per (group, workload, size, ranks): best dtl median over best peer median."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.22 * len(points)))
+    y = list(range(len(points)))
+    colors = ["#2ca02c" if q < 1 else ("#f2b8b5" if ov else "#d62728") for _, q, ov in points]
+    ax.barh(y, [math.log2(q) for _, q, _ in points], color=colors)
+    ax.set_yticks(y)
+    ax.set_yticklabels([name for name, _, _ in points], fontsize=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: f"{2 ** v:g}×" if v >= 0 else f"1/{2 ** -v:g}×"))
+    ax.set_ylim(len(points) - 0.5, -0.5)
+    ax.set_xlabel("best dtl median / best peer median (log scale; left of 1×: dtl faster)\n"
+                  "green: dtl faster; red: dtl slower; pink: slower, but the min..max ranges overlap",
+                  fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_title("dtl against the best peer, every workload, size and rank count", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 # --- the page -------------------------------------------------------------------------------
 
 def machine_section(meta: dict[str, Any]) -> list[str]:
@@ -407,6 +439,7 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
                                  k[2] if k[2] is not None else -1, k[3]))
     summary = []
     losses = []
+    points: list[tuple[str, float, bool]] = []
     for k in keys:
         dtls = [r for r in rows if (r.group, r.workload, r.size, r.ranks) == k and r.is_dtl]
         main_dtls = [r for r in dtls if not r.detail] or dtls
@@ -416,6 +449,8 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
         bd = min(main_dtls, key=lambda r: -r.med if r.higher_better else r.med)
         if peer:
             q = ratio(bd, peer)
+            where = ([fmt_size(k[2], bd.size_unit)] if k[2] is not None else []) + [f"{k[3]} rank{'s' if k[3] > 1 else ''}"]
+            points.append((f"{k[0]} / {k[1]}, " + ", ".join(where), q, overlap(bd, peer)))
             verdict = "dtl faster" if q < 1 else "**dtl slower**"
             if overlap(bd, peer):
                 verdict += " (ranges overlap)"
@@ -432,6 +467,9 @@ def write_page(rows: list[Row], other: list[dict[str, Any]], meta: dict[str, Any
                     losses.append((k, r, peer, q))
     L.append("## Summary: the best dtl tool against the best peer")
     L.append("")
+    if points and summary_chart(points, charts / "summary.png"):
+        L.append(f"![summary]({rel}/summary.png)")
+        L.append("")
     if summary:
         L.append("| group | workload | size | ranks | best dtl | best peer | ratio | |")
         L.append("|---|---|---|---|---|---|---|---|")
