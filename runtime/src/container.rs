@@ -904,20 +904,19 @@ pub(crate) fn transfer_from<T: Element>(
     let common = src.nrows().min(dst.len());
     let dst_repl = dst.partition() == Partition::Replicated;
     if src.replicated() || p == 1 {
-        // Every row this rank needs is already here.
-        for (k, g) in dst.global_indices(me).enumerate() {
-            if g >= common {
-                break;
-            }
-            // With one rank (or a replicated source) the local index is the global one, less
-            // the start of this rank's range.
-            let from = if src.replicated() {
-                g
-            } else {
-                g - runs.first().map_or(0, |r| r.0)
-            };
-            out[k * row..(k + 1) * row].copy_from_slice(&mine[from * row..(from + 1) * row]);
-        }
+        // Every row this rank needs is already here. With one rank (or a replicated source)
+        // the local index is the global one, less the start of this rank's range: consecutive
+        // destination rows are consecutive source rows, copied a run at a time.
+        let base = if src.replicated() {
+            0
+        } else {
+            runs.first().map_or(0, |r| r.0)
+        };
+        let rows = dst.global_indices(me).take_while(|&g| g < common);
+        for_each_run(rows, |k, g, n| {
+            let from = g - base;
+            out[k * row..(k + n) * row].copy_from_slice(&mine[from * row..(from + n) * row]);
+        });
         return Ok(());
     }
     // Send side: rows in local order, grouped by destination rank.
@@ -949,31 +948,56 @@ pub(crate) fn transfer_from<T: Element>(
     }
     let total: usize = send_counts.iter().sum();
     let mut send = alloc_vec(total * row, T::ZERO)?;
+    // A run of rows at a time: every rank's copy for a replicated destination, else the parts
+    // of the run with one owner.
     let mut local = 0usize;
     for &(g, len) in runs {
         let end = (g + len).min(common);
-        for (k, gg) in (g..end).enumerate() {
-            let src_row = &mine[(local + k) * row..(local + k + 1) * row];
+        let mut gg = g;
+        while gg < end {
+            let upto = if dst_repl {
+                end
+            } else {
+                let (_, _, hi) = dsrc.interval(gg);
+                hi.min(end)
+            };
+            let n = upto - gg;
+            let at = local + (gg - g);
+            let src_rows = &mine[at * row..(at + n) * row];
             if dst_repl {
                 for s in starts.iter_mut() {
-                    send[*s * row..(*s + 1) * row].copy_from_slice(src_row);
-                    *s += 1;
+                    send[*s * row..(*s + n) * row].copy_from_slice(src_rows);
+                    *s += n;
                 }
             } else {
                 let d = dcur.owner(gg);
                 let s = starts[d];
-                send[s * row..(s + 1) * row].copy_from_slice(src_row);
-                starts[d] += 1;
+                send[s * row..(s + n) * row].copy_from_slice(src_rows);
+                starts[d] += n;
             }
+            gg = upto;
         }
         local += len;
     }
-    // Receive side: what each source sends, counted from the same index math.
+    // Receive side: what each source sends, counted from the same index math, over runs of
+    // consecutive rows with one source owner: `(k, g, n, owner)`, rows `g..g + n` to local
+    // rows `k..k + n`.
+    let mut pieces: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for_each_run(
+        dst.global_indices(me).take_while(|&g| g < common),
+        |k, g, n| {
+            let mut at = 0;
+            while at < n {
+                let (o, _, hi) = src.interval(g + at);
+                let m = (hi - (g + at)).min(n - at);
+                pieces.push((k + at, g + at, m, o));
+                at += m;
+            }
+        },
+    );
     let mut recv_counts = vec![0usize; p];
-    let my_rows: Vec<usize> = dst.global_indices(me).take_while(|&g| g < common).collect();
-    let mut scur = Cursor::new(src);
-    for &g in &my_rows {
-        recv_counts[scur.owner(g)] += 1;
+    for &(_, _, n, o) in &pieces {
+        recv_counts[o] += n;
     }
     let rtotal: usize = recv_counts.iter().sum();
     let mut recv = alloc_vec(rtotal * row, T::ZERO)?;
@@ -992,14 +1016,31 @@ pub(crate) fn transfer_from<T: Element>(
     for r in 1..p {
         cursor[r] = cursor[r - 1] + recv_counts[r - 1];
     }
-    let mut scur = Cursor::new(src);
-    for (k, &g) in my_rows.iter().enumerate() {
-        let s = scur.owner(g);
+    for &(k, _, n, s) in &pieces {
         let c = cursor[s];
-        out[k * row..(k + 1) * row].copy_from_slice(&recv[c * row..(c + 1) * row]);
-        cursor[s] += 1;
+        out[k * row..(k + n) * row].copy_from_slice(&recv[c * row..(c + n) * row]);
+        cursor[s] += n;
     }
     Ok(())
+}
+
+/// Calls `f(k, g, n)` for each maximal run of consecutive indices in `rows` (the `k`-th item
+/// is `g`, and the run holds `g..g + n`).
+fn for_each_run(rows: impl Iterator<Item = usize>, mut f: impl FnMut(usize, usize, usize)) {
+    let mut run: Option<(usize, usize, usize)> = None;
+    for (k, g) in rows.enumerate() {
+        run = match run {
+            Some((k0, g0, n)) if g == g0 + n => Some((k0, g0, n + 1)),
+            Some((k0, g0, n)) => {
+                f(k0, g0, n);
+                Some((k, g, 1))
+            }
+            None => Some((k, g, 1)),
+        };
+    }
+    if let Some((k0, g0, n)) = run {
+        f(k0, g0, n);
+    }
 }
 
 /// Read access shared by distributed containers and spans, for the algorithms of

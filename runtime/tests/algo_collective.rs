@@ -141,7 +141,7 @@ fn scans() {
 #[test]
 fn redistribute_every_pair() {
     for p in RANKS {
-        for n in [0usize, 2, 29] {
+        for n in [0usize, 2, 29, 100] {
             for from in PARTS {
                 run(p, |comm| {
                     let v =
