@@ -469,7 +469,33 @@ fn real_main() -> ExitCode {
     }
 }
 
+/// Keeps freed large blocks in glibc's heaps instead of handing their pages back to the
+/// kernel: a program that makes a new `local` result or container per iteration (an
+/// allreduce of a 2 MiB `local` in a loop) otherwise faults every page of it in again on each
+/// iteration (rank threads allocate from per-thread arenas, which trim freed memory with
+/// `madvise`); measured 1.3-1.5 ms per call on one rank, two thirds of it in the kernel.
+/// `dtlc` owns its process, so it sets this for the whole program; blocks above 32 MiB still
+/// come from `mmap` and return to the kernel when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    unsafe extern "C" {
+        fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    const M_TRIM_THRESHOLD: std::ffi::c_int = -1;
+    const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
+    // SAFETY: mallopt only adjusts glibc malloc's tunables; it is called before any other
+    // thread exists. A refused value (return 0) leaves the default, which is only slower.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal compiler error: {info}");
         eprintln!("note: this is a bug in dtlc; please report it with the input that caused it");
