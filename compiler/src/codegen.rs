@@ -1005,13 +1005,19 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.switch_to_block(inc);
                 self.b.seal_block(inc);
                 let i = self.b.use_var(ivar);
-                // Stop instead of wrapping around at the top of the i64 range.
-                let (n, of) = self.b.ins().sadd_overflow(i, st);
-                self.b.def_var(ivar, n);
-                let cont = self.b.create_block();
-                self.b.ins().brif(of, exit, &[], cont, &[]);
-                self.b.switch_to_block(cont);
-                self.b.seal_block(cont);
+                if step.is_none() {
+                    // i < end <= i64::MAX here, so i + 1 cannot overflow.
+                    let n = self.b.ins().iadd_imm_s(i, 1);
+                    self.b.def_var(ivar, n);
+                } else {
+                    // Stop instead of wrapping around at the top of the i64 range.
+                    let (n, of) = self.b.ins().sadd_overflow(i, st);
+                    self.b.def_var(ivar, n);
+                    let cont = self.b.create_block();
+                    self.b.ins().brif(of, exit, &[], cont, &[]);
+                    self.b.switch_to_block(cont);
+                    self.b.seal_block(cont);
+                }
                 self.b.ins().jump(head, &[]);
                 self.b.seal_block(head);
                 self.b.switch_to_block(exit);
