@@ -980,6 +980,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     None => self.i64c(1),
                 };
                 self.release_temps(mark, span)?;
+                // A straight float body over `local` arrays runs its whole vectors first.
+                let a = if step.is_none() {
+                    self.for_simd(*var, a, e, body)?
+                } else {
+                    a
+                };
                 let ivar = self.b.declare_var(types::I64);
                 self.b.def_var(ivar, a);
                 let head = self.b.create_block();
@@ -2831,6 +2837,85 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         Ok(())
     }
 
+    /// `for j in a..e { body }` (step 1) whose body [`vec_plan`] accepts over `local` arrays
+    /// indexed `x[j + c]`: when every index of the whole range is inside its array and no
+    /// written array is the memory of one read at an offset (checked here, at run time), the
+    /// iterations `a..a + nv` (whole vectors) run as a SIMD loop function. Returns where the
+    /// scalar loop starts: `a + nv`, or `a` when the checks fail or there is no plan.
+    fn for_simd(&mut self, var: LocalId, a: Value, e: Value, body: &hir::Block) -> CResult<Value> {
+        // The local arrays the body indexes, declared outside it.
+        let inner = body_locals(body);
+        let mut arrays: Vec<LocalId> = Vec::new();
+        walk_block(body, &mut |x| {
+            collect_local_arrays(x, &self.local_tys, &mut arrays)
+        });
+        arrays.retain(|l| !inner.contains(l) && self.vars[l.0 as usize].is_some());
+        if arrays.is_empty() {
+            return Ok(a);
+        }
+        // Only the plan's question first (no code emitted unless it is accepted).
+        let dummy = self.i64c(0);
+        let probe: HashMap<LocalId, Acc> = arrays.iter().map(|l| (*l, local_acc(dummy))).collect();
+        let Some(plan) = vec_plan(body, var, None, &probe) else {
+            return Ok(a);
+        };
+        let Some(vt) = Self::simd_ty(plan.elem) else {
+            return Ok(a);
+        };
+        let es = size_of(plan.elem);
+        let mut modes: HashMap<LocalId, Acc> = HashMap::new();
+        let mut lens: HashMap<LocalId, Value> = HashMap::new();
+        for l in &arrays {
+            let var = self.vars[l.0 as usize].ok_or_else(|| ice("local array var".into()))?;
+            let h = self.b.use_var(var);
+            let data = self.hdr_ptr(h);
+            lens.insert(*l, self.hdr(h, hdr::ROWS));
+            modes.insert(*l, local_acc(data));
+        }
+        let z = self.i64c(0);
+        let n = self.b.ins().isub(e, a);
+        let n = self.b.ins().smax(n, z);
+        let end = self.b.ins().iadd(a, n);
+        // Every `x[j + c]` of the range in bounds: a + min c >= 0 and end + max c <= len(x).
+        let mut ok = self.b.ins().iconst(types::I8, 1);
+        for (slot, (l, _)) in plan.ptrs.iter().enumerate() {
+            let (lo, hi) = plan.slot_disp(slot);
+            let len = *lens
+                .get(l)
+                .ok_or_else(|| ice("local array length".into()))?;
+            let first = self.b.ins().iadd_imm_s(a, lo);
+            let c1 = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, first, 0);
+            let last = self.b.ins().iadd_imm_s(end, hi);
+            let c2 = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, len);
+            ok = self.b.ins().band(ok, c1);
+            ok = self.b.ins().band(ok, c2);
+        }
+        if let Some(d) = self.vec_alias_ok(&plan, &modes)? {
+            ok = self.b.ins().band(ok, d);
+        }
+        let vb = self.b.create_block();
+        let join = self.b.create_block();
+        let start = self.b.append_block_param(join, types::I64);
+        self.b.ins().brif(ok, vb, &[], join, &[BlockArg::Value(a)]);
+        self.b.switch_to_block(vb);
+        self.b.seal_block(vb);
+        let nv = self.vec_call(&plan, vt, n, &mut |s, l, _| {
+            let acc = modes
+                .get(&l)
+                .ok_or_else(|| ice("vector access without preparation".into()))?;
+            let off = s.b.ins().imul_imm_s(a, es);
+            Ok(s.b.ins().iadd(acc.data, off))
+        })?;
+        let rest = self.b.ins().iadd(a, nv);
+        self.b.ins().jump(join, &[BlockArg::Value(rest)]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(start)
+    }
+
     /// Rows `from..to` of a body without a split: SIMD vectors where [`vec_plan`] accepts the
     /// body (and no written container shares memory with one read at an offset), then the
     /// scalar rest.
@@ -3846,6 +3931,47 @@ fn iter_offset(e: &Expr, var: LocalId) -> Option<i64> {
     }
 }
 
+/// Access preparation of a `local` array for [`vec_plan`]: addressed by index, no rows.
+fn local_acc(data: Value) -> Acc {
+    Acc {
+        by_global: None,
+        data,
+        row: None,
+        grows: data,
+        nonperiodic: data,
+        dim1: data,
+        dim2: data,
+    }
+}
+
+/// `local` arrays indexed in an expression (`x[...]` with `x` a local variable).
+fn collect_local_arrays(e: &Expr, tys: &[Ty], out: &mut Vec<LocalId>) {
+    match &e.kind {
+        ExprKind::Index(base, idx) => {
+            if let ExprKind::Local(l) = &base.kind
+                && matches!(tys.get(l.0 as usize), Some(Ty::Local(_)))
+                && !out.contains(l)
+            {
+                out.push(*l);
+            }
+            for i in idx {
+                collect_local_arrays(i, tys, out);
+            }
+        }
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => collect_local_arrays(a, tys, out),
+        ExprKind::Binary(_, a, b) => {
+            collect_local_arrays(a, tys, out);
+            collect_local_arrays(b, tys, out);
+        }
+        ExprKind::Call { args, .. } => {
+            for a in args {
+                collect_local_arrays(a, tys, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The operands of an `&&` chain (the expression itself when it is not one).
 fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
@@ -4229,6 +4355,38 @@ struct VecPlan<'e> {
     shifted: Vec<LocalId>,
     /// The smallest and largest element displacement of the reads (tensor columns `j + m`).
     disp: (i64, i64),
+}
+
+impl VecPlan<'_> {
+    /// The smallest and largest displacement at which pointer argument `slot` is accessed
+    /// (stores at 0).
+    fn slot_disp(&self, slot: usize) -> (i64, i64) {
+        fn walk(v: &VExpr, slot: usize, r: &mut (i64, i64)) {
+            match v {
+                VExpr::Arg(_) => {}
+                VExpr::Read(p, d) => {
+                    if *p == slot {
+                        *r = (r.0.min(*d), r.1.max(*d));
+                    }
+                }
+                VExpr::Neg(a) => walk(a, slot, r),
+                VExpr::Bin(_, a, b) => {
+                    walk(a, slot, r);
+                    walk(b, slot, r);
+                }
+                VExpr::Call(_, xs) => {
+                    for x in xs {
+                        walk(x, slot, r);
+                    }
+                }
+            }
+        }
+        let mut r = (0, 0);
+        for st in &self.stmts {
+            walk(&st.value, slot, &mut r);
+        }
+        r
+    }
 }
 
 /// Whether a forall body can run as SIMD vectors, along the rows of a 1-D forall with step 1
