@@ -1187,7 +1187,7 @@ pub extern "C" fn dtl_dist_new(
         } else {
             None
         };
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let o = with_dtype!(dtype, T => {
             let mut opts = Options::<T>::new().partition(p).fill(T::from_abi(fill));
             if let Some(h) = h {
@@ -1220,7 +1220,7 @@ pub extern "C" fn dtl_local_new(
 /// Collective: an empty distributed map with value type `vdtype` (keys are integers).
 pub extern "C" fn dtl_map_new(cx: *mut RankCtx, vdtype: i32, site: i32) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let o = with_dtype!(vdtype, V => {
             let m = DistMap::<i64, V>::new(&comm)?;
             Ok(boxed(Body::Map(Box::new(m))))
@@ -1642,7 +1642,7 @@ pub extern "C" fn dtl_load(
     guard(cx, site, std::ptr::null_mut(), |cx| {
         let p = str_arg(path, len)?;
         let part = partition_of_code(part.max(0), bsize)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => {
             let d = crate::npy::load::<T>(&comm, p, part)?;
             Ok(cx.new_dist(Box::new(d)))
@@ -1697,7 +1697,7 @@ pub extern "C" fn dtl_map_len(cx: *mut RankCtx, h: *mut Obj, site: i32) -> i64 {
 pub extern "C" fn dtl_allreduce(cx: *mut RankCtx, x: i64, dtype: i32, op: i32, site: i32) -> i64 {
     guard(cx, site, x, |cx| {
         let op = op_of_code(op)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => Ok(comm.allreduce_scalar(T::from_abi(x), op)?.to_abi()))
     })
 }
@@ -1713,7 +1713,7 @@ pub extern "C" fn dtl_reduce(
 ) -> i64 {
     guard(cx, site, x, |cx| {
         let op = op_of_code(op)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let root = DtlError::check_rank(root, comm.size(), "root")?;
         with_dtype!(dtype, T => Ok(comm.reduce_scalar(T::from_abi(x), op, root)?.to_abi()))
     })
@@ -1722,7 +1722,7 @@ pub extern "C" fn dtl_reduce(
 /// Collective: `broadcast(x, root)`.
 pub extern "C" fn dtl_broadcast(cx: *mut RankCtx, x: i64, dtype: i32, root: i64, site: i32) -> i64 {
     guard(cx, site, x, |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let root = DtlError::check_rank(root, comm.size(), "root")?;
         with_dtype!(dtype, T => Ok(comm.broadcast_scalar(T::from_abi(x), root)?.to_abi()))
     })
@@ -1740,7 +1740,7 @@ pub extern "C" fn dtl_scan_ranks(
 ) -> i64 {
     guard(cx, site, x, |cx| {
         let op = op_of_code(op)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => {
             let v = T::from_abi(x);
             Ok(comm.scan_scalar(v, op, exclusive != 0, algo::identity::<T>(op))?.to_abi())
@@ -1751,7 +1751,7 @@ pub extern "C" fn dtl_scan_ranks(
 /// Collective: `allgather(x)`: a local array of `size()` elements.
 pub extern "C" fn dtl_allgather(cx: *mut RankCtx, x: i64, dtype: i32, site: i32) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => {
             let v = comm.allgather_scalar(T::from_abi(x))?;
             Ok(boxed(Body::Local(Box::new(LocalVec(v)))))
@@ -1768,7 +1768,7 @@ pub extern "C" fn dtl_gather(
     site: i32,
 ) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let root = DtlError::check_rank(root, comm.size(), "root")?;
         with_dtype!(dtype, T => {
             let v = comm.gatherv_vec(&[T::from_abi(x)], root)?;
@@ -1780,7 +1780,7 @@ pub extern "C" fn dtl_gather(
 /// Collective: `scatter(l, root)`: element `rank()` of root's `l` (which has `size()` elements).
 pub extern "C" fn dtl_scatter(cx: *mut RankCtx, l: *mut Obj, root: i64, site: i32) -> i64 {
     guard(cx, site, 0, |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let p = comm.size();
         let root = DtlError::check_rank(root, p, "root")?;
         let o = obj(l)?;
@@ -1805,7 +1805,7 @@ pub extern "C" fn dtl_scatter(cx: *mut RankCtx, l: *mut Obj, root: i64, site: i3
 /// Collective: `alltoall(l)`.
 pub extern "C" fn dtl_alltoall(cx: *mut RankCtx, l: *mut Obj, site: i32) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let r = obj(l)?.local()?.alltoall(&comm)?;
         Ok(boxed(Body::Local(r)))
     })
@@ -1820,7 +1820,7 @@ pub extern "C" fn dtl_allreduce_local(
 ) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
         let op = op_of_code(op)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let mut c = obj(l)?.local()?.clone_box();
         check_uniform_len(&comm, obj(l)?.hdr.rows, site_of(cx, site))?;
         c.allreduce(&comm, op)?;
@@ -1836,7 +1836,7 @@ pub extern "C" fn dtl_broadcast_local(
     site: i32,
 ) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let root = DtlError::check_rank(root, comm.size(), "root")?;
         let mut c = obj(l)?.local()?.clone_box();
         check_uniform_len(&comm, obj(l)?.hdr.rows, site_of(cx, site))?;
@@ -1872,7 +1872,7 @@ pub extern "C" fn dtl_send(cx: *mut RankCtx, x: i64, dtype: i32, dest: i64, tag:
     guard(cx, site, (), |cx| {
         let d = rank_arg(cx, dest, "destination rank")?;
         let t = tag_arg(tag)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => comm.send_slice(&[T::from_abi(x)], d, t))
     })
 }
@@ -1882,7 +1882,7 @@ pub extern "C" fn dtl_recv(cx: *mut RankCtx, dtype: i32, source: i64, tag: i64, 
     guard(cx, site, 0, |cx| {
         let s = rank_arg(cx, source, "source rank")?;
         let t = tag_arg(tag)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => {
             let (v, _) = comm.recv_vec::<T>(Source::Rank(s), TagSel::Tag(t))?;
             match v.as_slice() {
@@ -1902,7 +1902,7 @@ pub extern "C" fn dtl_send_local(cx: *mut RankCtx, l: *mut Obj, dest: i64, tag: 
     guard(cx, site, (), |cx| {
         let d = rank_arg(cx, dest, "destination rank")?;
         let t = tag_arg(tag)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         obj(l)?.local()?.send(&comm, d, t)
     })
 }
@@ -1912,7 +1912,7 @@ pub extern "C" fn dtl_recv_local(cx: *mut RankCtx, l: *mut Obj, source: i64, tag
     guard(cx, site, (), |cx| {
         let s = rank_arg(cx, source, "source rank")?;
         let t = tag_arg(tag)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         obj(l)?.local()?.recv(&comm, s, t)
     })
 }
@@ -1931,7 +1931,7 @@ pub extern "C" fn dtl_sendrecv(
         let d = rank_arg(cx, dest, "destination rank")?;
         let s = rank_arg(cx, source, "source rank")?;
         let t = tag_arg(tag)?;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         with_dtype!(dtype, T => {
             comm.send_slice(&[T::from_abi(x)], d, t)?;
             let (v, _) = comm.recv_vec::<T>(Source::Rank(s), TagSel::Tag(t))?;
@@ -2014,7 +2014,7 @@ pub extern "C" fn dtl_print_all_end(cx: *mut RankCtx, site: i32) {
     guard(cx, site, (), |cx| {
         let line = std::mem::take(&mut cx.line);
         cx.items = 0;
-        let comm = cx.comm.clone();
+        let comm = &cx.comm;
         let bytes = line.into_bytes();
         let all = comm.gatherv_vec(&bytes, 0)?;
         let lens = comm.gatherv_vec(&[bytes.len() as u64], 0)?;
