@@ -1193,7 +1193,7 @@ pub extern "C" fn dtl_dist_new(
             if let Some(h) = h {
                 opts = opts.halo(h.width, h.periodic);
             }
-            let d = Distributed::<T>::new(&comm, &shape, opts)?;
+            let d = Distributed::<T>::new(comm, &shape, opts)?;
             Ok(cx.new_dist(Box::new(d)))
         })?;
         Ok(o)
@@ -1222,7 +1222,7 @@ pub extern "C" fn dtl_map_new(cx: *mut RankCtx, vdtype: i32, site: i32) -> *mut 
     guard(cx, site, std::ptr::null_mut(), |cx| {
         let comm = &cx.comm;
         let o = with_dtype!(vdtype, V => {
-            let m = DistMap::<i64, V>::new(&comm)?;
+            let m = DistMap::<i64, V>::new(comm)?;
             Ok(boxed(Body::Map(Box::new(m))))
         })?;
         cx.maps.push(o);
@@ -1644,7 +1644,7 @@ pub extern "C" fn dtl_load(
         let part = partition_of_code(part.max(0), bsize)?;
         let comm = &cx.comm;
         with_dtype!(dtype, T => {
-            let d = crate::npy::load::<T>(&comm, p, part)?;
+            let d = crate::npy::load::<T>(comm, p, part)?;
             Ok(cx.new_dist(Box::new(d)))
         })
     })
@@ -1806,7 +1806,7 @@ pub extern "C" fn dtl_scatter(cx: *mut RankCtx, l: *mut Obj, root: i64, site: i3
 pub extern "C" fn dtl_alltoall(cx: *mut RankCtx, l: *mut Obj, site: i32) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
         let comm = &cx.comm;
-        let r = obj(l)?.local()?.alltoall(&comm)?;
+        let r = obj(l)?.local()?.alltoall(comm)?;
         Ok(boxed(Body::Local(r)))
     })
 }
@@ -1822,8 +1822,8 @@ pub extern "C" fn dtl_allreduce_local(
         let op = op_of_code(op)?;
         let comm = &cx.comm;
         let mut c = obj(l)?.local()?.clone_box();
-        check_uniform_len(&comm, obj(l)?.hdr.rows, site_of(cx, site))?;
-        c.allreduce(&comm, op)?;
+        check_uniform_len(comm, obj(l)?.hdr.rows, site_of(cx, site))?;
+        c.allreduce(comm, op)?;
         Ok(boxed(Body::Local(c)))
     })
 }
@@ -1839,8 +1839,8 @@ pub extern "C" fn dtl_broadcast_local(
         let comm = &cx.comm;
         let root = DtlError::check_rank(root, comm.size(), "root")?;
         let mut c = obj(l)?.local()?.clone_box();
-        check_uniform_len(&comm, obj(l)?.hdr.rows, site_of(cx, site))?;
-        c.broadcast(&comm, root)?;
+        check_uniform_len(comm, obj(l)?.hdr.rows, site_of(cx, site))?;
+        c.broadcast(comm, root)?;
         Ok(boxed(Body::Local(c)))
     })
 }
@@ -1903,7 +1903,7 @@ pub extern "C" fn dtl_send_local(cx: *mut RankCtx, l: *mut Obj, dest: i64, tag: 
         let d = rank_arg(cx, dest, "destination rank")?;
         let t = tag_arg(tag)?;
         let comm = &cx.comm;
-        obj(l)?.local()?.send(&comm, d, t)
+        obj(l)?.local()?.send(comm, d, t)
     })
 }
 
@@ -1913,7 +1913,7 @@ pub extern "C" fn dtl_recv_local(cx: *mut RankCtx, l: *mut Obj, source: i64, tag
         let s = rank_arg(cx, source, "source rank")?;
         let t = tag_arg(tag)?;
         let comm = &cx.comm;
-        obj(l)?.local()?.recv(&comm, s, t)
+        obj(l)?.local()?.recv(comm, s, t)
     })
 }
 
