@@ -754,7 +754,9 @@ trait LocalOps {
     fn refresh(&mut self, h: &mut Header);
     fn bits(&self) -> Vec<i64>;
     fn clone_box(&self) -> Box<dyn LocalOps>;
-    fn allreduce(&mut self, comm: &CommRef, op: ReduceOp) -> Result<()>;
+    /// A new local array holding the elementwise allreduce of this one (one allocation, no
+    /// copy of the input).
+    fn allreduced(&self, comm: &CommRef, op: ReduceOp, site: Site) -> Result<Box<dyn LocalOps>>;
     fn broadcast(&mut self, comm: &CommRef, root: usize) -> Result<()>;
     fn send(&self, comm: &CommRef, dest: usize, tag: i32) -> Result<()>;
     fn recv(&mut self, comm: &CommRef, source: usize, tag: i32) -> Result<()>;
@@ -768,6 +770,25 @@ trait LocalOps {
 }
 
 struct LocalVec<T: AbiElem>(Vec<T>);
+
+/// The elementwise allreduce of `x` as a new local array (one allocation, the input is not
+/// copied).
+fn local_allreduce<T: AbiElem>(
+    comm: &CommRef,
+    x: &[T],
+    op: ReduceOp,
+    site: Site,
+) -> Result<Box<dyn LocalOps>> {
+    let mut out = crate::container::alloc_vec(x.len(), T::ZERO)?;
+    comm.allreduce(
+        crate::elem::as_bytes(x),
+        crate::elem::as_bytes_mut(&mut out),
+        T::DTYPE,
+        op,
+        site,
+    )?;
+    Ok(Box::new(LocalVec(out)))
+}
 
 impl<T: AbiElem> LocalOps for LocalVec<T> {
     fn refresh(&mut self, h: &mut Header) {
@@ -787,9 +808,8 @@ impl<T: AbiElem> LocalOps for LocalVec<T> {
         Box::new(LocalVec(self.0.clone()))
     }
 
-    fn allreduce(&mut self, comm: &CommRef, op: ReduceOp) -> Result<()> {
-        let src = self.0.clone();
-        comm.allreduce_slice(&src, &mut self.0, op)
+    fn allreduced(&self, comm: &CommRef, op: ReduceOp, site: Site) -> Result<Box<dyn LocalOps>> {
+        local_allreduce(comm, &self.0, op, site)
     }
 
     fn broadcast(&mut self, comm: &CommRef, root: usize) -> Result<()> {
@@ -896,9 +916,8 @@ impl<T: AbiElem> LocalOps for LocalSlice<T> {
         Box::new(LocalVec(self.s().to_vec()))
     }
 
-    fn allreduce(&mut self, comm: &CommRef, op: ReduceOp) -> Result<()> {
-        let src = self.s().to_vec();
-        comm.allreduce_slice(&src, self.s_mut(), op)
+    fn allreduced(&self, comm: &CommRef, op: ReduceOp, site: Site) -> Result<Box<dyn LocalOps>> {
+        local_allreduce(comm, self.s(), op, site)
     }
 
     fn broadcast(&mut self, comm: &CommRef, root: usize) -> Result<()> {
@@ -1820,10 +1839,11 @@ pub extern "C" fn dtl_allreduce_local(
 ) -> *mut Obj {
     guard(cx, site, std::ptr::null_mut(), |cx| {
         let op = op_of_code(op)?;
-        let comm = &cx.comm;
-        let mut c = obj(l)?.local()?.clone_box();
-        check_uniform_len(comm, obj(l)?.hdr.rows, site_of(cx, site))?;
-        c.allreduce(comm, op)?;
+        // Arrays of different lengths meet as a collective mismatch (the element count is part
+        // of the collective's signature): R0003.
+        let c = obj(l)?
+            .local()?
+            .allreduced(&cx.comm, op, site_of(cx, site))?;
         Ok(boxed(Body::Local(c)))
     })
 }
