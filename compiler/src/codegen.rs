@@ -947,7 +947,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.switch_to_block(head);
                 let c = self.scalar(cond)?;
                 self.release_temps(mark, span)?;
-                self.b.ins().brif(c, bodyb, &[], exit, &[]);
+                // Exit first: see `stepped_loop`.
+                let done = self.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
+                self.b.ins().brif(done, exit, &[], bodyb, &[]);
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
                 self.loops.push((head, exit));
@@ -995,8 +997,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.ins().jump(head, &[]);
                 self.b.switch_to_block(head);
                 let i = self.b.use_var(ivar);
-                let more = self.b.ins().icmp(IntCC::SignedLessThan, i, e);
-                self.b.ins().brif(more, bodyb, &[], exit, &[]);
+                // Exit first: see `stepped_loop`.
+                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, e);
+                self.b.ins().brif(done, exit, &[], bodyb, &[]);
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
                 if let Some(v) = self.vars[var.0 as usize] {
@@ -1923,8 +1926,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let kv = self.b.append_block_param(head, types::I64);
         self.b.ins().jump(head, &[BlockArg::Value(start)]);
         self.b.switch_to_block(head);
-        let more = self.b.ins().icmp(IntCC::SignedLessThan, kv, end);
-        self.b.ins().brif(more, bodyb, &[], exit, &[]);
+        // The exit is the branch's first target: Cranelift's optimizer (0.135) visits the
+        // header's successors in that order, and only elaborates the body while it still
+        // knows it is inside the loop when the body comes second; otherwise loop-invariant
+        // values are computed inside the loop instead of hoisted out of it.
+        let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kv, end);
+        self.b.ins().brif(done, exit, &[], bodyb, &[]);
         self.b.switch_to_block(bodyb);
         self.b.seal_block(bodyb);
         body(self, kv)?;
@@ -4212,8 +4219,9 @@ fn vec_kernel<M: Module>(
         }
         b.ins().jump(head, &start);
         b.switch_to_block(head);
-        let more = b.ins().icmp(IntCC::SignedLessThan, kv, n);
-        b.ins().brif(more, bodyb, &[], exit, &[]);
+        // Exit first: see `FnGen::stepped_loop`.
+        let done = b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kv, n);
+        b.ins().brif(done, exit, &[], bodyb, &[]);
         b.switch_to_block(bodyb);
         b.seal_block(bodyb);
         let mut next_accs = Vec::new();

@@ -140,6 +140,39 @@ fn param_overrides_are_validated() {
     assert_eq!(out.lock().unwrap().as_str(), "pi 3.1415927369\n");
 }
 
+/// Loop-invariant values stay outside their loops after Cranelift's optimizations (loops branch
+/// to their exit first; with the body first, Cranelift 0.135 computed `x` on every iteration).
+#[test]
+fn loop_invariants_are_hoisted() {
+    let src = "fn main() {\n\
+               let x = sqrt((rank() as f64) + 2.0);\n\
+               let mut s = 0.0;\n\
+               let mut k = 0;\n\
+               while k < 100 { s = s + x; k += 1; }\n\
+               for j in 0..10 { s = s * x; }\n\
+               print(s);\n\
+               }\n";
+    let (sources, checked) = driver::check_source("licm.dtl", src);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let p = driver::compile(
+        &checked.hir.unwrap(),
+        &sources,
+        CodegenOptions::default(),
+        true,
+    )
+    .unwrap();
+    let main = p
+        .clif
+        .iter()
+        .find(|t| t.starts_with("; fn main\n"))
+        .expect("main in CLIF");
+    // `sqrt` is in the entry block, before the first branch.
+    let entry_end = main.find("jump").expect("a jump");
+    let at = main.find("sqrt").expect("sqrt in the optimized CLIF");
+    assert!(at < entry_end, "sqrt inside a loop:\n{main}");
+    assert_eq!(main.matches("sqrt").count(), 1, "{main}");
+}
+
 /// `// structure: name=count ...`: in the CLIF of function `main`, calls of runtime entry
 /// `name` appear exactly `count` times (e.g. fused expressions make no containers).
 #[test]
