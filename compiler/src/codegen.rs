@@ -1913,6 +1913,36 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     }
 
     /// A loop `k = start; k < end; k += step`, with `body(k)`.
+    /// A loop over `k in a.0..a.1` then `k in b.0..b.1` (`a.0 <= a.1 <= b.0 <= b.1`) with one
+    /// copy of `body(k)`: the two edge ranges around an interior that runs separately.
+    fn range_pair_loop(
+        &mut self,
+        a: (Value, Value),
+        b: (Value, Value),
+        mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
+    ) -> CResult<()> {
+        let head = self.b.create_block();
+        let bodyb = self.b.create_block();
+        let exit = self.b.create_block();
+        let kv = self.b.append_block_param(head, types::I64);
+        self.b.ins().jump(head, &[BlockArg::Value(a.0)]);
+        self.b.switch_to_block(head);
+        let at_gap = self.b.ins().icmp(IntCC::Equal, kv, a.1);
+        let k = self.b.ins().select(at_gap, b.0, kv);
+        // Exit first: see `stepped_loop`.
+        let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, k, b.1);
+        self.b.ins().brif(done, exit, &[], bodyb, &[]);
+        self.b.switch_to_block(bodyb);
+        self.b.seal_block(bodyb);
+        body(self, k)?;
+        let k1 = self.b.ins().iadd_imm_s(k, 1);
+        self.b.ins().jump(head, &[BlockArg::Value(k1)]);
+        self.b.seal_block(head);
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        Ok(())
+    }
+
     fn stepped_loop(
         &mut self,
         start: Value,
@@ -2441,36 +2471,28 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     let klo = self.b.ins().smin(klo, rows);
                     let khi = self.b.ins().smax(khi, klo);
                     let khi = self.b.ins().smin(khi, rows);
-                    for (start, end, elide) in
-                        [(z, klo, false), (klo, khi, true), (khi, rows, false)]
-                    {
-                        let saved = self.elide_bounds;
-                        self.elide_bounds = elide;
-                        let dim = (dim1, dim2);
-                        let r = if elide && inner_vars.is_empty() {
-                            self.forall_interior(start, end, base, gvar, var0, &modes, dim, body)
-                        } else if elide && inner_vars.len() == 1 {
-                            let j = (vars[1], inner_vars[0]);
-                            self.tensor_interior(start, end, base, gvar, var0, j, &modes, dim, body)
-                        } else {
-                            self.stepped_loop(start, end, 1, |s, k| {
-                                let gi = s.b.ins().iadd(base, k);
-                                s.forall_row(
-                                    k,
-                                    gi,
-                                    gvar,
-                                    var0,
-                                    &modes,
-                                    &inner_vars,
-                                    dim1,
-                                    dim2,
-                                    body,
-                                )
-                            })
-                        };
-                        self.elide_bounds = saved;
-                        r?;
-                    }
+                    // The interior without bounds checks, then the edge rows on both sides
+                    // (a forall's rows run in any order) in one loop with them.
+                    let saved = self.elide_bounds;
+                    self.elide_bounds = true;
+                    let dim = (dim1, dim2);
+                    let r = if inner_vars.is_empty() {
+                        self.forall_interior(klo, khi, base, gvar, var0, &modes, dim, body)
+                    } else if inner_vars.len() == 1 {
+                        let j = (vars[1], inner_vars[0]);
+                        self.tensor_interior(klo, khi, base, gvar, var0, j, &modes, dim, body)
+                    } else {
+                        self.stepped_loop(klo, khi, 1, |s, k| {
+                            let gi = s.b.ins().iadd(base, k);
+                            s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
+                        })
+                    };
+                    self.elide_bounds = saved;
+                    r?;
+                    self.range_pair_loop((z, klo), (khi, rows), |s, k| {
+                        let gi = s.b.ins().iadd(base, k);
+                        s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
+                    })?;
                 } else if unit_step && inner_vars.len() <= 1 {
                     // No offset reads to check (or `--unchecked`): all rows are interior.
                     let z = self.i64c(0);
@@ -2632,9 +2654,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             return self.straight_rows(from, to, base, gvar, var0, modes, dim, body);
         };
         let (a, b) = self.bounds_range(&bounds, from, to, base)?;
-        self.plain_rows(from, a, base, gvar, var0, modes, dim, body)?;
         self.straight_rows(a, b, base, gvar, var0, modes, dim, then)?;
-        self.plain_rows(b, to, base, gvar, var0, modes, dim, body)
+        // The rows outside the bounds (any order: it is a forall), one loop for both sides.
+        self.range_pair_loop((from, a), (b, to), |s, k| {
+            let gi = s.b.ins().iadd(base, k);
+            s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, body)
+        })
     }
 
     /// The part `a..b` of `from..to` (local indices, global = `base + local`) where the
@@ -2718,15 +2743,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             });
         };
         let (a, b) = self.bounds_range(&ib, from, to, base)?;
-        let full = |s: &mut Self, k: Value| {
-            let gi = s.b.ins().iadd(base, k);
-            s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, body)
-        };
-        self.stepped_loop(from, a, 1, full)?;
         self.stepped_loop(a, b, 1, |s, k| {
             s.tensor_row(k, base, ctx, modes, dim, body, Some((&jb, then)))
         })?;
-        self.stepped_loop(b, to, 1, full)
+        // The rows outside the `i` bounds, one loop for both sides.
+        self.range_pair_loop((from, a), (b, to), |s, k| {
+            let gi = s.b.ins().iadd(base, k);
+            s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, body)
+        })
     }
 
     /// One row of [`tensor_interior`]: with a split, columns outside the `j` bounds run the
@@ -2754,13 +2778,26 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let res = match split {
             None => self.straight_cols(k, z, dim.0, (var0, jl, jv), modes, body),
             Some((jb, then)) => self.bounds_range(jb, z, dim.0, z).and_then(|(ca, cb)| {
-                self.plain_cols(z, ca, jv, body)?;
                 self.straight_cols(k, ca, cb, (var0, jl, jv), modes, then)?;
-                self.plain_cols(cb, dim.0, jv, body)
+                self.plain_col_pair((z, ca), (cb, dim.0), jv, body)
             }),
         };
         self.foralls.pop();
         res
+    }
+
+    /// Columns `a.0..a.1` and `b.0..b.1` of the current row, the block as written, one loop.
+    fn plain_col_pair(
+        &mut self,
+        a: (Value, Value),
+        b: (Value, Value),
+        jv: Variable,
+        blk: &hir::Block,
+    ) -> CResult<()> {
+        self.range_pair_loop(a, b, |s, j| {
+            s.b.def_var(jv, j);
+            s.forall_body(blk)
+        })
     }
 
     /// Columns `from..to` of the current row, the block as written.
@@ -2809,16 +2846,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             vto = self.b.ins().smin(vto, lim);
         }
         let vto = self.b.ins().smax(vto, vfrom);
-        self.plain_cols(from, vfrom, jv, blk)?;
+        // The scalar columns `from..vfrom` run with the rest, after the vectors (a forall's
+        // elements run in any order). The rest starts after the vectors, or at `vfrom` when an
+        // alias forbids them.
         let join = self.b.create_block();
+        let rest = self.b.append_block_param(join, types::I64);
         if let Some(ok) = self.vec_alias_ok(&plan, modes)? {
             let vb = self.b.create_block();
-            let sb = self.b.create_block();
-            self.b.ins().brif(ok, vb, &[], sb, &[]);
-            self.b.switch_to_block(sb);
-            self.b.seal_block(sb);
-            self.plain_cols(vfrom, to, jv, blk)?;
-            self.b.ins().jump(join, &[]);
+            self.b
+                .ins()
+                .brif(ok, vb, &[], join, &[BlockArg::Value(vfrom)]);
             self.b.switch_to_block(vb);
             self.b.seal_block(vb);
         }
@@ -2836,12 +2873,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let off = s.b.ins().imul_imm_s(first, es);
             Ok(s.b.ins().iadd(acc.data, off))
         })?;
-        let rest = self.b.ins().iadd(vfrom, nv);
-        self.plain_cols(rest, to, jv, blk)?;
-        self.b.ins().jump(join, &[]);
+        let after = self.b.ins().iadd(vfrom, nv);
+        self.b.ins().jump(join, &[BlockArg::Value(after)]);
         self.b.switch_to_block(join);
         self.b.seal_block(join);
-        Ok(())
+        self.plain_col_pair((from, vfrom), (rest, to), jv, blk)
     }
 
     /// `for j in a..e { body }` (step 1) whose body [`vec_plan`] accepts over `local` arrays
@@ -2945,15 +2981,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             return self.plain_rows(from, to, base, gvar, var0, modes, dim, body);
         };
         let es = size_of(plan.elem);
+        // The scalar rest starts after the vectors, or at `from` when an alias forbids them.
         let join = self.b.create_block();
+        let rest = self.b.append_block_param(join, types::I64);
         if let Some(ok) = self.vec_alias_ok(&plan, modes)? {
             let vb = self.b.create_block();
-            let sb = self.b.create_block();
-            self.b.ins().brif(ok, vb, &[], sb, &[]);
-            self.b.switch_to_block(sb);
-            self.b.seal_block(sb);
-            self.plain_rows(from, to, base, gvar, var0, modes, dim, body)?;
-            self.b.ins().jump(join, &[]);
+            self.b
+                .ins()
+                .brif(ok, vb, &[], join, &[BlockArg::Value(from)]);
             self.b.switch_to_block(vb);
             self.b.seal_block(vb);
         }
@@ -2965,12 +3000,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let off = s.b.ins().imul_imm_s(from, es);
             Ok(s.b.ins().iadd(acc.data, off))
         })?;
-        let rest = self.b.ins().iadd(from, nv);
-        self.plain_rows(rest, to, base, gvar, var0, modes, dim, body)?;
-        self.b.ins().jump(join, &[]);
+        let after = self.b.ins().iadd(from, nv);
+        self.b.ins().jump(join, &[BlockArg::Value(after)]);
         self.b.switch_to_block(join);
         self.b.seal_block(join);
-        Ok(())
+        self.plain_rows(rest, to, base, gvar, var0, modes, dim, body)
     }
 
     /// Whether no written container of a vector plan is the memory of another local read at
