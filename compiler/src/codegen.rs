@@ -484,9 +484,29 @@ const UNROLL: i64 = 2;
 impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn new(
         g: &'g mut Gen<'a, M>,
-        mut b: FunctionBuilder<'g>,
+        b: FunctionBuilder<'g>,
         f: Option<&hir::Function>,
         locals: &[hir::LocalDecl],
+    ) -> Self {
+        Self::with_locals(
+            g,
+            b,
+            f.map_or(Ty::Unit, |f| f.ret),
+            f.is_none(),
+            locals.iter().map(|l| l.ty).collect(),
+            locals.iter().map(|l| l.layout).collect(),
+        )
+    }
+
+    /// A generator for a function whose locals have these types and layouts (`new` for a
+    /// source function or `__init`; a `dtl_loopN` function shares its caller's locals).
+    fn with_locals(
+        g: &'g mut Gen<'a, M>,
+        mut b: FunctionBuilder<'g>,
+        ret: Ty,
+        in_init: bool,
+        local_tys: Vec<Ty>,
+        local_layouts: Vec<Option<hir::Layout>>,
     ) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -495,14 +515,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let exit = b.create_block();
         let fail = b.create_block();
         b.set_cold_block(fail);
-        let ret = f.map_or(Ty::Unit, |f| f.ret);
         FnGen {
             g,
             b,
             cx,
-            vars: vec![None; locals.len()],
-            local_tys: locals.iter().map(|l| l.ty).collect(),
-            local_layouts: locals.iter().map(|l| l.layout).collect(),
+            vars: vec![None; local_tys.len()],
+            local_tys,
+            local_layouts,
             owned_locals: Vec::new(),
             exit,
             fail,
@@ -511,7 +530,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             temps: Vec::new(),
             foralls: Vec::new(),
             fn_refs: HashMap::new(),
-            in_init: f.is_none(),
+            in_init,
             elide_bounds: false,
         }
     }
@@ -2295,19 +2314,24 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let extra = self.b.ins().uextend(types::I64, extra);
                 let cnt = self.b.ins().iadd(q, extra);
                 let base = self.b.ins().iadd(a, lo);
-                self.foralls.push(ForallCx {
-                    var0,
-                    k: z,
-                    modes: HashMap::new(),
-                    range: true,
-                });
-                let r = self.counted_loop(cnt, |s, k| {
-                    let i = s.b.ins().iadd(base, k);
-                    s.b.def_var(gvar, i);
-                    s.forall_body(body)
-                });
-                self.foralls.pop();
-                r?;
+                if let Some(live) = self.outline_live_ins(body, var0, reductions) {
+                    // The loop as a function of its own: see `range_loop_fn`.
+                    self.range_loop_call(base, cnt, (var0, reductions), body, &live, span)?;
+                } else {
+                    self.foralls.push(ForallCx {
+                        var0,
+                        k: z,
+                        modes: HashMap::new(),
+                        range: true,
+                    });
+                    let r = self.counted_loop(cnt, |s, k| {
+                        let i = s.b.ins().iadd(base, k);
+                        s.b.def_var(gvar, i);
+                        s.forall_body(body)
+                    });
+                    self.foralls.pop();
+                    r?;
+                }
             }
             ForallOver::Container(c) => {
                 let h = self.handle(c)?;
@@ -2545,6 +2569,194 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let v = self.combine(op, before, tot, s, span)?;
             self.b.def_var(var, v);
         }
+        Ok(())
+    }
+
+    /// The outer locals a range forall's body reads, when the loop can be a function of its
+    /// own: a body without `return`, with at most two reductions, whose only container values
+    /// are reads of outer containers (no container made or bound inside), and whose outer
+    /// locals all have values.
+    fn outline_live_ins(
+        &self,
+        body: &hir::Block,
+        var0: LocalId,
+        reductions: &[(LocalId, ReduceOp)],
+    ) -> Option<Vec<LocalId>> {
+        fn no_return(b: &hir::Block) -> bool {
+            b.stmts.iter().all(|s| match s {
+                Stmt::Return { .. } => false,
+                Stmt::If { then, els, .. } => no_return(then) && els.as_ref().is_none_or(no_return),
+                Stmt::While { body, .. } | Stmt::For { body, .. } | Stmt::Forall { body, .. } => {
+                    no_return(body)
+                }
+                Stmt::Block(b) => no_return(b),
+                _ => true,
+            })
+        }
+        // At most two results (they come back in registers).
+        if !no_return(body) || reductions.len() > 2 {
+            return None;
+        }
+        let inner = body_locals(body);
+        if inner.iter().any(|l| {
+            is_handle(self.local_tys[l.0 as usize]) && !reductions.iter().any(|(r, _)| r == l)
+        }) {
+            return None;
+        }
+        let mut ok = true;
+        let mut live: Vec<LocalId> = Vec::new();
+        walk_block(body, &mut |e| {
+            outline_scan(e, &mut |x: &Expr| {
+                if is_handle(x.ty) && !matches!(x.kind, ExprKind::Local(_)) {
+                    ok = false;
+                }
+                if let ExprKind::Local(l) = &x.kind
+                    && *l != var0
+                    && !inner.contains(l)
+                    && !live.contains(l)
+                {
+                    live.push(*l);
+                }
+            })
+        });
+        let all_values = live.iter().all(|l| {
+            value_ty(self.local_tys[l.0 as usize]).is_some() && self.vars[l.0 as usize].is_some()
+        });
+        (ok && all_values).then_some(live)
+    }
+
+    /// Runs a range forall's rows `base..base + cnt` through `dtl_loopN`, a function of its own
+    /// taking the context, the rows and the live-in locals and returning the reductions'
+    /// partial values: Cranelift's register allocator spilled loop-invariant values of such
+    /// loops on every iteration when they sat in the caller's loop nests.
+    fn range_loop_call(
+        &mut self,
+        base: Value,
+        cnt: Value,
+        (var0, reductions): (LocalId, &[(LocalId, ReduceOp)]),
+        body: &hir::Block,
+        live: &[LocalId],
+        span: &Span,
+    ) -> CResult<()> {
+        let ptr = self.g.module.target_config().pointer_type();
+        let mut sig = self.g.module.make_signature();
+        sig.params.push(AbiParam::new(ptr));
+        sig.params.push(AbiParam::new(types::I64));
+        sig.params.push(AbiParam::new(types::I64));
+        let mut args = vec![self.cx, base, cnt];
+        for l in live {
+            let t = value_ty(self.local_tys[l.0 as usize]).ok_or_else(|| ice("live-in".into()))?;
+            sig.params.push(AbiParam::new(t));
+            let var = self.vars[l.0 as usize].ok_or_else(|| ice("live-in var".into()))?;
+            args.push(self.b.use_var(var));
+        }
+        for (l, _) in reductions {
+            let t =
+                value_ty(self.local_tys[l.0 as usize]).ok_or_else(|| ice("reduction".into()))?;
+            sig.returns.push(AbiParam::new(t));
+        }
+        let name = format!("dtl_loop{}", self.g.kernels);
+        self.g.kernels += 1;
+        let id = self
+            .g
+            .module
+            .declare_function(&name, Linkage::Local, &sig)
+            .map_err(|e| ice(format!("declare {name}: {e}")))?;
+        self.g.names.insert(id, name.clone());
+        let mut ctx = self.g.module.make_context();
+        ctx.func.signature = sig;
+        let mut fctx = FunctionBuilderContext::new();
+        let legend = {
+            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let mut fx = FnGen::with_locals(
+                &mut *self.g,
+                b,
+                Ty::Unit,
+                false,
+                self.local_tys.clone(),
+                self.local_layouts.clone(),
+            );
+            fx.range_loop_fn(var0, reductions, body, live, span)?;
+            fx.legend()
+        };
+        self.g.define(id, &mut ctx, &name, &legend)?;
+        let f = self.func_ref(id);
+        let call = self.b.ins().call(f, &args);
+        let parts = self.b.inst_results(call).to_vec();
+        self.check_failed();
+        for ((l, _), v) in reductions.iter().zip(parts) {
+            let var = self.vars[l.0 as usize].ok_or_else(|| ice("reduction var".into()))?;
+            self.b.def_var(var, v);
+        }
+        Ok(())
+    }
+
+    /// The body of a `dtl_loopN` function (see [`FnGen::range_loop_call`]).
+    fn range_loop_fn(
+        &mut self,
+        var0: LocalId,
+        reductions: &[(LocalId, ReduceOp)],
+        body: &hir::Block,
+        live: &[LocalId],
+        span: &Span,
+    ) -> CResult<()> {
+        let entry = self
+            .b
+            .current_block()
+            .ok_or_else(|| ice("no entry block".into()))?;
+        let params: Vec<Value> = self.b.block_params(entry).to_vec();
+        let (base, cnt) = (params[1], params[2]);
+        for (i, t) in self.local_tys.clone().into_iter().enumerate() {
+            if let Some(vt) = value_ty(t) {
+                let var = self.b.declare_var(vt);
+                let z = self.zero_of(vt);
+                self.b.def_var(var, z);
+                self.vars[i] = Some(var);
+            }
+        }
+        for (l, v) in live.iter().zip(&params[3..]) {
+            let var = self.vars[l.0 as usize].ok_or_else(|| ice("live-in var".into()))?;
+            self.b.def_var(var, *v);
+        }
+        let mut rts = Vec::new();
+        for (l, op) in reductions {
+            let s = Self::scalar_of(self.local_tys[l.0 as usize], span)?;
+            let var = self.vars[l.0 as usize].ok_or_else(|| ice("reduction var".into()))?;
+            let id = self.identity(*op, s);
+            self.b.def_var(var, id);
+            rts.push((var, clif_ty(s)));
+        }
+        for (_, t) in &rts {
+            self.b.append_block_param(self.exit, *t);
+        }
+        let gvar = self.vars[var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
+        self.foralls.push(ForallCx {
+            var0,
+            k: base,
+            modes: HashMap::new(),
+            range: true,
+        });
+        let r = self.counted_loop(cnt, |s, k| {
+            let i = s.b.ins().iadd(base, k);
+            s.b.def_var(gvar, i);
+            s.forall_body(body)
+        });
+        self.foralls.pop();
+        r?;
+        let outs: Vec<BlockArg> = rts
+            .iter()
+            .map(|(v, _)| BlockArg::Value(self.b.use_var(*v)))
+            .collect();
+        self.b.ins().jump(self.exit, &outs);
+        self.b.switch_to_block(self.exit);
+        let rets = self.b.block_params(self.exit).to_vec();
+        self.b.ins().return_(&rets);
+        self.b.switch_to_block(self.fail);
+        let zeros: Vec<Value> = rts.iter().map(|(_, t)| self.zero_of(*t)).collect();
+        self.b.ins().return_(&zeros);
+        self.b.seal_all_blocks();
+        let b = std::mem::replace(&mut self.b, dummy_builder());
+        b.finalize(self.g.module.target_config());
         Ok(())
     }
 
@@ -4007,6 +4219,38 @@ fn collect_local_arrays(e: &Expr, tys: &[Ty], out: &mut Vec<LocalId>) {
         ExprKind::Call { args, .. } => {
             for a in args {
                 collect_local_arrays(a, tys, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Calls `f` on `e` and every subexpression of it.
+fn outline_scan(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => outline_scan(a, f),
+        ExprKind::Binary(_, a, b) => {
+            outline_scan(a, f);
+            outline_scan(b, f);
+        }
+        ExprKind::Call { args, .. } => {
+            for a in args {
+                outline_scan(a, f);
+            }
+        }
+        ExprKind::Index(base, idx) => {
+            outline_scan(base, f);
+            for i in idx {
+                outline_scan(i, f);
+            }
+        }
+        ExprKind::Construct { dims, fill, .. } => {
+            for d in dims {
+                outline_scan(d, f);
+            }
+            if let Some(x) = fill {
+                outline_scan(x, f);
             }
         }
         _ => {}
