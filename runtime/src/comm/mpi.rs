@@ -719,6 +719,15 @@ unsafe extern "C" fn header_fn(
     let n = unsafe { *len }.max(0) as usize;
     let size = std::mem::size_of::<Header>();
     for i in 0..n {
+        // SAFETY: both buffers hold `n` headers (valid for reads and `inout` for writes).
+        if unsafe {
+            add_one_f64(
+                invec.cast::<u8>().add(i * size),
+                inout.cast::<u8>().add(i * size),
+            )
+        } {
+            continue;
+        }
         // SAFETY: both buffers hold `n` headers; MPI's temporaries may be unaligned, hence the
         // unaligned reads and writes.
         let (mut a, b) = unsafe {
@@ -731,6 +740,49 @@ unsafe extern "C" fn header_fn(
         // SAFETY: as above.
         unsafe { std::ptr::write_unaligned(inout.cast::<u8>().add(i * size).cast::<Header>(), a) };
     }
+}
+
+/// The common case of [`combine`] in place, without copying the headers: both sides carry the
+/// same key, no error, and one f64 to sum. Returns whether it applied.
+///
+/// # Safety
+/// `b` must be valid for reading and `a` for reading and writing one [`Header`] each (either
+/// may be unaligned).
+unsafe fn add_one_f64(b: *const u8, a: *mut u8) -> bool {
+    use std::mem::offset_of;
+    // SAFETY: every read is inside a header (the caller's contract), unaligned.
+    let (ka, kb, ba, bb, fa, fb, ma, mb) = unsafe {
+        (
+            std::ptr::read_unaligned(a.add(offset_of!(Header, key)).cast::<u64>()),
+            std::ptr::read_unaligned(b.add(offset_of!(Header, key)).cast::<u64>()),
+            std::ptr::read_unaligned(a.add(offset_of!(Header, bad)).cast::<u32>()),
+            std::ptr::read_unaligned(b.add(offset_of!(Header, bad)).cast::<u32>()),
+            *a.add(offset_of!(Header, flags)),
+            *b.add(offset_of!(Header, flags)),
+            // mode, dtype, op, len as one little-endian word on each side
+            std::ptr::read_unaligned(a.add(offset_of!(Header, mode)).cast::<[u8; 4]>()),
+            std::ptr::read_unaligned(b.add(offset_of!(Header, mode)).cast::<[u8; 4]>()),
+        )
+    };
+    let want = [MODE_REDUCE, F64_INDEX, SUM_INDEX, 8];
+    if ka != kb
+        || ba != u32::MAX
+        || bb != u32::MAX
+        || fa != 0
+        || fb != 0
+        || ma != want
+        || mb != want
+    {
+        return false;
+    }
+    let at = offset_of!(Header, payload);
+    // SAFETY: the payload holds at least 8 bytes in both headers.
+    unsafe {
+        let x = f64::from_le_bytes(std::ptr::read_unaligned(a.add(at).cast::<[u8; 8]>()));
+        let y = f64::from_le_bytes(std::ptr::read_unaligned(b.add(at).cast::<[u8; 8]>()));
+        std::ptr::write_unaligned(a.add(at).cast::<[u8; 8]>(), (x + y).to_le_bytes());
+    }
+    true
 }
 
 fn combine(a: &mut Header, b: &Header) {
@@ -786,12 +838,26 @@ fn sig_key(s: &CollSig) -> u64 {
 }
 
 /// [`sig_key`] of an allreduce of one element (the general path computes the same key).
+/// Computed once per (dtype, operator) and kept ([`KEY_FINISH`] marks an empty slot: no
+/// signature hashes to it).
 fn small_key(dtype: DType, op: ReduceOp) -> u64 {
+    static KEYS: [AtomicU64; DType::ALL.len() * OP_LIST.len()] =
+        [const { AtomicU64::new(KEY_FINISH) }; DType::ALL.len() * OP_LIST.len()];
+    let slot = KEYS.get(dtype_index(dtype) * OP_LIST.len() + op_index(op));
+    if let Some(k) = slot.map(|s| s.load(Ordering::Relaxed))
+        && k != KEY_FINISH
+    {
+        return k;
+    }
     let mut sig = CollSig::new(CollKind::Allreduce, Site::NONE);
     sig.dtype = Some(dtype);
     sig.op = Some(op);
     sig.count = Some(1);
-    sig_key(&sig)
+    let k = sig_key(&sig);
+    if let Some(s) = slot {
+        s.store(k, Ordering::Relaxed);
+    }
+    k
 }
 
 /// A 64-bit mix (splitmix64's finalizer) for count checks.
