@@ -63,6 +63,18 @@ else
         if [ "$got" == "$(cat "${f%.dtl}.expected")" ]; then ok "mpirun -n $n dtlc run $f"; else bad "mpirun -n $n dtlc run $f: $(head -c 300 "$mpi_scratch/err")"; fi
       done
     done
+    # Run-time errors under MPI: the same code, location and rank as on threads, status 2.
+    for f in tests/cases/run-errors/*.dtl; do
+      code=$(sed -n 's|^// error: *||p' "$f" | tr -d '[:space:]')
+      line=$(sed -n 's|^// line: *||p' "$f" | tr -d '[:space:]')
+      n=$(sed -n 's|^// ranks: *||p' "$f" | tr -d '[:space:]')
+      out=$(cd "$mpi_scratch" && DTL_WATCHDOG_SECS=60 timeout 120 mpirun -n "${n:-2}" ./dtlc-mpi run "$ROOT/$f" 2>&1 >/dev/null); st=$?
+      if [ $st -eq 2 ] && grep -q "^error\[$code\]: .* at .*$(basename "$f"):$line:[0-9]* (rank [0-9]*)" <<<"$out"; then
+        ok "mpirun dtlc run error $(basename "$f") ($code)"
+      else
+        bad "mpirun dtlc run error $(basename "$f"): want $code at line $line, got exit $st: $(head -c 300 <<<"$out")"
+      fi
+    done
     rm -rf "$mpi_scratch"
   else
     bad "build dtlc --features mpi"

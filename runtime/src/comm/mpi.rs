@@ -2481,6 +2481,14 @@ impl Comm for MpiComm {
     }
 
     fn abort(&self, cause: &str) {
-        self.fail(&backend(cause.to_string()));
+        // `cause` is the rank's whole error message (`error[Rxxxx]: ... at FILE:LINE:COL (rank
+        // r)`, as the threads backend prints it): printed as it is, and the job ends with
+        // status 2 like a failed `dtlc run` on threads.
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{cause}");
+        let _ = err.flush();
+        drop(err);
+        abort_with(2)
     }
 }
