@@ -221,6 +221,7 @@ pub fn compile<M: Module>(
         asm: Vec::new(),
         want_text,
         kernels: 0,
+        kernel_cache: HashMap::new(),
     };
     let mut ctx = g.module.make_context();
     let mut fctx = FunctionBuilderContext::new();
@@ -338,8 +339,10 @@ struct Gen<'a, M: Module> {
     clif: Vec<String>,
     asm: Vec<String>,
     want_text: bool,
-    /// SIMD loop functions made so far (`dtl_vecN`).
+    /// Loop functions made so far (`dtl_vecN`, `dtl_loopN`).
     kernels: usize,
+    /// `dtl_vecN` functions by the shape of their loop (see `vec_kernel`).
+    kernel_cache: HashMap<String, FuncId>,
 }
 
 impl<M: Module> Gen<'_, M> {
@@ -4365,7 +4368,7 @@ fn affine_bounds<'e>(cond: &'e Expr, var: LocalId, inner: &[LocalId]) -> Option<
 
 /// An elementwise expression computed on SIMD vectors inside a loop function of its own
 /// (`dtl_vecN`): leaves are the function's arguments.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 enum VExpr {
     /// Scalar argument `k`, splatted.
     Arg(usize),
@@ -4377,6 +4380,7 @@ enum VExpr {
 }
 
 /// `*(p + i) (op)= e` in a vector loop: pointer argument, operator, value.
+#[derive(Debug)]
 struct VStmt {
     target: usize,
     op: Option<BinOp>,
@@ -4384,6 +4388,7 @@ struct VStmt {
 }
 
 /// What a vector loop function does per position.
+#[derive(Debug)]
 enum VBody<'a> {
     /// Stores, in order.
     Store(&'a [VStmt]),
@@ -4437,6 +4442,11 @@ fn vec_kernel<M: Module>(
     body: VBody,
     vt: Type,
 ) -> CResult<FuncId> {
+    // The same loop twice in a program (e.g. `sum` of different vectors) is one function.
+    let shape = format!("{elem:?} {nptrs} {nargs} {vt} {body:?}");
+    if let Some(id) = g.kernel_cache.get(&shape) {
+        return Ok(*id);
+    }
     let ptr = g.module.target_config().pointer_type();
     let st = clif_ty(elem);
     let es = size_of(elem);
@@ -4549,6 +4559,7 @@ fn vec_kernel<M: Module>(
         b.finalize(g.module.target_config());
     }
     g.define(id, &mut ctx, &name, "")?;
+    g.kernel_cache.insert(shape, id);
     Ok(id)
 }
 
