@@ -12,7 +12,7 @@ usage: python bench/suite/collectives.py --mode quick|full --out FILE.jsonl [--d
 Appends one JSON record per (workload, size, tool) to FILE; exits 1 on a checksum mismatch.
 Environment: PYTHON (the venv with numpy/mpi4py/numba), MPIRUN (default mpirun), MPICC
 (default mpicc), UCX_TLS (default posix,self for these single-node runs: see
-docs/performance.md), DTLC (instead of --dtlc), CARGO_TARGET_DIR (where dtlc is built when
+docs/performance-notes.md), DTLC (instead of --dtlc), CARGO_TARGET_DIR (where dtlc is built when
 neither is given).
 """
 import argparse
