@@ -1825,8 +1825,51 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         })
     }
 
-    /// Emits the element `k` of a prepared tree.
-    fn emit_elem(&mut self, n: &Elem, k: Value, span: &Span) -> CResult<Value> {
+    /// Emits the element `k` of a prepared tree, the calls of the tree (`sin(a)`, `cos(b)`) first and
+    /// the rest after them: the operands of the rest are then loaded after the calls instead of
+    /// being kept across them (every float register is caller-saved, so a value kept across a
+    /// call is stored to the stack and loaded back).
+    fn emit_elem_calls_first(&mut self, n: &Elem, k: Value, span: &Span) -> CResult<Value> {
+        let mut done: Vec<(*const Elem, Value)> = Vec::new();
+        self.emit_calls(n, k, span, &mut done)?;
+        self.emit_elem_with(n, k, span, &done)
+    }
+
+    /// Emits every [`Elem::Call`] of a tree (innermost first), recording its value.
+    fn emit_calls(
+        &mut self,
+        n: &Elem,
+        k: Value,
+        span: &Span,
+        done: &mut Vec<(*const Elem, Value)>,
+    ) -> CResult<()> {
+        match n {
+            Elem::Hoisted(_) | Elem::Leaf(..) => {}
+            Elem::Unary(_, a, _) | Elem::Cast(a, _, _) => self.emit_calls(a, k, span, done)?,
+            Elem::Binary(_, a, b, _) => {
+                self.emit_calls(a, k, span, done)?;
+                self.emit_calls(b, k, span, done)?;
+            }
+            Elem::Call(..) => {
+                let v = self.emit_elem_with(n, k, span, done)?;
+                done.push((n as *const Elem, v));
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits the element `k` of a prepared tree, where the nodes in `done` already have their
+    /// values.
+    fn emit_elem_with(
+        &mut self,
+        n: &Elem,
+        k: Value,
+        span: &Span,
+        done: &[(*const Elem, Value)],
+    ) -> CResult<Value> {
+        if let Some((_, v)) = done.iter().find(|(p, _)| std::ptr::eq(*p, n)) {
+            return Ok(*v);
+        }
         Ok(match n {
             Elem::Hoisted(v) => *v,
             Elem::Leaf(data, s) => {
@@ -1835,12 +1878,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.ins().load(clif_ty(*s), flags(), a, 0)
             }
             Elem::Unary(op, a, s) => {
-                let v = self.emit_elem(a, k, span)?;
+                let v = self.emit_elem_with(a, k, span, done)?;
                 self.unary(*op, v, *s)
             }
             Elem::Binary(op, a, b, os) => {
-                let x = self.emit_elem(a, k, span)?;
-                let y = self.emit_elem(b, k, span)?;
+                let x = self.emit_elem_with(a, k, span, done)?;
+                let y = self.emit_elem_with(b, k, span, done)?;
                 match op {
                     BinOp::And => self.b.ins().band(x, y),
                     BinOp::Or => self.b.ins().bor(x, y),
@@ -1848,13 +1891,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
             }
             Elem::Cast(a, from, to) => {
-                let v = self.emit_elem(a, k, span)?;
+                let v = self.emit_elem_with(a, k, span, done)?;
                 self.cast(v, *from, *to)
             }
             Elem::Call(b, xs, ss, s) => {
                 let mut vs = Vec::new();
                 for x in xs {
-                    vs.push(self.emit_elem(x, k, span)?);
+                    vs.push(self.emit_elem_with(x, k, span, done)?);
                 }
                 self.math(*b, &vs, ss, *s)?
             }
@@ -2087,7 +2130,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
         }
         self.stepped_loop(start, n, 1, |s, k| {
-            let mut v = s.emit_elem(&tree, k, span)?;
+            let mut v = s.emit_elem_calls_first(&tree, k, span)?;
             let off = s.b.ins().imul_imm_s(k, es);
             let a = s.b.ins().iadd(data, off);
             if let Some(op) = op {
@@ -2236,7 +2279,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
         }
         self.stepped_loop(start, n, 1, |s, k| {
-            let v = s.emit_elem(&tree, k, span)?;
+            let v = s.emit_elem_calls_first(&tree, k, span)?;
             let v = if count {
                 s.b.ins().uextend(types::I64, v)
             } else {
