@@ -24,6 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import find_dtlc, run_logged  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -53,6 +57,10 @@ def log(*a):
     print("[collectives]", *a, file=sys.stderr, flush=True)
 
 
+def run(cmd, env, timeout=600):
+    return run_logged(cmd, env, timeout, log, shown=6)
+
+
 def expected_check(workload, nbytes, p=2):
     if workload == "barrier":
         return 0.0
@@ -79,25 +87,8 @@ def parse(out):
     return res
 
 
-def run(cmd, env, timeout):
-    t = time.time()
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {(p.stderr or p.stdout)[-600:]}")
-    log(f"{time.time() - t:6.1f} s  {' '.join(os.path.basename(c) if '/' in c else c for c in cmd[:6])} ...")
-    return p.stdout
 
 
-def find_dtlc(arg):
-    d = arg or os.environ.get("DTLC")
-    if d:
-        return d
-    tgt = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    log("building dtlc (--release --features mpi) into", tgt)
-    feats = ["--features", "mpi"] if shutil.which("mpicc") else []
-    r = subprocess.run(["cargo", "build", "--release", "-q", "--bin", "dtlc"] + feats,
-                       cwd=ROOT, env=dict(os.environ, CARGO_TARGET_DIR=tgt))
-    return os.path.join(tgt, "release", "dtlc") if r.returncode == 0 else None
 
 
 def main():
@@ -117,7 +108,7 @@ def main():
     env.setdefault("UCX_TLS", "posix,self")
     env.setdefault("OMP_NUM_THREADS", "1")
     mpi_note = f"mpirun -n 2, UCX_TLS={env['UCX_TLS']}"
-    dtlc = find_dtlc(args.dtlc)
+    dtlc = find_dtlc(args.dtlc, log)
     rounds, reps, warm, sample_us, maxcalls = PLAN[args.mode]
     workloads = [w for w in KINDS if not args.only or w in args.only.split(",")]
     out = open(args.out, "a")

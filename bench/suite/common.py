@@ -21,8 +21,10 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -137,3 +139,27 @@ def have_module(python: str, name: str) -> str | None:
 
 def python_exe() -> str:
     return sys.executable
+
+
+def run_logged(cmd: list[str], env: dict[str, str], timeout: float,
+               log: Callable[..., None], shown: int = 6) -> str:
+    """Runs a tool's process; returns its stdout (raises on failure) and logs its wall time."""
+    t = time.time()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {(p.stderr or p.stdout)[-600:]}")
+    log(f"{time.time() - t:6.1f} s  {' '.join(os.path.basename(c) if '/' in c else c for c in cmd[:shown])}")
+    return p.stdout
+
+
+def find_dtlc(arg: str | None, log: Callable[..., None]) -> str | None:
+    """`arg` or $DTLC, else builds dtlc (with MPI when mpicc exists) into $CARGO_TARGET_DIR."""
+    d = arg or os.environ.get("DTLC")
+    if d:
+        return d
+    tgt = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    log("building dtlc (--release --features mpi) into", tgt)
+    feats = ["--features", "mpi"] if shutil.which("mpicc") else []
+    r = subprocess.run(["cargo", "build", "--release", "-q", "--bin", "dtlc"] + feats,
+                       cwd=ROOT, env=dict(os.environ, CARGO_TARGET_DIR=tgt))
+    return os.path.join(tgt, "release", "dtlc") if r.returncode == 0 else None

@@ -26,6 +26,10 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import find_dtlc, run_logged  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -84,12 +88,9 @@ def log(*a):
 
 
 def run(cmd, env, timeout=600):
-    t = time.time()
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {(p.stderr or p.stdout)[-600:]}")
-    log(f"{time.time() - t:6.1f} s  {' '.join(os.path.basename(c) if '/' in c else c for c in cmd[:8])}")
-    return p.stdout
+    return run_logged(cmd, env, timeout, log, shown=8)
+
+
 
 
 def parse(out, default=None):
@@ -114,16 +115,6 @@ def parse(out, default=None):
     return res
 
 
-def find_dtlc(arg):
-    d = arg or os.environ.get("DTLC")
-    if d:
-        return d
-    tgt = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    log("building dtlc (--release --features mpi) into", tgt)
-    feats = ["--features", "mpi"] if shutil.which("mpicc") else []
-    r = subprocess.run(["cargo", "build", "--release", "-q", "--bin", "dtlc"] + feats,
-                       cwd=ROOT, env=dict(os.environ, CARGO_TARGET_DIR=tgt))
-    return os.path.join(tgt, "release", "dtlc") if r.returncode == 0 else None
 
 
 def main():
@@ -146,7 +137,7 @@ def main():
     env.setdefault("UCX_TLS", "posix,self")
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(v, "1")  # one core per rank for NumPy's BLAS (np.dot)
-    dtlc = find_dtlc(args.dtlc)
+    dtlc = find_dtlc(args.dtlc, log)
     reps, warm = PLAN[args.mode]
     sizes = {w: dict(kw) for w, kw in SIZES[args.mode].items()}
     for s in args.size:
