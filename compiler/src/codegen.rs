@@ -375,6 +375,19 @@ impl<M: Module> Gen<'_, M> {
         Ok(())
     }
 
+    /// Declares a loop function `{prefix}N` (`dtl_vecN`, `dtl_loopN`) with its name for the
+    /// IR legend.
+    fn declare_loop_fn(&mut self, prefix: &str, sig: &Signature) -> CResult<(FuncId, String)> {
+        let name = format!("{prefix}{}", self.kernels);
+        self.kernels += 1;
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, sig)
+            .map_err(|e| ice(format!("declare {name}: {e}")))?;
+        self.names.insert(id, name.clone());
+        Ok((id, name))
+    }
+
     fn site(&mut self, span: &Span) -> i64 {
         let key = (span.file.0, span.range.start);
         if let Some(&id) = self.site_ids.get(&key) {
@@ -726,20 +739,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             self.b.def_var(var, v);
             self.vars[p.0 as usize] = Some(var);
         }
-        // Other container locals start null, so releasing them is always safe.
-        for (i, t) in self.local_tys.clone().into_iter().enumerate() {
-            if self.vars[i].is_none()
-                && let Some(vt) = value_ty(t)
-            {
-                let var = self.b.declare_var(vt);
-                let z = self.zero_of(vt);
-                self.b.def_var(var, z);
-                self.vars[i] = Some(var);
-                if is_handle(t) {
-                    self.owned_locals.push(var);
-                }
-            }
-        }
+        self.declare_vars(true);
         let rt = value_ty(f.ret);
         if let Some(t) = rt {
             self.b.append_block_param(self.exit, t);
@@ -779,21 +779,37 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.ins().return_(&[]);
             }
         }
-        // Failure exit.
-        self.b.switch_to_block(self.fail);
-        match rt {
-            Some(t) => {
-                let z = self.zero_of(t);
-                self.b.ins().return_(&[z]);
-            }
-            None => {
-                self.b.ins().return_(&[]);
+        self.finish(&rt.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
+
+    /// Declares a variable, zero at the start, for every local with a value that has none
+    /// yet (container locals start null, so releasing them is always safe); with
+    /// `own_handles` the container ones are released at the normal exit.
+    fn declare_vars(&mut self, own_handles: bool) {
+        for (i, t) in self.local_tys.clone().into_iter().enumerate() {
+            if self.vars[i].is_none()
+                && let Some(vt) = value_ty(t)
+            {
+                let var = self.b.declare_var(vt);
+                let z = self.zero_of(vt);
+                self.b.def_var(var, z);
+                self.vars[i] = Some(var);
+                if own_handles && is_handle(t) {
+                    self.owned_locals.push(var);
+                }
             }
         }
+    }
+
+    /// The failure exit (returns zeros of `rets`), then the function is complete.
+    fn finish(&mut self, rets: &[Type]) {
+        self.b.switch_to_block(self.fail);
+        let zeros: Vec<Value> = rets.iter().map(|t| self.zero_of(*t)).collect();
+        self.b.ins().return_(&zeros);
         self.b.seal_all_blocks();
         let b = std::mem::replace(&mut self.b, dummy_builder());
         b.finalize(self.g.module.target_config());
-        Ok(())
     }
 
     fn init_globals(&mut self) -> CResult<()> {
@@ -821,11 +837,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         self.b.ins().jump(self.exit, &[]);
         self.b.switch_to_block(self.exit);
         self.b.ins().return_(&[]);
-        self.b.switch_to_block(self.fail);
-        self.b.ins().return_(&[]);
-        self.b.seal_all_blocks();
-        let b = std::mem::replace(&mut self.b, dummy_builder());
-        b.finalize(self.g.module.target_config());
+        self.finish(&[]);
         Ok(())
     }
 
@@ -2065,15 +2077,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             Elem::Call(b, xs, ss, rs) => {
                 *rs == s
                     && ss.iter().all(|x| *x == s)
-                    && matches!(
-                        b,
-                        Builtin::Sqrt
-                            | Builtin::Abs
-                            | Builtin::Floor
-                            | Builtin::Ceil
-                            | Builtin::Min
-                            | Builtin::Max
-                    )
+                    && simd_math(*b)
                     && xs.iter().all(|x| Self::vectorizable(x, s))
             }
         }
@@ -2364,19 +2368,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     // The loop as a function of its own: see `range_loop_fn`.
                     self.range_loop_call(base, cnt, (var0, reductions), body, &live, span)?;
                 } else {
-                    self.foralls.push(ForallCx {
-                        var0,
-                        k: z,
-                        modes: HashMap::new(),
-                        range: true,
-                    });
-                    let r = self.counted_loop(cnt, |s, k| {
-                        let i = s.b.ins().iadd(base, k);
-                        s.b.def_var(gvar, i);
-                        s.forall_body(body)
-                    });
-                    self.foralls.pop();
-                    r?;
+                    self.range_rows(base, cnt, var0, body)?;
                 }
             }
             ForallOver::Container(c) => {
@@ -2652,7 +2644,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let mut ok = true;
         let mut live: Vec<LocalId> = Vec::new();
         walk_block(body, &mut |e| {
-            outline_scan(e, &mut |x: &Expr| {
+            walk_expr(e, &mut |x: &Expr| {
                 if is_handle(x.ty) && !matches!(x.kind, ExprKind::Local(_)) {
                     ok = false;
                 }
@@ -2701,14 +2693,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 value_ty(self.local_tys[l.0 as usize]).ok_or_else(|| ice("reduction".into()))?;
             sig.returns.push(AbiParam::new(t));
         }
-        let name = format!("dtl_loop{}", self.g.kernels);
-        self.g.kernels += 1;
-        let id = self
-            .g
-            .module
-            .declare_function(&name, Linkage::Local, &sig)
-            .map_err(|e| ice(format!("declare {name}: {e}")))?;
-        self.g.names.insert(id, name.clone());
+        let (id, name) = self.g.declare_loop_fn("dtl_loop", &sig)?;
         let mut ctx = self.g.module.make_context();
         ctx.func.signature = sig;
         let mut fctx = FunctionBuilderContext::new();
@@ -2752,14 +2737,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             .ok_or_else(|| ice("no entry block".into()))?;
         let params: Vec<Value> = self.b.block_params(entry).to_vec();
         let (base, cnt) = (params[1], params[2]);
-        for (i, t) in self.local_tys.clone().into_iter().enumerate() {
-            if let Some(vt) = value_ty(t) {
-                let var = self.b.declare_var(vt);
-                let z = self.zero_of(vt);
-                self.b.def_var(var, z);
-                self.vars[i] = Some(var);
-            }
-        }
+        // The live-ins belong to the caller: never released here.
+        self.declare_vars(false);
         for (l, v) in live.iter().zip(&params[3..]) {
             let var = self.vars[l.0 as usize].ok_or_else(|| ice("live-in var".into()))?;
             self.b.def_var(var, *v);
@@ -2775,6 +2754,27 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         for (_, t) in &rts {
             self.b.append_block_param(self.exit, *t);
         }
+        self.range_rows(base, cnt, var0, body)?;
+        let outs: Vec<BlockArg> = rts
+            .iter()
+            .map(|(v, _)| BlockArg::Value(self.b.use_var(*v)))
+            .collect();
+        self.b.ins().jump(self.exit, &outs);
+        self.b.switch_to_block(self.exit);
+        let rets = self.b.block_params(self.exit).to_vec();
+        self.b.ins().return_(&rets);
+        self.finish(&rts.iter().map(|(_, t)| *t).collect::<Vec<_>>());
+        Ok(())
+    }
+
+    /// Rows `base..base + cnt` of a range forall, the body as written.
+    fn range_rows(
+        &mut self,
+        base: Value,
+        cnt: Value,
+        var0: LocalId,
+        body: &hir::Block,
+    ) -> CResult<()> {
         let gvar = self.vars[var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
         self.foralls.push(ForallCx {
             var0,
@@ -2788,22 +2788,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             s.forall_body(body)
         });
         self.foralls.pop();
-        r?;
-        let outs: Vec<BlockArg> = rts
-            .iter()
-            .map(|(v, _)| BlockArg::Value(self.b.use_var(*v)))
-            .collect();
-        self.b.ins().jump(self.exit, &outs);
-        self.b.switch_to_block(self.exit);
-        let rets = self.b.block_params(self.exit).to_vec();
-        self.b.ins().return_(&rets);
-        self.b.switch_to_block(self.fail);
-        let zeros: Vec<Value> = rts.iter().map(|(_, t)| self.zero_of(*t)).collect();
-        self.b.ins().return_(&zeros);
-        self.b.seal_all_blocks();
-        let b = std::mem::replace(&mut self.b, dummy_builder());
-        b.finalize(self.g.module.target_config());
-        Ok(())
+        r
     }
 
     /// One row of a forall over a container: binds the iteration variables and runs the body
@@ -2901,13 +2886,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
-        let split = match body.stmts.as_slice() {
-            [Stmt::If { cond, then, .. }] if body.tail.is_none() => {
-                let inner = body_locals(body);
-                affine_bounds(cond, var0, &inner).map(|b| (b, then))
-            }
-            _ => None,
-        };
+        let split = sole_if(body).and_then(|(cond, then)| {
+            affine_bounds(cond, var0, &body_locals(body)).map(|b| (b, then))
+        });
         let Some((bounds, then)) = split else {
             return self.straight_rows(from, to, base, gvar, var0, modes, dim, body);
         };
@@ -2976,24 +2957,17 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     ) -> CResult<()> {
         let mut inner = body_locals(body);
         inner.push(jl);
-        let split = match body.stmts.as_slice() {
-            [Stmt::If { cond, then, .. }] if body.tail.is_none() => {
-                let (mut ib, mut jb) = (Vec::new(), Vec::new());
-                let mut ok = true;
-                for c in conjuncts(cond) {
-                    if let Some(b) = affine_bounds(c, var0, &inner) {
-                        ib.extend(b);
-                    } else if let Some(b) = affine_bounds(c, jl, &inner) {
-                        jb.extend(b);
-                    } else {
-                        ok = false;
-                        break;
-                    }
+        let split = sole_if(body).and_then(|(cond, then)| {
+            let (mut ib, mut jb) = (Vec::new(), Vec::new());
+            for c in conjuncts(cond) {
+                if let Some(b) = affine_bound(c, var0, &inner) {
+                    ib.push(b);
+                } else {
+                    jb.push(affine_bound(c, jl, &inner)?);
                 }
-                ok.then_some((ib, jb, then))
             }
-            _ => None,
-        };
+            Some((ib, jb, then))
+        });
         let ctx = (gvar, var0, jl, jv);
         let Some((ib, jb, then)) = split else {
             return self.stepped_loop(from, to, 1, |s, k| {
@@ -3107,18 +3081,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         // The scalar columns `from..vfrom` run with the rest, after the vectors (a forall's
         // elements run in any order). The rest starts after the vectors, or at `vfrom` when an
         // alias forbids them.
-        let join = self.b.create_block();
-        let rest = self.b.append_block_param(join, types::I64);
-        if let Some(ok) = self.vec_alias_ok(&plan, modes)? {
-            let vb = self.b.create_block();
-            self.b
-                .ins()
-                .brif(ok, vb, &[], join, &[BlockArg::Value(vfrom)]);
-            self.b.switch_to_block(vb);
-            self.b.seal_block(vb);
-        }
+        let ok = self.vec_alias_ok(&plan, modes)?;
         let n = self.b.ins().isub(vto, vfrom);
-        let nv = self.vec_call(&plan, vt, n, &mut |s, l, key| {
+        let rest = self.vec_call(&plan, vt, (vfrom, n), ok, &mut |s, l, key| {
             let acc = modes
                 .get(&l)
                 .ok_or_else(|| ice("vector access without preparation".into()))?;
@@ -3131,10 +3096,6 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let off = s.b.ins().imul_imm_s(first, es);
             Ok(s.b.ins().iadd(acc.data, off))
         })?;
-        let after = self.b.ins().iadd(vfrom, nv);
-        self.b.ins().jump(join, &[BlockArg::Value(after)]);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
         self.plain_col_pair((from, vfrom), (rest, to), jv, blk)
     }
 
@@ -3197,24 +3158,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         if let Some(d) = self.vec_alias_ok(&plan, &modes)? {
             ok = self.b.ins().band(ok, d);
         }
-        let vb = self.b.create_block();
-        let join = self.b.create_block();
-        let start = self.b.append_block_param(join, types::I64);
-        self.b.ins().brif(ok, vb, &[], join, &[BlockArg::Value(a)]);
-        self.b.switch_to_block(vb);
-        self.b.seal_block(vb);
-        let nv = self.vec_call(&plan, vt, n, &mut |s, l, _| {
+        self.vec_call(&plan, vt, (a, n), Some(ok), &mut |s, l, _| {
             let acc = modes
                 .get(&l)
                 .ok_or_else(|| ice("vector access without preparation".into()))?;
             let off = s.b.ins().imul_imm_s(a, es);
             Ok(s.b.ins().iadd(acc.data, off))
-        })?;
-        let rest = self.b.ins().iadd(a, nv);
-        self.b.ins().jump(join, &[BlockArg::Value(rest)]);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        Ok(start)
+        })
     }
 
     /// Rows `from..to` of a body without a split: SIMD vectors where [`vec_plan`] accepts the
@@ -3240,28 +3190,15 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         };
         let es = size_of(plan.elem);
         // The scalar rest starts after the vectors, or at `from` when an alias forbids them.
-        let join = self.b.create_block();
-        let rest = self.b.append_block_param(join, types::I64);
-        if let Some(ok) = self.vec_alias_ok(&plan, modes)? {
-            let vb = self.b.create_block();
-            self.b
-                .ins()
-                .brif(ok, vb, &[], join, &[BlockArg::Value(from)]);
-            self.b.switch_to_block(vb);
-            self.b.seal_block(vb);
-        }
+        let ok = self.vec_alias_ok(&plan, modes)?;
         let n = self.b.ins().isub(to, from);
-        let nv = self.vec_call(&plan, vt, n, &mut |s, l, _| {
+        let rest = self.vec_call(&plan, vt, (from, n), ok, &mut |s, l, _| {
             let acc = modes
                 .get(&l)
                 .ok_or_else(|| ice("vector access without preparation".into()))?;
             let off = s.b.ins().imul_imm_s(from, es);
             Ok(s.b.ins().iadd(acc.data, off))
         })?;
-        let after = self.b.ins().iadd(from, nv);
-        self.b.ins().jump(join, &[BlockArg::Value(after)]);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
         self.plain_rows(rest, to, base, gvar, var0, modes, dim, body)
     }
 
@@ -3291,9 +3228,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         Ok(distinct)
     }
 
-    /// Runs the SIMD loop of a plan over the largest multiple of its chunk not above `n`
-    /// elements and returns that count. `ptr(l, key)` is the address of the first element
-    /// for container `l` read at row offset `key` (always 0 for vectors).
+    /// Runs the SIMD loop of a plan over elements `start..start + nv`, `nv` the largest
+    /// multiple of its chunk not above `n`, when `ok` (a run-time condition, if given) holds.
+    /// Returns where the scalar rest starts: `start + nv`, or `start` when `ok` fails.
+    /// `ptr(l, key)` is the address of element `start` of container `l` read at row offset
+    /// `key` (always 0 for vectors).
     ///
     /// The loop is a function of its own (`dtl_vecN`): in a small function the register
     /// allocator keeps the loop's pointers and constants in registers (inside the caller's
@@ -3302,9 +3241,20 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         &mut self,
         plan: &VecPlan,
         vt: Type,
-        n: Value,
+        (start, n): (Value, Value),
+        ok: Option<Value>,
         ptr: &mut dyn FnMut(&mut Self, LocalId, i64) -> CResult<Value>,
     ) -> CResult<Value> {
+        let join = self.b.create_block();
+        let rest = self.b.append_block_param(join, types::I64);
+        if let Some(ok) = ok {
+            let vb = self.b.create_block();
+            self.b
+                .ins()
+                .brif(ok, vb, &[], join, &[BlockArg::Value(start)]);
+            self.b.switch_to_block(vb);
+            self.b.seal_block(vb);
+        }
         let chunk = vt.lane_count() as i64 * UNROLL;
         let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
         let mut args = vec![nv];
@@ -3325,7 +3275,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         )?;
         let f = self.func_ref(kernel);
         self.b.ins().call(f, &args);
-        Ok(nv)
+        let after = self.b.ins().iadd(start, nv);
+        self.b.ins().jump(join, &[BlockArg::Value(after)]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(rest)
     }
 
     // ------------------------------------------------------------------ builtins
@@ -3986,36 +3940,15 @@ fn is_cheap(e: &Expr) -> bool {
 /// Which functions the roots (or a global's initializer) can call.
 fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
     fn calls(e: &Expr, out: &mut Vec<hir::FnId>) {
-        match &e.kind {
-            ExprKind::Call { callee, args, .. } => {
-                if let Callee::Fn(f) = callee {
-                    out.push(*f);
-                }
-                for a in args {
-                    calls(a, out);
-                }
+        walk_expr(e, &mut |x| {
+            if let ExprKind::Call {
+                callee: Callee::Fn(f),
+                ..
+            } = &x.kind
+            {
+                out.push(*f);
             }
-            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => calls(a, out),
-            ExprKind::Binary(_, a, b) => {
-                calls(a, out);
-                calls(b, out);
-            }
-            ExprKind::Index(b, idx) => {
-                calls(b, out);
-                for i in idx {
-                    calls(i, out);
-                }
-            }
-            ExprKind::Construct { dims, fill, .. } => {
-                for d in dims {
-                    calls(d, out);
-                }
-                if let Some(f) = fill {
-                    calls(f, out);
-                }
-            }
-            _ => {}
-        }
+        });
     }
     let mut live = vec![false; m.functions.len()];
     let mut work = roots.to_vec();
@@ -4042,48 +3975,23 @@ fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
 /// Per container indexed as `c[var + k, ...]` in `b`: the smallest and largest `k`, each range
 /// including 0.
 fn index_offsets(b: &hir::Block, var: LocalId) -> Vec<(LocalId, i64, i64)> {
-    fn expr(e: &Expr, var: LocalId, out: &mut Vec<(LocalId, i64, i64)>) {
-        match &e.kind {
-            ExprKind::Index(base, idx) => {
-                if let ExprKind::Local(l) = &base.kind
-                    && let Some(k) = idx.first().and_then(|i| iter_offset(i, var))
-                {
-                    match out.iter_mut().find(|(x, _, _)| x == l) {
-                        Some((_, lo, hi)) => {
-                            *lo = (*lo).min(k);
-                            *hi = (*hi).max(k);
-                        }
-                        None => out.push((*l, k.min(0), k.max(0))),
+    let mut out: Vec<(LocalId, i64, i64)> = Vec::new();
+    walk_block(b, &mut |e| {
+        walk_expr(e, &mut |x| {
+            if let ExprKind::Index(base, idx) = &x.kind
+                && let ExprKind::Local(l) = &base.kind
+                && let Some(k) = idx.first().and_then(|i| iter_offset(i, var))
+            {
+                match out.iter_mut().find(|(y, _, _)| y == l) {
+                    Some((_, lo, hi)) => {
+                        *lo = (*lo).min(k);
+                        *hi = (*hi).max(k);
                     }
-                }
-                expr(base, var, out);
-                for i in idx {
-                    expr(i, var, out);
+                    None => out.push((*l, k.min(0), k.max(0))),
                 }
             }
-            ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => expr(a, var, out),
-            ExprKind::Binary(_, a, b) => {
-                expr(a, var, out);
-                expr(b, var, out);
-            }
-            ExprKind::Call { args, .. } => {
-                for a in args {
-                    expr(a, var, out);
-                }
-            }
-            ExprKind::Construct { dims, fill, .. } => {
-                for d in dims {
-                    expr(d, var, out);
-                }
-                if let Some(f) = fill {
-                    expr(f, var, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk_block(b, &mut |e| expr(e, var, &mut out));
+        })
+    });
     out
 }
 
@@ -4245,62 +4153,63 @@ fn local_acc(data: Value) -> Acc {
 
 /// `local` arrays indexed in an expression (`x[...]` with `x` a local variable).
 fn collect_local_arrays(e: &Expr, tys: &[Ty], out: &mut Vec<LocalId>) {
-    match &e.kind {
-        ExprKind::Index(base, idx) => {
-            if let ExprKind::Local(l) = &base.kind
-                && matches!(tys.get(l.0 as usize), Some(Ty::Local(_)))
-                && !out.contains(l)
-            {
-                out.push(*l);
-            }
-            for i in idx {
-                collect_local_arrays(i, tys, out);
-            }
+    walk_expr(e, &mut |x| {
+        if let ExprKind::Index(base, _) = &x.kind
+            && let ExprKind::Local(l) = &base.kind
+            && matches!(tys.get(l.0 as usize), Some(Ty::Local(_)))
+            && !out.contains(l)
+        {
+            out.push(*l);
         }
-        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => collect_local_arrays(a, tys, out),
+    });
+}
+
+/// Calls `f` on `e` and every subexpression of it.
+fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => walk_expr(a, f),
         ExprKind::Binary(_, a, b) => {
-            collect_local_arrays(a, tys, out);
-            collect_local_arrays(b, tys, out);
+            walk_expr(a, f);
+            walk_expr(b, f);
         }
         ExprKind::Call { args, .. } => {
             for a in args {
-                collect_local_arrays(a, tys, out);
+                walk_expr(a, f);
+            }
+        }
+        ExprKind::Index(base, idx) => {
+            walk_expr(base, f);
+            for i in idx {
+                walk_expr(i, f);
+            }
+        }
+        ExprKind::Construct { dims, fill, .. } => {
+            for d in dims {
+                walk_expr(d, f);
+            }
+            if let Some(x) = fill {
+                walk_expr(x, f);
             }
         }
         _ => {}
     }
 }
 
-/// Calls `f` on `e` and every subexpression of it.
-fn outline_scan(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => outline_scan(a, f),
-        ExprKind::Binary(_, a, b) => {
-            outline_scan(a, f);
-            outline_scan(b, f);
-        }
-        ExprKind::Call { args, .. } => {
-            for a in args {
-                outline_scan(a, f);
-            }
-        }
-        ExprKind::Index(base, idx) => {
-            outline_scan(base, f);
-            for i in idx {
-                outline_scan(i, f);
-            }
-        }
-        ExprKind::Construct { dims, fill, .. } => {
-            for d in dims {
-                outline_scan(d, f);
-            }
-            if let Some(x) = fill {
-                outline_scan(x, f);
-            }
-        }
-        _ => {}
+/// The condition and `then` block of a body that is one `if` and nothing else.
+fn sole_if(body: &hir::Block) -> Option<(&Expr, &hir::Block)> {
+    match body.stmts.as_slice() {
+        [Stmt::If { cond, then, .. }] if body.tail.is_none() => Some((cond, then)),
+        _ => None,
     }
+}
+
+/// The float builtins generated code computes on SIMD vectors.
+fn simd_math(b: Builtin) -> bool {
+    matches!(
+        b,
+        Builtin::Sqrt | Builtin::Abs | Builtin::Floor | Builtin::Ceil | Builtin::Min | Builtin::Max
+    )
 }
 
 /// The operands of an `&&` chain (the expression itself when it is not one).
@@ -4375,14 +4284,17 @@ type Bound<'e> = (bool, &'e Expr, bool);
 /// iteration index `var`: `(lower, e, plus1)` means `i >= e (+1)` when `lower`, else
 /// `i < e (+1)`. `None` when the condition has another form.
 fn affine_bounds<'e>(cond: &'e Expr, var: LocalId, inner: &[LocalId]) -> Option<Vec<Bound<'e>>> {
-    let ExprKind::Binary(op, a, b) = &cond.kind else {
+    conjuncts(cond)
+        .into_iter()
+        .map(|c| affine_bound(c, var, inner))
+        .collect()
+}
+
+/// The bound one comparison `i OP e` (or `e OP i`) puts on `var` (see [`affine_bounds`]).
+fn affine_bound<'e>(c: &'e Expr, var: LocalId, inner: &[LocalId]) -> Option<Bound<'e>> {
+    let ExprKind::Binary(op, a, b) = &c.kind else {
         return None;
     };
-    if *op == BinOp::And {
-        let mut v = affine_bounds(a, var, inner)?;
-        v.extend(affine_bounds(b, var, inner)?);
-        return Some(v);
-    }
     let is_var = |x: &Expr| matches!(x.kind, ExprKind::Local(l) if l == var);
     let inv = |x: &Expr| matches!(x.ty, Ty::Scalar(Scalar::I64)) && invariant(x, var, inner);
     // Normalize to `i OP e`.
@@ -4400,13 +4312,13 @@ fn affine_bounds<'e>(cond: &'e Expr, var: LocalId, inner: &[LocalId]) -> Option<
     } else {
         return None;
     };
-    Some(vec![match op {
+    Some(match op {
         BinOp::Gt => (true, e, true),
         BinOp::Ge => (true, e, false),
         BinOp::Lt => (false, e, false),
         BinOp::Le => (false, e, true),
         _ => return None,
-    }])
+    })
 }
 
 /// An elementwise expression computed on SIMD vectors inside a loop function of its own
@@ -4504,13 +4416,7 @@ fn vec_kernel<M: Module>(
     if matches!(body, VBody::Reduce(..)) {
         sig.returns.push(AbiParam::new(vt));
     }
-    let name = format!("dtl_vec{}", g.kernels);
-    g.kernels += 1;
-    let id = g
-        .module
-        .declare_function(&name, Linkage::Local, &sig)
-        .map_err(|e| ice(format!("declare {name}: {e}")))?;
-    g.names.insert(id, name.clone());
+    let (id, name) = g.declare_loop_fn("dtl_vec", &sig)?;
     let mut ctx = g.module.make_context();
     ctx.func.signature = sig;
     let mut fctx = FunctionBuilderContext::new();
@@ -4805,18 +4711,10 @@ fn vec_plan<'e>(
                 VExpr::Bin(*op, Box::new(sub(a)?), Box::new(sub(b)?))
             }
             ExprKind::Call {
-                callee:
-                    Callee::Builtin(
-                        b @ (Builtin::Sqrt
-                        | Builtin::Abs
-                        | Builtin::Floor
-                        | Builtin::Ceil
-                        | Builtin::Min
-                        | Builtin::Max),
-                    ),
+                callee: Callee::Builtin(b),
                 args,
                 ..
-            } => {
+            } if simd_math(*b) => {
                 let mut xs = Vec::new();
                 for a in args {
                     xs.push(sub(a)?);

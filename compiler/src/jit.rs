@@ -355,24 +355,12 @@ impl Program {
         name: &str,
         args: &[i64],
     ) -> Result<i64, RunError> {
-        let f = self
-            .functions
-            .iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| RunError {
-                code: Code::R0009,
-                message: format!("error[R0009]: no function `{name}` in this program"),
-            })?;
+        let f = self.function(name).ok_or_else(|| RunError {
+            code: Code::R0009,
+            message: format!("error[R0009]: no function `{name}` in this program"),
+        })?;
         if args.len() != f.params.len() {
-            return Err(RunError {
-                code: Code::R0009,
-                message: format!(
-                    "error[R0009]: `{}` takes {} argument(s), {} given",
-                    f.signature(),
-                    f.params.len(),
-                    args.len()
-                ),
-            });
+            return Err(arity_error(f, args.len()));
         }
         let mut cx = RankCtx::new(comm, info.clone());
         let p: *mut RankCtx = &mut *cx;
@@ -419,15 +407,7 @@ impl Program {
             for &h in handles {
                 abi::dtl_release(p, h, -1);
             }
-            return Err(RunError {
-                code: Code::R0009,
-                message: format!(
-                    "error[R0009]: `{}` takes {} argument(s), {} given",
-                    f.signature(),
-                    f.params.len(),
-                    args.len()
-                ),
-            });
+            return Err(arity_error(f, args.len()));
         }
         cx.adopt(handles);
         (self.init)(p);
@@ -493,5 +473,17 @@ impl Program {
     /// Builds the shared run information (for callers that launch ranks themselves).
     pub fn run_info(&self, opts: &RunOptions) -> Result<Arc<ProgramInfo>, RunError> {
         self.info(opts)
+    }
+}
+
+/// R0009 for a call of `f` with `given` arguments.
+fn arity_error(f: &FnInfo, given: usize) -> RunError {
+    RunError {
+        code: Code::R0009,
+        message: format!(
+            "error[R0009]: `{}` takes {} argument(s), {given} given",
+            f.signature(),
+            f.params.len(),
+        ),
     }
 }

@@ -796,12 +796,6 @@ fn combine(a: &mut Header, b: &Header) {
     }
     let len = (a.len as usize).min(PAYLOAD);
     match a.mode {
-        // The common case, one f64 summed: directly.
-        MODE_REDUCE if len == 8 && a.dtype == F64_INDEX && a.op == SUM_INDEX => {
-            let x = f64::from_le_bytes(a.payload[..8].try_into().unwrap_or([0; 8]));
-            let y = f64::from_le_bytes(b.payload[..8].try_into().unwrap_or([0; 8]));
-            a.payload[..8].copy_from_slice(&(x + y).to_le_bytes());
-        }
         MODE_REDUCE => {
             let d = DType::ALL.get(a.dtype as usize).copied();
             let o = OP_LIST.get(a.op as usize).copied();
