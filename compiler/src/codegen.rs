@@ -32,6 +32,7 @@ use crate::hir::{
     Partition, Placement, ReduceOp, Scalar, Stmt, Ty, UnOp,
 };
 use crate::source::SourceMap;
+use crate::vmath;
 
 /// A lowering failure: a construct the code generator does not handle (reported to the user as
 /// "not supported yet") or a broken invariant.
@@ -2077,7 +2078,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             Elem::Call(b, xs, ss, rs) => {
                 *rs == s
                     && ss.iter().all(|x| *x == s)
-                    && simd_math(*b)
+                    && simd_math(*b, s)
                     && xs.iter().all(|x| Self::vectorizable(x, s))
             }
         }
@@ -4204,12 +4205,19 @@ fn sole_if(body: &hir::Block) -> Option<(&Expr, &hir::Block)> {
     }
 }
 
-/// The float builtins generated code computes on SIMD vectors.
-fn simd_math(b: Builtin) -> bool {
-    matches!(
-        b,
-        Builtin::Sqrt | Builtin::Abs | Builtin::Floor | Builtin::Ceil | Builtin::Min | Builtin::Max
-    )
+/// The float builtins generated code computes on SIMD vectors of `s`: those Cranelift has
+/// vector instructions for, and `sin`/`cos` of `f64` (see `vmath`).
+fn simd_math(b: Builtin, s: Scalar) -> bool {
+    match b {
+        Builtin::Sqrt
+        | Builtin::Abs
+        | Builtin::Floor
+        | Builtin::Ceil
+        | Builtin::Min
+        | Builtin::Max => true,
+        Builtin::Sin | Builtin::Cos => s == Scalar::F64,
+        _ => false,
+    }
 }
 
 /// The operands of an `&&` chain (the expression itself when it is not one).
@@ -4334,6 +4342,31 @@ enum VExpr {
     Call(Builtin, Vec<VExpr>),
 }
 
+impl VExpr {
+    /// Appends the builtins this expression calls.
+    fn builtins(&self, out: &mut Vec<Builtin>) {
+        match self {
+            VExpr::Arg(_) | VExpr::Read(..) => {}
+            VExpr::Neg(a) => a.builtins(out),
+            VExpr::Bin(_, a, b) => {
+                a.builtins(out);
+                b.builtins(out);
+            }
+            VExpr::Call(f, xs) => {
+                out.push(*f);
+                xs.iter().for_each(|x| x.builtins(out));
+            }
+        }
+    }
+}
+
+/// The runtime's scalar `sin`/`cos` as declared in a vector loop function (where it uses them).
+#[derive(Default)]
+struct ScalarMath {
+    sin: Option<FuncRef>,
+    cos: Option<FuncRef>,
+}
+
 /// `*(p + i) (op)= e` in a vector loop: pointer argument, operator, value.
 #[derive(Debug)]
 struct VStmt {
@@ -4419,6 +4452,25 @@ fn vec_kernel<M: Module>(
     let (id, name) = g.declare_loop_fn("dtl_vec", &sig)?;
     let mut ctx = g.module.make_context();
     ctx.func.signature = sig;
+    // The runtime's `sin`/`cos` for lanes the vector code leaves to them.
+    let mut calls = Vec::new();
+    match &body {
+        VBody::Store(stmts) => stmts.iter().for_each(|s| s.value.builtins(&mut calls)),
+        VBody::Reduce(_, e) => e.builtins(&mut calls),
+    }
+    let mut scalar = ScalarMath::default();
+    for (f, slot, entry) in [
+        (Builtin::Sin, &mut scalar.sin, "dtl_sin"),
+        (Builtin::Cos, &mut scalar.cos, "dtl_cos"),
+    ] {
+        if calls.contains(&f) {
+            let fid = *g
+                .imports
+                .get(entry)
+                .ok_or_else(|| ice(format!("no runtime entry point {entry}")))?;
+            *slot = Some(g.module.declare_func_in_func(fid, &mut ctx.func));
+        }
+    }
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
@@ -4467,7 +4519,8 @@ fn vec_kernel<M: Module>(
             match &body {
                 VBody::Store(stmts) => {
                     for s in *stmts {
-                        let mut v = emit_vexpr(&mut b, &s.value, lane, es, vt, &args, &ptrs)?;
+                        let mut v =
+                            emit_vexpr(&mut b, &s.value, lane, es, vt, &args, &ptrs, &scalar)?;
                         let p = ptrs[s.target];
                         let disp =
                             i32::try_from(lane * es).map_err(|_| ice("vector offset".into()))?;
@@ -4479,7 +4532,7 @@ fn vec_kernel<M: Module>(
                     }
                 }
                 VBody::Reduce(op, e) => {
-                    let v = emit_vexpr(&mut b, e, lane, es, vt, &args, &ptrs)?;
+                    let v = emit_vexpr(&mut b, e, lane, es, vt, &args, &ptrs, &scalar)?;
                     next_accs.push(vcombine(&mut b, *op, accs[u as usize], v));
                 }
             }
@@ -4546,6 +4599,7 @@ fn vcombine(b: &mut FunctionBuilder, op: ReduceOp, acc: Value, v: Value) -> Valu
 }
 
 /// Emits one SIMD vector of a vector expression: lanes `lane..` after the pointers.
+#[allow(clippy::too_many_arguments)]
 fn emit_vexpr(
     b: &mut FunctionBuilder,
     v: &VExpr,
@@ -4554,6 +4608,7 @@ fn emit_vexpr(
     vt: Type,
     args: &[Value],
     ptrs: &[Value],
+    scalar: &ScalarMath,
 ) -> CResult<Value> {
     Ok(match v {
         VExpr::Arg(k) => *args.get(*k).ok_or_else(|| ice("vector argument".into()))?,
@@ -4563,20 +4618,30 @@ fn emit_vexpr(
             b.ins().load(vt, vflags(), p, disp)
         }
         VExpr::Neg(a) => {
-            let x = emit_vexpr(b, a, lane, es, vt, args, ptrs)?;
+            let x = emit_vexpr(b, a, lane, es, vt, args, ptrs, scalar)?;
             b.ins().fneg(x)
         }
         VExpr::Bin(op, x, y) => {
-            let x = emit_vexpr(b, x, lane, es, vt, args, ptrs)?;
-            let y = emit_vexpr(b, y, lane, es, vt, args, ptrs)?;
+            let x = emit_vexpr(b, x, lane, es, vt, args, ptrs, scalar)?;
+            let y = emit_vexpr(b, y, lane, es, vt, args, ptrs, scalar)?;
             vbin(b, *op, x, y)
         }
         VExpr::Call(f, xs) => {
             let mut vs = Vec::new();
             for x in xs {
-                vs.push(emit_vexpr(b, x, lane, es, vt, args, ptrs)?);
+                vs.push(emit_vexpr(b, x, lane, es, vt, args, ptrs, scalar)?);
             }
             match f {
+                Builtin::Sin | Builtin::Cos => {
+                    let (cos, r) = if *f == Builtin::Cos {
+                        (true, scalar.cos)
+                    } else {
+                        (false, scalar.sin)
+                    };
+                    let r =
+                        r.ok_or_else(|| ice("vector sin/cos without its scalar entry".into()))?;
+                    vmath::sincos(b, vs[0], cos, r)
+                }
                 Builtin::Sqrt => b.ins().sqrt(vs[0]),
                 Builtin::Abs => b.ins().fabs(vs[0]),
                 Builtin::Floor => b.ins().floor(vs[0]),
@@ -4714,7 +4779,7 @@ fn vec_plan<'e>(
                 callee: Callee::Builtin(b),
                 args,
                 ..
-            } if simd_math(*b) => {
+            } if simd_math(*b, s) => {
                 let mut xs = Vec::new();
                 for a in args {
                     xs.push(sub(a)?);

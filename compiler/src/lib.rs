@@ -13,3 +13,4 @@ pub mod resolve;
 pub mod source;
 pub mod spmd;
 pub mod typeck;
+mod vmath;

@@ -2125,23 +2125,31 @@ pub extern "C" fn dtl_randn(seed: i64, i: i64) -> f64 {
     crate::random::randn(seed as u64, i as u64)
 }
 
-/// The C library's math functions, which Rust's `f64::sin` etc. call on this target (one jump
-/// less per element in `sin(a) + cos(b)` than a wrapper).
+/// `sin(x)`: dtl's own (see [`crate::math`]), which vector code computes bit for bit alike.
+pub extern "C" fn dtl_sin(x: f64) -> f64 {
+    crate::math::sin(x)
+}
+
+/// `cos(x)`: dtl's own (see [`crate::math`]).
+pub extern "C" fn dtl_cos(x: f64) -> f64 {
+    crate::math::cos(x)
+}
+
+/// The C library's math functions, which Rust's `f64::tan` etc. call on this target (one jump
+/// less per element than a wrapper).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod clib {
     unsafe extern "C" {
-        pub safe fn sin(x: f64) -> f64;
-        pub safe fn cos(x: f64) -> f64;
         pub safe fn tan(x: f64) -> f64;
         pub safe fn exp(x: f64) -> f64;
         pub safe fn log(x: f64) -> f64;
     }
 }
 
-// `sin cos tan exp log`: on glibc targets the entry points are the C library's functions
+// `tan exp log`: on glibc targets the entry points are the C library's functions
 // themselves (what `f64::sin` etc. call there), so generated code calls them directly.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub use clib::{cos as dtl_cos, exp as dtl_exp, log as dtl_log, sin as dtl_sin, tan as dtl_tan};
+pub use clib::{exp as dtl_exp, log as dtl_log, tan as dtl_tan};
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 macro_rules! math1 {
@@ -2151,13 +2159,7 @@ macro_rules! math1 {
     )*};
 }
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-math1!(
-    dtl_sin = sin,
-    dtl_cos = cos,
-    dtl_tan = tan,
-    dtl_exp = exp,
-    dtl_log = ln
-);
+math1!(dtl_tan = tan, dtl_exp = exp, dtl_log = ln);
 
 /// `pow(x, y)`.
 pub extern "C" fn dtl_pow(x: f64, y: f64) -> f64 {

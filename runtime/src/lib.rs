@@ -26,6 +26,7 @@ pub mod error;
 pub mod halo;
 pub mod launch;
 pub mod map;
+pub mod math;
 pub mod npy;
 pub mod ops;
 pub mod partition;
