@@ -495,7 +495,7 @@ fn vflags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
 }
 
-/// SIMD vectors per iteration of a vectorized elementwise loop.
+/// SIMD vectors per iteration of a vectorized elementwise loop (see [`VBody::unroll`]).
 const UNROLL: i64 = 2;
 
 impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
@@ -2125,8 +2125,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     value,
                 }];
                 let body = VBody::Store(&stmts);
+                let chunk = vt.lane_count() as i64 * body.unroll();
                 let kernel = vec_kernel(self.g, elem, ptrs.len(), args.len(), body, vt)?;
-                let chunk = vt.lane_count() as i64 * UNROLL;
                 let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
                 let f = self.func_ref(kernel);
                 let call_args: Vec<Value> = std::iter::once(nv).chain(ptrs).chain(args).collect();
@@ -2268,8 +2268,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             if let Some(value) = elem_vexpr(&tree, &mut ptrs, &mut args) {
                 let lanes = vt.lane_count() as i64;
                 let body = VBody::Reduce(op, &value);
+                let chunk = lanes * body.unroll();
                 let kernel = vec_kernel(self.g, acc_s, ptrs.len(), args.len(), body, vt)?;
-                let nv = self.b.ins().band_imm_s(n, !(lanes * UNROLL - 1));
+                let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
                 let f = self.func_ref(kernel);
                 let call_args: Vec<Value> = std::iter::once(nv).chain(ptrs).chain(args).collect();
                 let call = self.b.ins().call(f, &call_args);
@@ -3256,7 +3257,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             self.b.switch_to_block(vb);
             self.b.seal_block(vb);
         }
-        let chunk = vt.lane_count() as i64 * UNROLL;
+        let chunk = vt.lane_count() as i64 * VBody::Store(&plan.stmts).unroll();
         let nv = self.b.ins().band_imm_s(n, !(chunk - 1));
         let mut args = vec![nv];
         for (l, key) in &plan.ptrs {
@@ -4384,6 +4385,30 @@ enum VBody<'a> {
     Reduce(ReduceOp, &'a VExpr),
 }
 
+impl VBody<'_> {
+    /// The builtins the loop calls.
+    fn builtins(&self) -> Vec<Builtin> {
+        let mut calls = Vec::new();
+        match self {
+            VBody::Store(stmts) => stmts.iter().for_each(|s| s.value.builtins(&mut calls)),
+            VBody::Reduce(_, e) => e.builtins(&mut calls),
+        }
+        calls
+    }
+
+    /// SIMD vectors per iteration: [`UNROLL`], or 1 when the loop computes `sin`/`cos`, whose
+    /// ~70 instructions per vector keep the units busy without unrolling (and unrolling would
+    /// double the code to compile).
+    fn unroll(&self) -> i64 {
+        let calls = self.builtins();
+        if calls.contains(&Builtin::Sin) || calls.contains(&Builtin::Cos) {
+            1
+        } else {
+            UNROLL
+        }
+    }
+}
+
 /// The index of `x` in `list`, appended if absent.
 fn slot<T: PartialEq>(list: &mut Vec<T>, x: T) -> usize {
     match list.iter().position(|y| *y == x) {
@@ -4453,11 +4478,8 @@ fn vec_kernel<M: Module>(
     let mut ctx = g.module.make_context();
     ctx.func.signature = sig;
     // The runtime's `sin`/`cos` for lanes the vector code leaves to them.
-    let mut calls = Vec::new();
-    match &body {
-        VBody::Store(stmts) => stmts.iter().for_each(|s| s.value.builtins(&mut calls)),
-        VBody::Reduce(_, e) => e.builtins(&mut calls),
-    }
+    let calls = body.builtins();
+    let unroll = body.unroll();
     let mut scalar = ScalarMath::default();
     for (f, slot, entry) in [
         (Builtin::Sin, &mut scalar.sin, "dtl_sin"),
@@ -4493,7 +4515,7 @@ fn vec_kernel<M: Module>(
             .collect();
         // Reductions: one accumulator per unrolled vector (independent add chains).
         let nacc = if matches!(body, VBody::Reduce(..)) {
-            UNROLL as usize
+            unroll as usize
         } else {
             0
         };
@@ -4514,7 +4536,7 @@ fn vec_kernel<M: Module>(
         b.switch_to_block(bodyb);
         b.seal_block(bodyb);
         let mut next_accs = Vec::new();
-        for u in 0..UNROLL {
+        for u in 0..unroll {
             let lane = u * lanes;
             match &body {
                 VBody::Store(stmts) => {
@@ -4537,7 +4559,7 @@ fn vec_kernel<M: Module>(
                 }
             }
         }
-        let chunk = lanes * UNROLL;
+        let chunk = lanes * unroll;
         let k1 = b.ins().iadd_imm_s(kv, chunk);
         let mut next = vec![BlockArg::Value(k1)];
         for p in &ptrs {
