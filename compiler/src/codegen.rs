@@ -4207,7 +4207,7 @@ fn sole_if(body: &hir::Block) -> Option<(&Expr, &hir::Block)> {
 }
 
 /// The float builtins generated code computes on SIMD vectors of `s`: those Cranelift has
-/// vector instructions for, and `sin`/`cos` of `f64` (see `vmath`).
+/// vector instructions for, and `sin`/`cos`/`exp` of `f64` (see `vmath`).
 fn simd_math(b: Builtin, s: Scalar) -> bool {
     match b {
         Builtin::Sqrt
@@ -4216,7 +4216,7 @@ fn simd_math(b: Builtin, s: Scalar) -> bool {
         | Builtin::Ceil
         | Builtin::Min
         | Builtin::Max => true,
-        Builtin::Sin | Builtin::Cos => s == Scalar::F64,
+        Builtin::Sin | Builtin::Cos | Builtin::Exp => s == Scalar::F64,
         _ => false,
     }
 }
@@ -4361,11 +4361,13 @@ impl VExpr {
     }
 }
 
-/// The runtime's scalar `sin`/`cos` as declared in a vector loop function (where it uses them).
+/// The runtime's scalar `sin`/`cos`/`exp` as declared in a vector loop function (where it uses
+/// them).
 #[derive(Default)]
 struct ScalarMath {
     sin: Option<FuncRef>,
     cos: Option<FuncRef>,
+    exp: Option<FuncRef>,
 }
 
 /// `*(p + i) (op)= e` in a vector loop: pointer argument, operator, value.
@@ -4396,12 +4398,15 @@ impl VBody<'_> {
         calls
     }
 
-    /// SIMD vectors per iteration: [`UNROLL`], or 1 when the loop computes `sin`/`cos`, whose
-    /// ~70 instructions per vector keep the units busy without unrolling (and unrolling would
-    /// double the code to compile).
+    /// SIMD vectors per iteration: [`UNROLL`], or 1 when the loop computes `sin`/`cos`/`exp`,
+    /// whose 40–70 instructions per vector keep the units busy without unrolling (and
+    /// unrolling would double the code to compile).
     fn unroll(&self) -> i64 {
         let calls = self.builtins();
-        if calls.contains(&Builtin::Sin) || calls.contains(&Builtin::Cos) {
+        if calls
+            .iter()
+            .any(|c| matches!(c, Builtin::Sin | Builtin::Cos | Builtin::Exp))
+        {
             1
         } else {
             UNROLL
@@ -4484,6 +4489,7 @@ fn vec_kernel<M: Module>(
     for (f, slot, entry) in [
         (Builtin::Sin, &mut scalar.sin, "dtl_sin"),
         (Builtin::Cos, &mut scalar.cos, "dtl_cos"),
+        (Builtin::Exp, &mut scalar.exp, "dtl_exp"),
     ] {
         if calls.contains(&f) {
             let fid = *g
@@ -4663,6 +4669,12 @@ fn emit_vexpr(
                     let r =
                         r.ok_or_else(|| ice("vector sin/cos without its scalar entry".into()))?;
                     vmath::sincos(b, vs[0], cos, r)
+                }
+                Builtin::Exp => {
+                    let r = scalar
+                        .exp
+                        .ok_or_else(|| ice("vector exp without its scalar entry".into()))?;
+                    vmath::exp(b, vs[0], r)
                 }
                 Builtin::Sqrt => b.ins().sqrt(vs[0]),
                 Builtin::Abs => b.ins().fabs(vs[0]),

@@ -1,10 +1,11 @@
-//! `sin` and `cos` on `f64x2` vectors in generated code.
+//! `sin`, `cos` and `exp` on `f64x2` vectors in generated code.
 //!
-//! The same operations, in the same order, as `dtl_runtime::math::sin`/`cos`, which generated
-//! code calls for single elements: a lane's result is bit for bit what the scalar function
-//! gives, so it does not matter whether an element falls into a vector. Lanes the fast path
-//! cannot handle (|x| ≥ 1.6·10^6, heavy cancellation near a multiple of π/2, infinities, NaN)
-//! are rare; when a vector has one, both lanes are recomputed by the scalar function.
+//! The same operations, in the same order, as `dtl_runtime::math::sin`/`cos`/`exp`, which
+//! generated code calls for single elements: a lane's result is bit for bit what the scalar
+//! function gives, so it does not matter whether an element falls into a vector. Lanes the
+//! fast path cannot handle (for `sin`/`cos` |x| ≥ 1.6·10^6 and heavy cancellation near a
+//! multiple of π/2, for `exp` |x| ≥ 708; infinities, NaN) are rare; when a vector has one,
+//! both lanes are recomputed by the scalar function.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
@@ -90,6 +91,81 @@ pub(crate) fn sincos(b: &mut FunctionBuilder, x: Value, cos: bool, scalar: FuncR
     let sign = b.ins().ishl_imm_u(sign, 62);
     let v = b.ins().bxor(v, sign);
     let fast = cast(b, types::F64X2, v);
+    finish(b, x, fast, bad, scalar)
+}
+
+/// `exp(x)` of an `f64x2`; `scalar` is the runtime's `dtl_exp`. Leaves the builder in a new
+/// block.
+pub(crate) fn exp(b: &mut FunctionBuilder, x: Value, scalar: FuncRef) -> Value {
+    let ax = b.ins().fabs(x);
+    let lim = fc(b, m::EXP_LIMIT);
+    let ok = b.ins().fcmp(FloatCC::LessThan, ax, lim);
+    let bad = b.ins().bnot(ok);
+    // kd = x*128/ln2 rounded; its low bits (of kd + TOINT) are k.
+    let inv = fc(b, m::EXP_INVLN2N);
+    let z = b.ins().fmul(inv, x);
+    let toint = fc(b, m::TOINT);
+    let kd = b.ins().fadd(z, toint);
+    let ki = cast(b, types::I64X2, kd);
+    let kd = b.ins().fsub(kd, toint);
+    // r = x + kd*(-ln2/128 hi) + kd*(-ln2/128 lo)
+    let hi = fc(b, m::EXP_NEGLN2HIN);
+    let khi = b.ins().fmul(kd, hi);
+    let r = b.ins().fadd(x, khi);
+    let lo = fc(b, m::EXP_NEGLN2LON);
+    let klo = b.ins().fmul(kd, lo);
+    let r = b.ins().fadd(r, klo);
+    // The table entries of k mod 128, lane by lane (the index is masked, so lanes bound for
+    // the scalar function read in bounds too).
+    let tab = b.ins().iconst(types::I64, m::EXP_TAB.as_ptr() as i64);
+    let mut tails = [None, None];
+    let mut sbits = [None, None];
+    for lane in 0..2u8 {
+        let k = b.ins().extractlane(ki, lane);
+        let i = b.ins().band_imm_u(k, 127);
+        let off = b.ins().ishl_imm_u(i, 4);
+        let p = b.ins().iadd(tab, off);
+        let fl = MemFlagsData::trusted().with_readonly();
+        tails[usize::from(lane)] = Some(b.ins().load(types::F64, fl, p, 0));
+        sbits[usize::from(lane)] = Some(b.ins().load(types::I64, fl, p, 8));
+    }
+    let [Some(t0), Some(t1)] = tails else {
+        unreachable!("both lanes loaded")
+    };
+    let [Some(s0), Some(s1)] = sbits else {
+        unreachable!("both lanes loaded")
+    };
+    let tail = b.ins().scalar_to_vector(types::F64X2, t0);
+    let tail = b.ins().insertlane(tail, t1, 1);
+    let sb = b.ins().scalar_to_vector(types::I64X2, s0);
+    let sb = b.ins().insertlane(sb, s1, 1);
+    let top = b.ins().ishl_imm_u(ki, 45);
+    let sb = b.ins().iadd(sb, top);
+    // tmp = tail + r + r2*(C2 + r*C3) + r2*r2*(C4 + r*C5)
+    let r2 = b.ins().fmul(r, r);
+    let tmp = b.ins().fadd(tail, r);
+    let c3 = fc(b, m::EXP_C3);
+    let a = b.ins().fmul(r, c3);
+    let c2 = fc(b, m::EXP_C2);
+    let a = b.ins().fadd(c2, a);
+    let a = b.ins().fmul(r2, a);
+    let tmp = b.ins().fadd(tmp, a);
+    let r4 = b.ins().fmul(r2, r2);
+    let c5 = fc(b, m::EXP_C5);
+    let e = b.ins().fmul(r, c5);
+    let c4 = fc(b, m::EXP_C4);
+    let e = b.ins().fadd(c4, e);
+    let e = b.ins().fmul(r4, e);
+    let tmp = b.ins().fadd(tmp, e);
+    // scale + scale*tmp
+    let scale = cast(b, types::F64X2, sb);
+    let st = b.ins().fmul(scale, tmp);
+    let fast = b.ins().fadd(scale, st);
+    finish(b, x, fast, bad, scalar)
+}
+
+/// The result: `fast`, or, when a lane of `bad` is set, `scalar` of both lanes of `x`.
+fn finish(b: &mut FunctionBuilder, x: Value, fast: Value, bad: Value, scalar: FuncRef) -> Value {
     let any = b.ins().vany_true(bad);
     let slow = b.create_block();
     b.set_cold_block(slow);

@@ -2135,21 +2135,25 @@ pub extern "C" fn dtl_cos(x: f64) -> f64 {
     crate::math::cos(x)
 }
 
+/// `exp(x)`: dtl's own (see [`crate::math`]).
+pub extern "C" fn dtl_exp(x: f64) -> f64 {
+    crate::math::exp(x)
+}
+
 /// The C library's math functions, which Rust's `f64::tan` etc. call on this target (one jump
 /// less per element than a wrapper).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod clib {
     unsafe extern "C" {
         pub safe fn tan(x: f64) -> f64;
-        pub safe fn exp(x: f64) -> f64;
         pub safe fn log(x: f64) -> f64;
     }
 }
 
-// `tan exp log`: on glibc targets the entry points are the C library's functions
+// `tan log`: on glibc targets the entry points are the C library's functions
 // themselves (what `f64::sin` etc. call there), so generated code calls them directly.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub use clib::{exp as dtl_exp, log as dtl_log, tan as dtl_tan};
+pub use clib::{log as dtl_log, tan as dtl_tan};
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 macro_rules! math1 {
@@ -2159,7 +2163,7 @@ macro_rules! math1 {
     )*};
 }
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-math1!(dtl_tan = tan, dtl_exp = exp, dtl_log = ln);
+math1!(dtl_tan = tan, dtl_log = ln);
 
 /// `pow(x, y)`.
 pub extern "C" fn dtl_pow(x: f64, y: f64) -> f64 {
