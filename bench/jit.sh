@@ -89,6 +89,10 @@ for round in $(seq "$ROUNDS"); do
   dtl dtl_fused_2_ms 2 fused.dtl -D n="$N" -D reps="$KREPS"
   if have_py numba; then "$PY" bench/jit/axpby.py fused "$N" "$KREPS" | tee -a "$S"; fi
 
+  echo "# 3b. c = exp(a) - 2.0*exp(b)"
+  dtl dtl_exp_1_ms 1 exp.dtl -D n="$N" -D reps="$KREPS"
+  if have_py numba; then "$PY" bench/jit/axpby.py exp "$N" "$KREPS" | tee -a "$S"; fi
+
   echo "# 4. heat stencil"
   dtl dtl_heat_1_ms 1 heat.dtl -D n="$HEAT_N" -D steps="$HEAT_STEPS" -D reps="$HEAT_REPS"
   dtl dtl_heat_2_ms 2 heat.dtl -D n="$HEAT_N" -D steps="$HEAT_STEPS" -D reps="$HEAT_REPS"

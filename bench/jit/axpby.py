@@ -1,6 +1,6 @@
-"""Peers for axpby.dtl / fused.dtl on one core: NumPy whole-array expressions and a Numba @njit
+"""Peers for axpby.dtl / fused.dtl / exp.dtl on one core: NumPy whole-array expressions and a Numba @njit
 loop writing into a preallocated array. Prints `name value_ms` per repetition.
-usage: python axpby.py {axpby|fused} N REPS"""
+usage: python axpby.py {axpby|fused|exp} N REPS"""
 import sys
 import time
 
@@ -20,6 +20,12 @@ def fused_loop(a, b, c):
         c[i] = 2.0 * a[i] - 4.5 * b[i] + 1.1 * (np.sin(a[i]) + np.cos(b[i]))
 
 
+@njit(cache=False)
+def exp_loop(a, b, c):
+    for i in range(a.shape[0]):
+        c[i] = np.exp(a[i]) - 2.0 * np.exp(b[i])
+
+
 def main():
     kind, n, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     a = np.arange(n, dtype=np.float64) / n
@@ -29,6 +35,10 @@ def main():
         loop = axpby_loop
         def npy():
             return 2.0 * a - 4.5 * b
+    elif kind == "exp":
+        loop = exp_loop
+        def npy():
+            return np.exp(a) - 2.0 * np.exp(b)
     else:
         loop = fused_loop
         def npy():

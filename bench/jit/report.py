@@ -101,6 +101,13 @@ r = ratio("speedup dtl 1 -> 2 ranks", "dtl_fused_1_ms", "dtl_fused_2_ms", "(targ
 if r:
     target(">= 1.7x from 1 to 2 ranks (fused)", r[0] >= 1.7, f"{r[0]:.2f}x")
 
+print(f"\n## 3b. c = exp(a) - 2.0*exp(b), n = {n} f64 (no target)")
+for label, name in [("dtl, 1 rank", "dtl_exp_1_ms"), ("NumPy", "numpy_exp_ms"),
+                    ("Numba @njit loop", "numba_exp_ms")]:
+    row(label, name)
+ratio("Numba / dtl 1 rank", "numba_exp_ms", "dtl_exp_1_ms")
+ratio("NumPy / dtl 1 rank", "numpy_exp_ms", "dtl_exp_1_ms")
+
 print(f"\n## 4. heat stencil, n = {heat_n}, {heat_steps} steps (bandwidth counts 16 bytes per point"
       " per step: read u, write v)")
 for label, name in [("dtl, 1 rank", "dtl_heat_1_ms"), ("dtl, 2 ranks", "dtl_heat_2_ms"),

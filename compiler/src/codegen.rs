@@ -4737,8 +4737,9 @@ impl VecPlan<'_> {
 /// Whether a forall body can run as SIMD vectors, along the rows of a 1-D forall with step 1
 /// (`jvar` `None`) or along the columns `jvar` of one row of a 2-D forall over a tensor: only
 /// `let x = e;` of floats and `c[i] (op)= e;` / `t[i, j] (op)= e;` where `e` uses `+ - * /`,
-/// negation, `sqrt abs floor ceil min max`, loop-invariant scalars and reads `d[i + k]` of
-/// vectors (`t[i + k, j + m]` of tensors) addressed by local row, all of one float type; and
+/// negation, `sqrt abs floor ceil min max` (and `sin cos exp` of f64), loop-invariant scalars
+/// and reads `d[i + k]` of vectors (`t[i + k, j + m]` of tensors) addressed by local row, all
+/// of one float type; and
 /// no written container read at a nonzero offset (the elements of one vector would see each
 /// other's old values in a different order).
 fn vec_plan<'e>(
