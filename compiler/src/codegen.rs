@@ -478,6 +478,9 @@ struct FnGen<'g, 'a, M: Module> {
     in_init: bool,
     /// Inside the interior loop of a peeled forall: offset reads are known to be in bounds.
     elide_bounds: bool,
+    /// Float constants a loop function receives as arguments (bits, type, parameter): used
+    /// instead of `f64const`, which Cranelift rematerializes inside the loop on every use.
+    const_args: Vec<(u64, Scalar, Value)>,
 }
 
 fn flags() -> MemFlagsData {
@@ -549,6 +552,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             fn_refs: HashMap::new(),
             in_init,
             elide_bounds: false,
+            const_args: Vec::new(),
         }
     }
 
@@ -1257,6 +1261,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     }
 
     fn fconst(&mut self, f: f64, s: Scalar) -> Value {
+        if let Some((_, _, v)) = self
+            .const_args
+            .iter()
+            .find(|(bits, t, _)| *bits == f.to_bits() && *t == s)
+        {
+            return *v;
+        }
         if s == Scalar::F32 {
             self.b.ins().f32const(f as f32)
         } else {
@@ -2690,6 +2701,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let var = self.vars[l.0 as usize].ok_or_else(|| ice("live-in var".into()))?;
             args.push(self.b.use_var(var));
         }
+        // The body's float literals come in as arguments too (see `FnGen::const_args`).
+        let lits = float_lits(body);
+        for (f, s) in &lits {
+            sig.params.push(AbiParam::new(clif_ty(*s)));
+            args.push(self.fconst(*f, *s));
+        }
         for (l, _) in reductions {
             let t =
                 value_ty(self.local_tys[l.0 as usize]).ok_or_else(|| ice("reduction".into()))?;
@@ -2709,7 +2726,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.local_tys.clone(),
                 self.local_layouts.clone(),
             );
-            fx.range_loop_fn(var0, reductions, body, live, span)?;
+            fx.range_loop_fn(var0, reductions, body, (live, &lits), span)?;
             fx.legend()
         };
         self.g.define(id, &mut ctx, &name, &legend)?;
@@ -2730,7 +2747,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         var0: LocalId,
         reductions: &[(LocalId, ReduceOp)],
         body: &hir::Block,
-        live: &[LocalId],
+        (live, lits): (&[LocalId], &[(f64, Scalar)]),
         span: &Span,
     ) -> CResult<()> {
         let entry = self
@@ -2744,6 +2761,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         for (l, v) in live.iter().zip(&params[3..]) {
             let var = self.vars[l.0 as usize].ok_or_else(|| ice("live-in var".into()))?;
             self.b.def_var(var, *v);
+        }
+        for ((f, s), v) in lits.iter().zip(&params[3 + live.len()..]) {
+            self.const_args.push((f.to_bits(), *s, *v));
         }
         let mut rts = Vec::new();
         for (l, op) in reductions {
@@ -4205,6 +4225,35 @@ fn sole_if(body: &hir::Block) -> Option<(&Expr, &hir::Block)> {
         _ => None,
     }
 }
+
+/// The distinct float literals of a block (at most [`MAX_CONST_ARGS`], first come first),
+/// with their types: the constants a loop function takes as arguments.
+fn float_lits(body: &hir::Block) -> Vec<(f64, Scalar)> {
+    let mut out: Vec<(f64, Scalar)> = Vec::new();
+    walk_block(body, &mut |e| {
+        walk_expr(e, &mut |x: &Expr| {
+            let v = match &x.kind {
+                ExprKind::Lit(Lit::Float(f)) => *f,
+                ExprKind::Lit(Lit::Int(i)) => *i as f64,
+                _ => return,
+            };
+            if let Ty::Scalar(s) = x.ty
+                && s.is_float()
+                && out.len() < MAX_CONST_ARGS
+                && !out
+                    .iter()
+                    .any(|(f, t)| f.to_bits() == v.to_bits() && *t == s)
+            {
+                out.push((v, s));
+            }
+        })
+    });
+    out
+}
+
+/// Float constants passed to a loop function as arguments, at most (the rest stay constants):
+/// with the live-ins they should fit the 16 vector registers.
+const MAX_CONST_ARGS: usize = 6;
 
 /// The float builtins generated code computes on SIMD vectors of `s`: those Cranelift has
 /// vector instructions for, and `sin`/`cos`/`exp` of `f64` (see `vmath`).

@@ -173,6 +173,38 @@ fn loop_invariants_are_hoisted() {
     assert_eq!(main.matches("sqrt").count(), 1, "{main}");
 }
 
+/// A range forall runs in `dtl_loopN`, whose float literals arrive as arguments: a constant
+/// in the loop would be rematerialized on every iteration (two instructions each on x86).
+#[test]
+fn loop_function_literals_are_arguments() {
+    let src = "fn main() {\n\
+               let n = 1000;\n\
+               let h = 1.0 / (n as f64);\n\
+               let mut s = 0.0;\n\
+               forall i in 0..n with s: sum { let x = h * ((i as f64) + 0.5); s += 4.0 / (1.0 + x * x); }\n\
+               if rank() == 0 { print(round(s * h, 6)); }\n\
+               }\n";
+    let (sources, checked) = driver::check_source("lits.dtl", src);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let p = driver::compile(
+        &checked.hir.unwrap(),
+        &sources,
+        CodegenOptions::default(),
+        true,
+    )
+    .unwrap();
+    let f = p
+        .clif
+        .iter()
+        .find(|t| t.starts_with("; fn dtl_loop0\n"))
+        .expect("dtl_loop0 in CLIF");
+    // Only the reduction's identity 0.0 is a constant; 0.5, 1.0 and 4.0 are parameters.
+    assert_eq!(f.matches("f64const").count(), 1, "{f}");
+    let (out, r) = run(&p, 2);
+    r.unwrap();
+    assert_eq!(out, "3.141593\n");
+}
+
 /// `// structure: name=count ...`: in the CLIF of function `main`, calls of runtime entry
 /// `name` appear exactly `count` times (e.g. fused expressions make no containers).
 #[test]
