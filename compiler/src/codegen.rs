@@ -4531,7 +4531,7 @@ fn vec_kernel<M: Module>(
     let (id, name) = g.declare_loop_fn("dtl_vec", &sig)?;
     let mut ctx = g.module.make_context();
     ctx.func.signature = sig;
-    // The runtime's `sin`/`cos` for lanes the vector code leaves to them.
+    // The runtime's `sin`/`cos`/`exp` for lanes the vector code leaves to them.
     let calls = body.builtins();
     let unroll = body.unroll();
     let mut scalar = ScalarMath::default();
@@ -4788,9 +4788,8 @@ impl VecPlan<'_> {
 /// `let x = e;` of floats and `c[i] (op)= e;` / `t[i, j] (op)= e;` where `e` uses `+ - * /`,
 /// negation, `sqrt abs floor ceil min max` (and `sin cos exp` of f64), loop-invariant scalars
 /// and reads `d[i + k]` of vectors (`t[i + k, j + m]` of tensors) addressed by local row, all
-/// of one float type; and
-/// no written container read at a nonzero offset (the elements of one vector would see each
-/// other's old values in a different order).
+/// of one float type; and no written container read at a nonzero offset (the elements of one
+/// vector would see each other's old values in a different order).
 fn vec_plan<'e>(
     body: &'e hir::Block,
     var: LocalId,

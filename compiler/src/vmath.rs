@@ -116,7 +116,8 @@ pub(crate) fn exp(b: &mut FunctionBuilder, x: Value, scalar: FuncRef) -> Value {
     let klo = b.ins().fmul(kd, lo);
     let r = b.ins().fadd(r, klo);
     // The table entries of k mod 128, lane by lane (the index is masked, so lanes bound for
-    // the scalar function read in bounds too).
+    // the scalar function read in bounds too). The runtime's static table is addressed by an
+    // absolute constant: generated code runs in the process that compiled it.
     let tab = b.ins().iconst(types::I64, m::EXP_TAB.as_ptr() as i64);
     let mut tails = [None, None];
     let mut sbits = [None, None];
