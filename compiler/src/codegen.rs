@@ -4255,19 +4255,23 @@ fn float_lits(body: &hir::Block) -> Vec<(f64, Scalar)> {
 /// with the live-ins they should fit the 16 vector registers.
 const MAX_CONST_ARGS: usize = 6;
 
-/// The float builtins generated code computes on SIMD vectors of `s`: those Cranelift has
-/// vector instructions for, and `sin`/`cos`/`exp` of `f64` (see `vmath`).
+/// The float builtins generated code computes on SIMD vectors of `s` (a float type): those
+/// Cranelift has vector instructions for, and `sin`/`cos`/`exp` (see `vmath`; f32 lanes are
+/// computed in f64, as scalar code does).
 fn simd_math(b: Builtin, s: Scalar) -> bool {
-    match b {
-        Builtin::Sqrt
-        | Builtin::Abs
-        | Builtin::Floor
-        | Builtin::Ceil
-        | Builtin::Min
-        | Builtin::Max => true,
-        Builtin::Sin | Builtin::Cos | Builtin::Exp => s == Scalar::F64,
-        _ => false,
-    }
+    s.is_float()
+        && matches!(
+            b,
+            Builtin::Sqrt
+                | Builtin::Abs
+                | Builtin::Floor
+                | Builtin::Ceil
+                | Builtin::Min
+                | Builtin::Max
+                | Builtin::Sin
+                | Builtin::Cos
+                | Builtin::Exp
+        )
 }
 
 /// The operands of an `&&` chain (the expression itself when it is not one).
@@ -4717,13 +4721,21 @@ fn emit_vexpr(
                     };
                     let r =
                         r.ok_or_else(|| ice("vector sin/cos without its scalar entry".into()))?;
-                    vmath::sincos(b, vs[0], cos, r)
+                    if vt == types::F32X4 {
+                        vmath::via_f64(b, vs[0], |b, v| vmath::sincos(b, v, cos, r))
+                    } else {
+                        vmath::sincos(b, vs[0], cos, r)
+                    }
                 }
                 Builtin::Exp => {
                     let r = scalar
                         .exp
                         .ok_or_else(|| ice("vector exp without its scalar entry".into()))?;
-                    vmath::exp(b, vs[0], r)
+                    if vt == types::F32X4 {
+                        vmath::via_f64(b, vs[0], |b, v| vmath::exp(b, v, r))
+                    } else {
+                        vmath::exp(b, vs[0], r)
+                    }
                 }
                 Builtin::Sqrt => b.ins().sqrt(vs[0]),
                 Builtin::Abs => b.ins().fabs(vs[0]),
@@ -4786,7 +4798,7 @@ impl VecPlan<'_> {
 /// Whether a forall body can run as SIMD vectors, along the rows of a 1-D forall with step 1
 /// (`jvar` `None`) or along the columns `jvar` of one row of a 2-D forall over a tensor: only
 /// `let x = e;` of floats and `c[i] (op)= e;` / `t[i, j] (op)= e;` where `e` uses `+ - * /`,
-/// negation, `sqrt abs floor ceil min max` (and `sin cos exp` of f64), loop-invariant scalars
+/// negation, `sqrt abs floor ceil min max sin cos exp`, loop-invariant scalars
 /// and reads `d[i + k]` of vectors (`t[i + k, j + m]` of tensors) addressed by local row, all
 /// of one float type; and no written container read at a nonzero offset (the elements of one
 /// vector would see each other's old values in a different order).

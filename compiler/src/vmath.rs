@@ -1,4 +1,4 @@
-//! `sin`, `cos` and `exp` on `f64x2` vectors in generated code.
+//! `sin`, `cos` and `exp` on `f64x2` vectors in generated code (on `f32x4` through two `f64x2`).
 //!
 //! The same operations, in the same order, as `dtl_runtime::math::sin`/`cos`/`exp`, which
 //! generated code calls for single elements: a lane's result is bit for bit what the scalar
@@ -9,7 +9,8 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    BlockArg, ConstantData, Endianness, FuncRef, InstBuilder, MemFlagsData, Type, Value, types,
+    BlockArg, ConstantData, Endianness, FuncRef, Immediate, InstBuilder, MemFlagsData, Type, Value,
+    types,
 };
 use cranelift_frontend::FunctionBuilder;
 use dtl_runtime::math as m;
@@ -37,6 +38,40 @@ fn cast(b: &mut FunctionBuilder, ty: Type, v: Value) -> Value {
         MemFlagsData::new().with_endianness(Endianness::Little),
         v,
     )
+}
+
+/// A byte-shuffle mask.
+fn mask(b: &mut FunctionBuilder, bytes: [u8; 16]) -> Immediate {
+    b.func
+        .dfg
+        .immediates
+        .push(ConstantData::from(bytes.to_vec()))
+}
+
+/// `f` (an `f64x2` function) of each lane of an `f32x4`, computed in f64 like the scalar code
+/// (promote, the f64 function, demote): the same bits.
+pub(crate) fn via_f64(
+    b: &mut FunctionBuilder,
+    x: Value,
+    mut f: impl FnMut(&mut FunctionBuilder, Value) -> Value,
+) -> Value {
+    let lo = b.ins().fvpromote_low(x);
+    // Lanes 2 and 3 moved down, then promoted.
+    let xb = cast(b, types::I8X16, x);
+    let down = mask(b, [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]);
+    let hb = b.ins().shuffle(xb, xb, down);
+    let hf = cast(b, types::F32X4, hb);
+    let hi = b.ins().fvpromote_low(hf);
+    let rlo = f(b, lo);
+    let rhi = f(b, hi);
+    // Demoted: each result in the low two lanes; joined.
+    let dlo = b.ins().fvdemote(rlo);
+    let dhi = b.ins().fvdemote(rhi);
+    let dlo = cast(b, types::I8X16, dlo);
+    let dhi = cast(b, types::I8X16, dhi);
+    let join = mask(b, [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+    let r = b.ins().shuffle(dlo, dhi, join);
+    cast(b, types::F32X4, r)
 }
 
 /// `sin(x)` (`cos` false) or `cos(x)` of an `f64x2`; `scalar` is the runtime's function for
