@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use cranelift_codegen::Context;
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::condcodes::{CondCode, FloatCC, IntCC};
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value, types,
 };
@@ -955,12 +955,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 els,
                 span,
             } => {
-                let c = self.scalar(cond)?;
-                self.release_temps(mark, span)?;
                 let tb = self.b.create_block();
                 let eb = self.b.create_block();
                 let join = self.b.create_block();
-                self.b.ins().brif(c, tb, &[], eb, &[]);
+                if branchy(cond) {
+                    self.cond_branch(cond, tb, eb)?;
+                } else {
+                    let c = self.scalar(cond)?;
+                    self.release_temps(mark, span)?;
+                    self.b.ins().brif(c, tb, &[], eb, &[]);
+                }
                 self.b.switch_to_block(tb);
                 self.b.seal_block(tb);
                 self.block(then)?;
@@ -984,11 +988,15 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let exit = self.b.create_block();
                 self.b.ins().jump(head, &[]);
                 self.b.switch_to_block(head);
-                let c = self.scalar(cond)?;
-                self.release_temps(mark, span)?;
-                // Exit first: see `stepped_loop`.
-                let done = self.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
-                self.b.ins().brif(done, exit, &[], bodyb, &[]);
+                if branchy(cond) {
+                    self.cond_branch(cond, bodyb, exit)?;
+                } else {
+                    let c = self.scalar(cond)?;
+                    self.release_temps(mark, span)?;
+                    // Exit first: see `stepped_loop`.
+                    let done = self.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
+                    self.b.ins().brif(done, exit, &[], bodyb, &[]);
+                }
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
                 self.loops.push((head, exit));
@@ -1280,6 +1288,55 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             UnOp::Neg if s.is_float() => self.b.ins().fneg(v),
             UnOp::Neg => self.b.ins().ineg(v),
             UnOp::Not => self.b.ins().bxor_imm_s(v, 1),
+        }
+    }
+
+    /// Branches to `t` if the condition holds, else to `f`, with `&&`, `||` and `!` as control
+    /// flow: no boolean is materialized, and the block testing a later conjunct dominates `t`,
+    /// so code there reuses what the test computed (`zx * zx` in `while k < m && zx * zx + zy
+    /// * zy <= 4.0 { … zx * zx … }`). Every branch names `f` first (see `stepped_loop`). Only
+    /// for conditions without container temporaries ([`branchy`]).
+    fn cond_branch(&mut self, c: &Expr, t: Block, f: Block) -> CResult<()> {
+        match &c.kind {
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
+                let mid = self.b.create_block();
+                if *op == BinOp::And {
+                    self.cond_branch(a, mid, f)?;
+                } else {
+                    self.cond_branch(a, t, mid)?;
+                }
+                self.b.switch_to_block(mid);
+                self.b.seal_block(mid);
+                self.cond_branch(b, t, f)
+            }
+            ExprKind::Unary(UnOp::Not, a) => self.cond_branch(a, f, t),
+            // A float comparison: its inverse (true on NaN where the comparison is false)
+            // branches to `f`, one compare-and-branch instead of a flag tested again.
+            ExprKind::Binary(
+                op @ (BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge),
+                a,
+                b,
+            ) if matches!(a.ty, Ty::Scalar(s) if s.is_float()) => {
+                let cc = match op {
+                    BinOp::Eq => FloatCC::Equal,
+                    BinOp::Ne => FloatCC::NotEqual,
+                    BinOp::Lt => FloatCC::LessThan,
+                    BinOp::Le => FloatCC::LessThanOrEqual,
+                    BinOp::Gt => FloatCC::GreaterThan,
+                    _ => FloatCC::GreaterThanOrEqual,
+                };
+                let x = self.scalar(a)?;
+                let y = self.scalar(b)?;
+                let no = self.b.ins().fcmp(cc.complement(), x, y);
+                self.b.ins().brif(no, f, &[], t, &[]);
+                Ok(())
+            }
+            _ => {
+                let v = self.scalar(c)?;
+                let no = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.b.ins().brif(no, f, &[], t, &[]);
+                Ok(())
+            }
         }
     }
 
@@ -3939,6 +3996,24 @@ fn from_bits_in(b: &mut FunctionBuilder, v: Value, s: Scalar) -> Value {
 /// An expression that is cheap to evaluate and cannot fail or have effects (so `a && b` may
 /// evaluate `b` even when `a` is false): variables, literals, globals, and arithmetic other than
 /// division on them.
+/// Whether a condition is lowered as branches ([`FnGen::cond_branch`]): it combines tests with
+/// `&&`, `||` or `!`, and no part of it makes a container temporary (which the statement would
+/// release after the test, on every path).
+fn branchy(e: &Expr) -> bool {
+    let combined = matches!(
+        e.kind,
+        ExprKind::Binary(BinOp::And | BinOp::Or, ..) | ExprKind::Unary(UnOp::Not, _)
+    );
+    // Container locals (`u[i] > 0.0`) make no temporaries; container-valued operations do.
+    let mut plain = true;
+    walk_expr(e, &mut |x: &Expr| {
+        if !matches!(x.ty, Ty::Scalar(_)) && !matches!(x.kind, ExprKind::Local(_)) {
+            plain = false;
+        }
+    });
+    combined && plain
+}
+
 fn is_cheap(e: &Expr) -> bool {
     fn walk(e: &Expr, budget: &mut i32) -> bool {
         *budget -= 1;
