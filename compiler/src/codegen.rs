@@ -2951,8 +2951,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     /// Rows `from..to` of a 1-D forall with step 1 where offset reads need no bounds checks.
     /// A body that is one `if` whose condition bounds the iteration index by loop-invariant
     /// values (`if i > 0 && i < n - 1 { .. } else { .. }`) is split: the rows where the
-    /// condition holds run the `then` block alone, the others the whole body. The straight
-    /// part then runs as SIMD code when [`vec_plan`] accepts it.
+    /// condition holds run the `then` block alone, the others (where it is false) the `else`
+    /// block alone, if any. The straight part then runs as SIMD code when [`vec_plan`]
+    /// accepts it.
     #[allow(clippy::too_many_arguments)]
     fn forall_interior(
         &mut self,
@@ -2965,18 +2966,22 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
-        let split = sole_if(body).and_then(|(cond, then)| {
-            affine_bounds(cond, var0, &body_locals(body)).map(|b| (b, then))
+        let split = sole_if(body).and_then(|(cond, then, els)| {
+            affine_bounds(cond, var0, &body_locals(body)).map(|b| (b, then, els))
         });
-        let Some((bounds, then)) = split else {
+        let Some((bounds, then, els)) = split else {
             return self.straight_rows(from, to, base, gvar, var0, modes, dim, body);
         };
         let (a, b) = self.bounds_range(&bounds, from, to, base)?;
         self.straight_rows(a, b, base, gvar, var0, modes, dim, then)?;
-        // The rows outside the bounds (any order: it is a forall), one loop for both sides.
+        // The rows outside the bounds (any order: it is a forall), one loop for both sides:
+        // there the condition is false, so only the `else` block runs, if any.
+        let Some(els) = els else {
+            return Ok(());
+        };
         self.range_pair_loop((from, a), (b, to), |s, k| {
             let gi = s.b.ins().iadd(base, k);
-            s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, body)
+            s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, els)
         })
     }
 
@@ -3036,7 +3041,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     ) -> CResult<()> {
         let mut inner = body_locals(body);
         inner.push(jl);
-        let split = sole_if(body).and_then(|(cond, then)| {
+        let split = sole_if(body).and_then(|(cond, then, els)| {
             let (mut ib, mut jb) = (Vec::new(), Vec::new());
             for c in conjuncts(cond) {
                 if let Some(b) = affine_bound(c, var0, &inner) {
@@ -3045,27 +3050,31 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     jb.push(affine_bound(c, jl, &inner)?);
                 }
             }
-            Some((ib, jb, then))
+            Some((ib, jb, then, els))
         });
         let ctx = (gvar, var0, jl, jv);
-        let Some((ib, jb, then)) = split else {
+        let Some((ib, jb, then, els)) = split else {
             return self.stepped_loop(from, to, 1, |s, k| {
                 s.tensor_row(k, base, ctx, modes, dim, body, None)
             });
         };
         let (a, b) = self.bounds_range(&ib, from, to, base)?;
         self.stepped_loop(a, b, 1, |s, k| {
-            s.tensor_row(k, base, ctx, modes, dim, body, Some((&jb, then)))
+            s.tensor_row(k, base, ctx, modes, dim, body, Some((&jb, then, els)))
         })?;
-        // The rows outside the `i` bounds, one loop for both sides.
+        // The rows outside the `i` bounds, one loop for both sides: the condition is false
+        // there, so only the `else` block runs, if any.
+        let Some(els) = els else {
+            return Ok(());
+        };
         self.range_pair_loop((from, a), (b, to), |s, k| {
             let gi = s.b.ins().iadd(base, k);
-            s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, body)
+            s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, els)
         })
     }
 
     /// One row of [`tensor_interior`]: with a split, columns outside the `j` bounds run the
-    /// whole body and the others the `then` block; the straight part as SIMD code.
+    /// `else` block (if any) and the others the `then` block; the straight part as SIMD code.
     #[allow(clippy::too_many_arguments)]
     fn tensor_row(
         &mut self,
@@ -3075,7 +3084,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         modes: &HashMap<LocalId, Acc>,
         dim: (Value, Value),
         body: &hir::Block,
-        split: Option<(&[Bound], &hir::Block)>,
+        split: Option<(&[Bound], &hir::Block, Option<&hir::Block>)>,
     ) -> CResult<()> {
         let gi = self.b.ins().iadd(base, k);
         self.b.def_var(gvar, gi);
@@ -3088,9 +3097,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let z = self.i64c(0);
         let res = match split {
             None => self.straight_cols(k, z, dim.0, (var0, jl, jv), modes, body),
-            Some((jb, then)) => self.bounds_range(jb, z, dim.0, z).and_then(|(ca, cb)| {
+            Some((jb, then, els)) => self.bounds_range(jb, z, dim.0, z).and_then(|(ca, cb)| {
                 self.straight_cols(k, ca, cb, (var0, jl, jv), modes, then)?;
-                self.plain_col_pair((z, ca), (cb, dim.0), jv, body)
+                // Outside the `j` bounds the condition is false: the `else` block, if any.
+                match els {
+                    Some(e) => self.plain_col_pair((z, ca), (cb, dim.0), jv, e),
+                    None => Ok(()),
+                }
             }),
         };
         self.foralls.pop();
@@ -4294,9 +4307,13 @@ fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
 }
 
 /// The condition and `then` block of a body that is one `if` and nothing else.
-fn sole_if(body: &hir::Block) -> Option<(&Expr, &hir::Block)> {
+fn sole_if(body: &hir::Block) -> Option<(&Expr, &hir::Block, Option<&hir::Block>)> {
     match body.stmts.as_slice() {
-        [Stmt::If { cond, then, .. }] if body.tail.is_none() => Some((cond, then)),
+        [
+            Stmt::If {
+                cond, then, els, ..
+            },
+        ] if body.tail.is_none() => Some((cond, then, els.as_ref())),
         _ => None,
     }
 }
