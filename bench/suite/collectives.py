@@ -15,7 +15,6 @@ Environment: PYTHON (the venv with numpy/mpi4py/numba), MPIRUN (default mpirun),
 docs/performance-notes.md), DTLC (instead of --dtlc), CARGO_TARGET_DIR (where dtlc is built when
 neither is given).
 """
-import argparse
 import json
 import os
 import re
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import find_dtlc, run_logged  # noqa: E402
+from common import find_dtlc, parse_args, peer_python, run_logged  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -87,21 +86,13 @@ def parse(out):
     return res
 
 
-
-
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=["quick", "full"], default="quick")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--dtlc")
-    ap.add_argument("--only", help="comma-separated workloads (default: all)")
-    args = ap.parse_args()
+    def extra(ap):
+        ap.add_argument("--only", help="comma-separated workloads (default: all)")
+
+    args = parse_args(__doc__, extra)
     t_start = time.time()
-    py = os.environ.get("PYTHON", os.path.expanduser("~/.cache/dtl/venv/bin/python"))
-    if not os.path.exists(py):
-        py = sys.executable
+    py = peer_python()
     mpirun = os.environ.get("MPIRUN", "mpirun")
     mpicc = os.environ.get("MPICC", "mpicc")
     env = dict(os.environ)

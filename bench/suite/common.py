@@ -141,6 +141,13 @@ def python_exe() -> str:
     return sys.executable
 
 
+def peer_python() -> str:
+    """The interpreter that runs the Python peers: $PYTHON, else the venv of bench/run, else
+    this one."""
+    py = os.environ.get("PYTHON", os.path.expanduser("~/.cache/dtl/venv/bin/python"))
+    return py if os.path.exists(py) else sys.executable
+
+
 def run_logged(cmd: list[str], env: dict[str, str], timeout: float,
                log: Callable[..., None], shown: int = 6) -> str:
     """Runs a tool's process; returns its stdout (raises on failure) and logs its wall time."""

@@ -17,7 +17,6 @@ Appends one JSON record per (workload, ranks, tool) to FILE; exits 1 on a checks
 Environment: PYTHON (venv with numpy, mpi4py, numba), MPIRUN, UCX_TLS (default posix,self),
 DTLC, CARGO_TARGET_DIR (where dtlc is built when neither --dtlc nor DTLC is given).
 """
-import argparse
 import json
 import math
 import os
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import find_dtlc, run_logged  # noqa: E402
+from common import find_dtlc, parse_args, peer_python, run_logged  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -115,23 +114,17 @@ def parse(out, default=None):
     return res
 
 
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mode", choices=["quick", "full"], default="quick")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--dtlc")
-    ap.add_argument("--only", help="comma-separated workloads (default: all)")
-    ap.add_argument("--ranks", default="1,2")
-    ap.add_argument("--no-dtl-mpi", action="store_true", help="leave out the dtl MPI rows (2 ranks)")
-    ap.add_argument("--size", action="append", default=[],
-                    help="override sizes, e.g. heat1d:n=4000000,steps=10 (repeatable)")
-    args = ap.parse_args()
+    def extra(ap):
+        ap.add_argument("--only", help="comma-separated workloads (default: all)")
+        ap.add_argument("--ranks", default="1,2")
+        ap.add_argument("--no-dtl-mpi", action="store_true", help="leave out the dtl MPI rows (2 ranks)")
+        ap.add_argument("--size", action="append", default=[],
+                        help="override sizes, e.g. heat1d:n=4000000,steps=10 (repeatable)")
+
+    args = parse_args(__doc__, extra)
     t_start = time.time()
-    py = os.environ.get("PYTHON", os.path.expanduser("~/.cache/dtl/venv/bin/python"))
-    if not os.path.exists(py):
-        py = sys.executable
+    py = peer_python()
     mpirun = os.environ.get("MPIRUN", "mpirun")
     env = dict(os.environ)
     env.setdefault("UCX_TLS", "posix,self")
@@ -163,76 +156,77 @@ def main():
 
     # results[(w, ranks, tool)] = (parsed dict, note)
     results = {}
+
+    def launch(tool, cmd, tool_env, ws, note, default=None):
+        """Runs one peer command and files its records for workloads `ws` under `tool` (on the
+        current rank count); when it fails, records them as skipped. True when it ran."""
+        try:
+            res = parse(run(cmd, tool_env), default=default)
+            got = {w: (res[w], note(w)) for w in ws}
+        except Exception as e:
+            for w in ws:
+                emit(dict(kind="skipped", tool=tool, workload=w, why=f"failed on {ranks} ranks: {e}"))
+            log(f"{tool} failed:", str(e)[:300])
+            return False
+        for w, v in got.items():
+            results[(w, ranks, tool)] = v
+        return True
+
+    def skip_all(tool, why):
+        for w in workloads:
+            emit(dict(kind="skipped", tool=tool, workload=w, why=why))
+
+    def dtl_args(w):
+        sized = [a for k, v in sizes[w].items() for a in ("-D", f"{k}={v}")]
+        return [os.path.join(SEEDS, f"{w}.dtl"), "-D", f"reps={reps}", "-D", f"warm={warm}"] + sized
+
+    def mpi4py_note(w):
+        note = f"mpirun -n {ranks}, {mpi_note}"
+        if w == "sort" and ranks > 1:
+            note += "; np.sort + regular-sample splitters + Alltoallv + np.sort of the received runs"
+        if w == "pi":
+            note += "; NumPy over chunks of 2^20 points"
+        return note
+
+    def numba_note(w):
+        note = "@njit, 1 thread" if ranks == 1 else f"@njit(parallel=True), prange, {ranks} threads"
+        if w == "sort":
+            note += "; np.sort in njit" + ("" if ranks == 1 else " of 2 halves in a prange, then a serial merge")
+        return note
+
     for ranks in ranks_list:
         # dtl: one program per workload
-        for w in workloads:
-            if not dtlc:
-                if ranks == ranks_list[0]:
-                    emit(dict(kind="skipped", tool="dtl threads", workload=w, why="dtlc did not build"))
-                continue
-            dargs = [a for k, v in sizes[w].items() for a in ("-D", f"{k}={v}")]
-            cmd = [dtlc, "run", os.path.join(SEEDS, f"{w}.dtl"), "-n", str(ranks),
-                   "-D", f"reps={reps}", "-D", f"warm={warm}"] + dargs
-            try:
-                res = parse(run(cmd, env), default=w)
-                results[(w, ranks, "dtl threads")] = (res[w], f"dtlc run -n {ranks} (threads backend)")
-            except Exception as e:
-                emit(dict(kind="skipped", tool="dtl threads", workload=w, why=f"failed on {ranks} ranks: {e}"))
-                log("dtl failed:", e)
+        if not dtlc:
+            if ranks == ranks_list[0]:
+                skip_all("dtl threads", "dtlc did not build")
+        else:
+            for w in workloads:
+                cmd = [dtlc, "run", "-n", str(ranks)] + dtl_args(w)
+                launch("dtl threads", cmd, env, [w], lambda _: f"dtlc run -n {ranks} (threads backend)", default=w)
         # dtl MPI: the same programs, one process per rank (2+ ranks only: 1 rank is the same code)
         if ranks > 1 and dtlc and has_mpirun and not args.no_dtl_mpi:
             for w in workloads:
                 if (w, "dtl MPI") in dtl_mpi_skip:
                     continue
-                dargs = [a for k, v in sizes[w].items() for a in ("-D", f"{k}={v}")]
-                cmd = [mpirun, "-n", str(ranks), dtlc, "run", os.path.join(SEEDS, f"{w}.dtl"), "--backend", "mpi",
-                       "-D", f"reps={reps}", "-D", f"warm={warm}"] + dargs
-                try:
-                    res = parse(run(cmd, env), default=w)
-                    results[(w, ranks, "dtl MPI")] = (res[w], f"mpirun -n {ranks} dtlc run --backend mpi, {mpi_note}")
-                except Exception as e:
+                cmd = [mpirun, "-n", str(ranks), dtlc, "run", "--backend", "mpi"] + dtl_args(w)
+                note = f"mpirun -n {ranks} dtlc run --backend mpi, {mpi_note}"
+                if not launch("dtl MPI", cmd, env, [w], lambda _: note, default=w):
                     dtl_mpi_skip.add((w, "dtl MPI"))
-                    emit(dict(kind="skipped", tool="dtl MPI", workload=w, why=f"failed on {ranks} ranks: {e}"))
-                    log("dtl MPI failed:", str(e)[:300])
         # mpi4py + NumPy: one launch for every workload
         if has_mpi4py:
             cmd = [mpirun, "-n", str(ranks), py, os.path.join(SEEDS, "seeds_mpi.py"), str(reps), str(warm)] + specs
-            try:
-                res = parse(run(cmd, env))
-                for w in workloads:
-                    note = f"mpirun -n {ranks}, {mpi_note}"
-                    if w == "sort" and ranks > 1:
-                        note += "; np.sort + regular-sample splitters + Alltoallv + np.sort of the received runs"
-                    if w == "pi":
-                        note += "; NumPy over chunks of 2^20 points"
-                    results[(w, ranks, "mpi4py+NumPy")] = (res[w], note)
-            except Exception as e:
-                for w in workloads:
-                    emit(dict(kind="skipped", tool="mpi4py+NumPy", workload=w, why=f"failed on {ranks} ranks: {e}"))
-                log("mpi4py failed:", e)
+            launch("mpi4py+NumPy", cmd, env, workloads, mpi4py_note)
         else:
-            for w in workloads:
-                emit(dict(kind="skipped", tool="mpi4py+NumPy", workload=w, why="mpirun or mpi4py not available"))
+            skip_all("mpi4py+NumPy", "mpirun or mpi4py not available")
         # Numba: one process, 1 thread (njit) or 2 threads (parallel=True)
         if has_numba:
             nenv = dict(env, NUMBA_CACHE_DIR=os.path.expanduser(f"~/.cache/dtl/numba-bench-{ranks}"))
             nenv.pop("OMP_NUM_THREADS", None)
             nenv["NUMBA_NUM_THREADS"] = str(max(ranks, 1))
             cmd = [py, os.path.join(SEEDS, "seeds_numba.py"), str(ranks), str(reps), str(warm)] + specs
-            try:
-                res = parse(run(cmd, nenv))
-                for w in workloads:
-                    note = "@njit, 1 thread" if ranks == 1 else f"@njit(parallel=True), prange, {ranks} threads"
-                    if w == "sort":
-                        note += "; np.sort in njit" + ("" if ranks == 1 else " of 2 halves in a prange, then a serial merge")
-                    results[(w, ranks, "Numba")] = (res[w], note)
-            except Exception as e:
-                for w in workloads:
-                    emit(dict(kind="skipped", tool="Numba", workload=w, why=f"failed on {ranks} ranks: {e}"))
-                log("numba failed:", e)
+            launch("Numba", cmd, nenv, workloads, numba_note)
         else:
-            for w in workloads:
-                emit(dict(kind="skipped", tool="Numba", workload=w, why="numba not installed"))
+            skip_all("Numba", "numba not installed")
 
     mismatch = False
     for w in workloads:

@@ -1317,17 +1317,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 a,
                 b,
             ) if matches!(a.ty, Ty::Scalar(s) if s.is_float()) => {
-                let cc = match op {
-                    BinOp::Eq => FloatCC::Equal,
-                    BinOp::Ne => FloatCC::NotEqual,
-                    BinOp::Lt => FloatCC::LessThan,
-                    BinOp::Le => FloatCC::LessThanOrEqual,
-                    BinOp::Gt => FloatCC::GreaterThan,
-                    _ => FloatCC::GreaterThanOrEqual,
-                };
                 let x = self.scalar(a)?;
                 let y = self.scalar(b)?;
-                let no = self.b.ins().fcmp(cc.complement(), x, y);
+                let no = self.b.ins().fcmp(float_cc(*op).complement(), x, y);
                 self.b.ins().brif(no, f, &[], t, &[]);
                 Ok(())
             }
@@ -1405,15 +1397,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             BinOp::Mul => ins.imul(x, y),
             BinOp::Div | BinOp::Rem => return self.int_div(op, x, y, s, span),
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge if f => {
-                let cc = match op {
-                    BinOp::Eq => FloatCC::Equal,
-                    BinOp::Ne => FloatCC::NotEqual,
-                    BinOp::Lt => FloatCC::LessThan,
-                    BinOp::Le => FloatCC::LessThanOrEqual,
-                    BinOp::Gt => FloatCC::GreaterThan,
-                    _ => FloatCC::GreaterThanOrEqual,
-                };
-                ins.fcmp(cc, x, y)
+                ins.fcmp(float_cc(op), x, y)
             }
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 let cc = match (op, sg) {
@@ -1997,13 +1981,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             Builtin::Abs if signed(xs) => self.b.ins().iabs(x),
             Builtin::Abs => x,
             Builtin::Sin | Builtin::Cos | Builtin::Tan | Builtin::Exp | Builtin::Log => {
-                let name = match b {
-                    Builtin::Sin => "dtl_sin",
-                    Builtin::Cos => "dtl_cos",
-                    Builtin::Tan => "dtl_tan",
-                    Builtin::Exp => "dtl_exp",
-                    _ => "dtl_log",
-                };
+                let name = libm_entry(b).ok_or_else(|| ice("math entry".into()))?;
                 let d = self.as_f64(x, xs);
                 let r = self.rt1(name, &[d], false)?;
                 if s == Scalar::F32 {
@@ -4009,6 +3987,18 @@ fn from_bits_in(b: &mut FunctionBuilder, v: Value, s: Scalar) -> Value {
 /// An expression that is cheap to evaluate and cannot fail or have effects (so `a && b` may
 /// evaluate `b` even when `a` is false): variables, literals, globals, and arithmetic other than
 /// division on them.
+/// The float condition code of comparison `op` (`!=` is true on NaN, the others false).
+fn float_cc(op: BinOp) -> FloatCC {
+    match op {
+        BinOp::Eq => FloatCC::Equal,
+        BinOp::Ne => FloatCC::NotEqual,
+        BinOp::Lt => FloatCC::LessThan,
+        BinOp::Le => FloatCC::LessThanOrEqual,
+        BinOp::Gt => FloatCC::GreaterThan,
+        _ => FloatCC::GreaterThanOrEqual,
+    }
+}
+
 /// Whether a condition is lowered as branches ([`FnGen::cond_branch`]): it combines tests with
 /// `&&`, `||` or `!`, and no part of it makes a container temporary (which the statement would
 /// release after the test, on every path).
@@ -4352,18 +4342,16 @@ const MAX_CONST_ARGS: usize = 6;
 /// computed in f64, as scalar code does).
 fn simd_math(b: Builtin, s: Scalar) -> bool {
     s.is_float()
-        && matches!(
-            b,
-            Builtin::Sqrt
-                | Builtin::Abs
-                | Builtin::Floor
-                | Builtin::Ceil
-                | Builtin::Min
-                | Builtin::Max
-                | Builtin::Sin
-                | Builtin::Cos
-                | Builtin::Exp
-        )
+        && (vmath::computes(b)
+            || matches!(
+                b,
+                Builtin::Sqrt
+                    | Builtin::Abs
+                    | Builtin::Floor
+                    | Builtin::Ceil
+                    | Builtin::Min
+                    | Builtin::Max
+            ))
 }
 
 /// The operands of an `&&` chain (the expression itself when it is not one).
@@ -4506,13 +4494,20 @@ impl VExpr {
     }
 }
 
-/// The runtime's scalar `sin`/`cos`/`exp` as declared in a vector loop function (where it uses
-/// them).
-#[derive(Default)]
-struct ScalarMath {
-    sin: Option<FuncRef>,
-    cos: Option<FuncRef>,
-    exp: Option<FuncRef>,
+/// The runtime's scalar `sin`/`cos`/`exp` as declared in a vector loop function (those it
+/// uses), for the lanes the vector code leaves to them.
+type ScalarMath = Vec<(Builtin, FuncRef)>;
+
+/// The runtime entry point computing math builtin `b` on one f64.
+fn libm_entry(b: Builtin) -> Option<&'static str> {
+    Some(match b {
+        Builtin::Sin => "dtl_sin",
+        Builtin::Cos => "dtl_cos",
+        Builtin::Tan => "dtl_tan",
+        Builtin::Exp => "dtl_exp",
+        Builtin::Log => "dtl_log",
+        _ => return None,
+    })
 }
 
 /// `*(p + i) (op)= e` in a vector loop: pointer argument, operator, value.
@@ -4547,11 +4542,7 @@ impl VBody<'_> {
     /// whose 40–70 instructions per vector keep the units busy without unrolling (and
     /// unrolling would double the code to compile).
     fn unroll(&self) -> i64 {
-        let calls = self.builtins();
-        if calls
-            .iter()
-            .any(|c| matches!(c, Builtin::Sin | Builtin::Cos | Builtin::Exp))
-        {
+        if self.builtins().into_iter().any(vmath::computes) {
             1
         } else {
             UNROLL
@@ -4627,21 +4618,14 @@ fn vec_kernel<M: Module>(
     let (id, name) = g.declare_loop_fn("dtl_vec", &sig)?;
     let mut ctx = g.module.make_context();
     ctx.func.signature = sig;
-    // The runtime's `sin`/`cos`/`exp` for lanes the vector code leaves to them.
-    let calls = body.builtins();
     let unroll = body.unroll();
-    let mut scalar = ScalarMath::default();
-    for (f, slot, entry) in [
-        (Builtin::Sin, &mut scalar.sin, "dtl_sin"),
-        (Builtin::Cos, &mut scalar.cos, "dtl_cos"),
-        (Builtin::Exp, &mut scalar.exp, "dtl_exp"),
-    ] {
-        if calls.contains(&f) {
-            let fid = *g
-                .imports
-                .get(entry)
-                .ok_or_else(|| ice(format!("no runtime entry point {entry}")))?;
-            *slot = Some(g.module.declare_func_in_func(fid, &mut ctx.func));
+    let mut scalar = ScalarMath::new();
+    for f in body.builtins() {
+        if vmath::computes(f) && !scalar.iter().any(|(h, _)| *h == f) {
+            let id = libm_entry(f)
+                .and_then(|entry| g.imports.get(entry))
+                .ok_or_else(|| ice(format!("no runtime entry point for `{}`", f.name())))?;
+            scalar.push((f, g.module.declare_func_in_func(*id, &mut ctx.func)));
         }
     }
     let mut fctx = FunctionBuilderContext::new();
@@ -4805,29 +4789,12 @@ fn emit_vexpr(
                 vs.push(emit_vexpr(b, x, lane, es, vt, args, ptrs, scalar)?);
             }
             match f {
-                Builtin::Sin | Builtin::Cos => {
-                    let (cos, r) = if *f == Builtin::Cos {
-                        (true, scalar.cos)
-                    } else {
-                        (false, scalar.sin)
-                    };
-                    let r =
-                        r.ok_or_else(|| ice("vector sin/cos without its scalar entry".into()))?;
-                    if vt == types::F32X4 {
-                        vmath::via_f64(b, vs[0], |b, v| vmath::sincos(b, v, cos, r))
-                    } else {
-                        vmath::sincos(b, vs[0], cos, r)
-                    }
-                }
-                Builtin::Exp => {
-                    let r = scalar
-                        .exp
-                        .ok_or_else(|| ice("vector exp without its scalar entry".into()))?;
-                    if vt == types::F32X4 {
-                        vmath::via_f64(b, vs[0], |b, v| vmath::exp(b, v, r))
-                    } else {
-                        vmath::exp(b, vs[0], r)
-                    }
+                f if vmath::computes(*f) => {
+                    let (_, r) = scalar
+                        .iter()
+                        .find(|(h, _)| h == f)
+                        .ok_or_else(|| ice(format!("vector `{}` without its entry", f.name())))?;
+                    vmath::call(b, *f, vs[0], vt, *r)
                 }
                 Builtin::Sqrt => b.ins().sqrt(vs[0]),
                 Builtin::Abs => b.ins().fabs(vs[0]),

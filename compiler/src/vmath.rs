@@ -15,6 +15,34 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::FunctionBuilder;
 use dtl_runtime::math as m;
 
+use crate::hir::Builtin;
+
+/// The builtins this module computes on vectors.
+pub(crate) fn computes(f: Builtin) -> bool {
+    matches!(f, Builtin::Sin | Builtin::Cos | Builtin::Exp)
+}
+
+/// Builtin `f` (one of [`computes`]) of a vector of type `vt` (`f64x2`, or `f32x4` computed as
+/// two `f64x2`); `scalar` is the runtime's function of one f64. Leaves the builder in a new
+/// block.
+pub(crate) fn call(
+    b: &mut FunctionBuilder,
+    f: Builtin,
+    x: Value,
+    vt: Type,
+    scalar: FuncRef,
+) -> Value {
+    let one = |b: &mut FunctionBuilder, v: Value| match f {
+        Builtin::Exp => exp(b, v, scalar),
+        _ => sincos(b, v, f == Builtin::Cos, scalar),
+    };
+    if vt == types::F32X4 {
+        via_f64(b, x, one)
+    } else {
+        one(b, x)
+    }
+}
+
 /// A constant vector with `bits` in both 64-bit lanes.
 fn splat64(b: &mut FunctionBuilder, ty: Type, bits: u64) -> Value {
     let mut bytes = bits.to_le_bytes().to_vec();
@@ -50,7 +78,7 @@ fn mask(b: &mut FunctionBuilder, bytes: [u8; 16]) -> Immediate {
 
 /// `f` (an `f64x2` function) of each lane of an `f32x4`, computed in f64 like the scalar code
 /// (promote, the f64 function, demote): the same bits.
-pub(crate) fn via_f64(
+fn via_f64(
     b: &mut FunctionBuilder,
     x: Value,
     mut f: impl FnMut(&mut FunctionBuilder, Value) -> Value,
@@ -76,7 +104,7 @@ pub(crate) fn via_f64(
 
 /// `sin(x)` (`cos` false) or `cos(x)` of an `f64x2`; `scalar` is the runtime's function for
 /// one element (`dtl_sin` / `dtl_cos`). Leaves the builder in a new block.
-pub(crate) fn sincos(b: &mut FunctionBuilder, x: Value, cos: bool, scalar: FuncRef) -> Value {
+fn sincos(b: &mut FunctionBuilder, x: Value, cos: bool, scalar: FuncRef) -> Value {
     let ax = b.ins().fabs(x);
     let lim = fc(b, m::LIMIT);
     let ok = b.ins().fcmp(FloatCC::LessThan, ax, lim);
@@ -131,7 +159,7 @@ pub(crate) fn sincos(b: &mut FunctionBuilder, x: Value, cos: bool, scalar: FuncR
 
 /// `exp(x)` of an `f64x2`; `scalar` is the runtime's `dtl_exp`. Leaves the builder in a new
 /// block.
-pub(crate) fn exp(b: &mut FunctionBuilder, x: Value, scalar: FuncRef) -> Value {
+fn exp(b: &mut FunctionBuilder, x: Value, scalar: FuncRef) -> Value {
     let ax = b.ins().fabs(x);
     let lim = fc(b, m::EXP_LIMIT);
     let ok = b.ins().fcmp(FloatCC::LessThan, ax, lim);

@@ -24,13 +24,27 @@ fn compile(path: &Path, want_text: bool) -> Program {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("case.dtl");
-    let (sources, checked) = driver::check_source(name, &src);
+    compile_text(name, &src, want_text)
+}
+
+/// Checks and compiles source text (default options); panics on any diagnostic.
+fn compile_text(name: &str, src: &str, want_text: bool) -> Program {
+    let (sources, checked) = driver::check_source(name, src);
     assert!(!checked.has_errors(), "{name}: {:?}", checked.diagnostics);
     let hir = checked.hir.expect("hir");
     match driver::compile(&hir, &sources, CodegenOptions::default(), want_text) {
         Ok(p) => p,
         Err(d) => panic!("{name}: {d:?}"),
     }
+}
+
+/// The optimized CLIF of function `name` (compiled with `want_text`).
+fn clif_of<'p>(p: &'p Program, name: &str) -> &'p str {
+    let head = format!("; fn {name}\n");
+    p.clif
+        .iter()
+        .find(|t| t.starts_with(&head))
+        .unwrap_or_else(|| panic!("{name} in CLIF"))
 }
 
 fn run(p: &Program, n: usize) -> (String, Result<(), RunError>) {
@@ -152,20 +166,8 @@ fn loop_invariants_are_hoisted() {
                for j in 0..10 { s = s * x; }\n\
                print(s);\n\
                }\n";
-    let (sources, checked) = driver::check_source("licm.dtl", src);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let p = driver::compile(
-        &checked.hir.unwrap(),
-        &sources,
-        CodegenOptions::default(),
-        true,
-    )
-    .unwrap();
-    let main = p
-        .clif
-        .iter()
-        .find(|t| t.starts_with("; fn main\n"))
-        .expect("main in CLIF");
+    let p = compile_text("licm.dtl", src, true);
+    let main = clif_of(&p, "main");
     // `sqrt` is in the entry block, before the first branch.
     let entry_end = main.find("jump").expect("a jump");
     let at = main.find("sqrt").expect("sqrt in the optimized CLIF");
@@ -184,20 +186,8 @@ fn loop_function_literals_are_arguments() {
                forall i in 0..n with s: sum { let x = h * ((i as f64) + 0.5); s += 4.0 / (1.0 + x * x); }\n\
                if rank() == 0 { print(round(s * h, 6)); }\n\
                }\n";
-    let (sources, checked) = driver::check_source("lits.dtl", src);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let p = driver::compile(
-        &checked.hir.unwrap(),
-        &sources,
-        CodegenOptions::default(),
-        true,
-    )
-    .unwrap();
-    let f = p
-        .clif
-        .iter()
-        .find(|t| t.starts_with("; fn dtl_loop0\n"))
-        .expect("dtl_loop0 in CLIF");
+    let p = compile_text("lits.dtl", src, true);
+    let f = clif_of(&p, "dtl_loop0");
     // Only the reduction's identity 0.0 is a constant; 0.5, 1.0 and 4.0 are parameters.
     assert_eq!(f.matches("f64const").count(), 1, "{f}");
     let (out, r) = run(&p, 2);
