@@ -6,12 +6,23 @@ use std::ops::Range;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
 
-/// One source file: its display name, its text and the byte offset of every line start.
+/// Bytes per entry of [`SourceFile`]'s character-count table.
+const CHUNK: usize = 256;
+
+/// One source file: its display name, its text, the byte offset of every line start, and the
+/// number of characters before every [`CHUNK`]-byte boundary (so that a column on a
+/// multi-megabyte line costs O(CHUNK), not O(line length)).
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     name: String,
     text: String,
     line_starts: Vec<usize>,
+    chars_before_chunk: Vec<usize>,
+}
+
+/// Characters that start in `bytes` (every byte that is not a UTF-8 continuation byte).
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 impl SourceFile {
@@ -23,11 +34,25 @@ impl SourceFile {
                 .filter(|&(_, b)| b == b'\n')
                 .map(|(i, _)| i + 1),
         );
+        let mut chars_before_chunk = Vec::with_capacity(text.len() / CHUNK + 1);
+        let mut n = 0;
+        for chunk in text.as_bytes().chunks(CHUNK) {
+            chars_before_chunk.push(n);
+            n += count_chars(chunk);
+        }
         SourceFile {
             name,
             text,
             line_starts,
+            chars_before_chunk,
         }
+    }
+
+    /// Number of characters before byte `offset` (a character boundary). O(CHUNK).
+    fn chars_before(&self, offset: usize) -> usize {
+        let chunk = offset / CHUNK;
+        let base = self.chars_before_chunk.get(chunk).copied().unwrap_or(0);
+        base + count_chars(&self.text.as_bytes()[chunk * CHUNK..offset])
     }
 
     /// The name shown in diagnostics (usually the path as given on the command line).
@@ -55,16 +80,35 @@ impl SourceFile {
     }
 
     /// 1-based line and 1-based column (in characters) of byte offset `offset`.
-    /// Offsets past the end map to the end of the text. O(log lines + line length).
+    /// Offsets past the end map to the end of the text. O(log lines), also on very long lines.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = self.clamp(offset..offset).start;
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(l) => l,
-            Err(l) => l - 1,
-        };
+        let line = self.line_index(offset);
         let start = self.line_starts[line];
-        let col = self.text[start..offset].chars().count();
+        let col = self.chars_before(offset) - self.chars_before(start);
         (line + 1, col + 1)
+    }
+
+    /// 0-based index of the line holding byte `offset` (past the end: the last line).
+    pub fn line_index(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(l) => l,
+            Err(l) => l.saturating_sub(1),
+        }
+    }
+
+    /// The byte range of 0-based line `line`, without its line break (`\n` or `\r\n`).
+    /// Out of range: an empty range at the end of the text.
+    pub fn line_range(&self, line: usize) -> Range<usize> {
+        let len = self.text.len();
+        let Some(&start) = self.line_starts.get(line) else {
+            return len..len;
+        };
+        let mut end = self.line_starts.get(line + 1).map_or(len, |&n| n - 1);
+        if end > start && self.text.as_bytes()[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end
     }
 
     /// Number of lines (a trailing newline starts an empty last line).
@@ -131,5 +175,25 @@ mod tests {
         assert_eq!(f.line_col(9), (4, 1));
         assert_eq!(f.line_col(100), (4, 2));
         assert_eq!(f.line_col(5), (2, 2)); // inside é: clamped back to its start
+        assert_eq!(f.line_range(0), 0..2);
+        assert_eq!(f.line_range(1), 3..7);
+        assert_eq!(f.line_range(3), 9..10);
+        assert_eq!(f.line_range(4), 10..10);
+    }
+
+    /// Columns on long non-ASCII lines come from the chunk table: check them against a plain
+    /// character count at every offset, across chunk boundaries.
+    #[test]
+    fn line_col_on_long_lines() {
+        let text = format!("x\r\n{}\nend", "aé✓\u{1F600}b".repeat(200));
+        let mut map = SourceMap::new();
+        let id = map.add("l.dtl", text.as_str());
+        let f = map.get(id);
+        for (i, _) in text.char_indices() {
+            let line_start = text[..i].rfind('\n').map_or(0, |p| p + 1);
+            let want = text[line_start..i].chars().count() + 1;
+            assert_eq!(f.line_col(i).1, want, "offset {i}");
+        }
+        assert_eq!(f.line_range(0), 0..1);
     }
 }
