@@ -18,8 +18,8 @@ use lalrpop_util::{ErrorRecovery, ParseError};
 
 use crate::SyntaxError;
 use crate::ast::{
-    Annotation, Arg, BinaryOp, Block, Expr, ExprKind, Ident, Item, ItemKind, MAX_DEPTH, Path,
-    ScalarType, Stmt, StmtKind, Type, TypeKind, UnaryOp,
+    Annotation, Arg, BinaryOp, Block, Expr, ExprKind, Ident, IfBranch, Item, ItemKind, MAX_DEPTH,
+    Path, ScalarType, Stmt, StmtKind, Type, TypeKind, UnaryOp,
 };
 use crate::span::Span;
 use crate::token::{LexError, Tok};
@@ -458,6 +458,63 @@ impl Ctx {
     ) -> D<Box<Stmt>> {
         let child = max_depth(depths.iter().copied());
         self.stmt(child, span, kind)
+    }
+
+    /// An `if` with its `else if` branches and `else` block. Later passes nest the chain (each
+    /// `else if` becomes an `if` in the `else` block of the one before, two levels deeper, as
+    /// if written `else { if ... }`), so the statement's depth counts that nesting: a chain of
+    /// more than about `MAX_DEPTH / 2` branches is an error, not a stack overflow later.
+    pub fn if_stmt(
+        &mut self,
+        first: D<IfBranch>,
+        rest: Vec<D<IfBranch>>,
+        els: Option<D<Block>>,
+        span: Span,
+    ) -> D<Box<Stmt>> {
+        let mut branches = Vec::with_capacity(rest.len() + 1);
+        branches.push(first);
+        branches.extend(rest);
+        let last = branches.len() - 1;
+        // (depth of the child as lowered, its span) for each branch and the `else` block.
+        let nested = branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.depth, i, b.node.span))
+            .chain(els.as_ref().map(|b| (b.depth, last, b.node.span)));
+        let mut child = 0u32;
+        let mut too_deep = None;
+        for (depth, i, at) in nested {
+            if depth == POISON {
+                child = POISON;
+                break;
+            }
+            let lowered = u64::from(depth) + 2 * i as u64;
+            if lowered >= u64::from(MAX_DEPTH) && depth < MAX_DEPTH && too_deep.is_none() {
+                too_deep = Some(at);
+            }
+            child = child.max(u32::try_from(lowered).unwrap_or(POISON - 1));
+        }
+        if let (Some(at), false) = (too_deep, child == POISON) {
+            self.tick();
+            self.error(
+                at,
+                format!(
+                    "`else if` chain nested too deeply: each `else if` counts as one more \
+                     nesting level (more than {MAX_DEPTH} levels); split the chain"
+                ),
+            );
+            return D {
+                node: Box::new(Stmt {
+                    kind: StmtKind::Error,
+                    span,
+                }),
+                depth: POISON,
+            };
+        }
+        self.stmt(child, span, || StmtKind::If {
+            branches: branches.into_iter().map(|b| b.node).collect(),
+            else_block: els.map(|b| b.node),
+        })
     }
 
     pub fn error_stmt(&mut self, span: Span) -> D<Box<Stmt>> {

@@ -223,16 +223,44 @@ fn deepest_allowed_trees() {
     assert!(errors[0].message.contains("nested too deeply"));
 }
 
+/// Later passes nest an `else if` chain (each `else if` is an `if` in the `else` block of the
+/// one before), so the nesting limit counts its length: a chain within the limit parses, a
+/// longer one (here 10,000 and 100,000 branches) is one clear error, fast, whatever follows.
 #[test]
-fn long_flat_else_if_chain_is_fine() {
-    let src = format!(
-        "fn main() {{ if a {{ }} {} else {{ }} }}",
-        "else if a { } ".repeat(10_000)
-    );
-    let (errors, items, d) = run_small_stack(src.into_bytes());
-    assert_fast("10k else-if", d);
+fn else_if_chains_count_as_nesting() {
+    let chain = |n: usize| {
+        format!(
+            "fn main() {{ if a {{ }} {} else {{ }} }}\nfn g() {{ }}\n",
+            "else if a { } ".repeat(n)
+        )
+    };
+    let (errors, items, _) = run_small_stack(chain(100).into_bytes());
     assert!(errors.is_empty(), "{errors:#?}");
-    assert_eq!(items, 1);
+    assert_eq!(items, 2);
+    for n in [10_000, 100_000] {
+        let (errors, items, d) = run_small_stack(chain(n).into_bytes());
+        assert_fast("long else-if chain", d);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0]
+                .message
+                .contains("`else if` chain nested too deeply"),
+            "{errors:#?}"
+        );
+        assert_eq!(items, 2);
+    }
+    // The limit is the nesting limit: 127 `else if`s after an `if` (two levels each) fit, and
+    // so do nested ifs inside them as long as the total stays within it.
+    let fits = format!(
+        "fn main() {{ if a {{ }} {} }}",
+        "else if a { } ".repeat(126)
+    );
+    assert!(parse(&fits).1.is_empty(), "{:#?}", parse(&fits).1);
+    let over = format!(
+        "fn main() {{ if a {{ }} {} }}",
+        "else if a { } ".repeat(128)
+    );
+    assert_eq!(parse(&over).1.len(), 1);
 }
 
 #[test]
