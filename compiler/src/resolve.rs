@@ -118,6 +118,7 @@ pub fn resolve(modules: &[ParsedModule], diags: &mut Diagnostics) -> Names {
             locals: Vec::new(),
             names: &mut names,
             diags: &mut *diags,
+            suggest_budget: SUGGEST_BUDGET,
         };
         for (ii, item) in m.ast.items.iter().enumerate() {
             match &item.kind {
@@ -162,7 +163,15 @@ struct Resolver<'a> {
     locals: Vec<LocalInfo>,
     names: &'a mut Names,
     diags: &'a mut Diagnostics,
+    /// Candidate names "did you mean" may still compare against in this module (see
+    /// [`SUGGEST_BUDGET`]).
+    suggest_budget: usize,
 }
+
+/// The most candidate comparisons "did you mean" makes per module: each unknown name is
+/// compared with every visible name, so thousands of unknown names among thousands of locals
+/// would take quadratic time. Once spent, unknown names get no suggestion (the error stays).
+const SUGGEST_BUDGET: usize = 1 << 20;
 
 impl Resolver<'_> {
     fn bind(&mut self, ident: &ast::Ident, mutable: bool) -> LocalId {
@@ -223,8 +232,17 @@ impl Resolver<'_> {
         self.diags.push(d);
     }
 
-    /// A visible name within edit distance 1–2 of `name`, for "did you mean".
-    fn suggest(&self, name: &str) -> Option<String> {
+    /// A visible name within edit distance 1–2 of `name`, for "did you mean"; `None` also
+    /// when the module's [`SUGGEST_BUDGET`] is spent.
+    fn suggest(&mut self, name: &str) -> Option<String> {
+        let visible = self.scopes.iter().map(HashMap::len).sum::<usize>()
+            + self.globals[self.module].len()
+            + Builtin::ALL.len();
+        if visible > self.suggest_budget {
+            self.suggest_budget = 0;
+            return None;
+        }
+        self.suggest_budget -= visible;
         let mut best: Option<(usize, String)> = None;
         let mut consider = |cand: &str| {
             let d = edit_distance(name, cand);
@@ -500,6 +518,10 @@ pub fn ctor(name: &str) -> Option<ContainerKind> {
 
 /// Levenshtein distance, bounded work for short identifiers.
 fn edit_distance(a: &str, b: &str) -> usize {
+    // Up to 4 bytes per character: cheap rejections before collecting characters.
+    if a.len() > 256 || b.len() > 256 || a.len().abs_diff(b.len()) > 8 {
+        return usize::MAX;
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len().abs_diff(b.len()) > 2 || a.len() > 64 || b.len() > 64 {
