@@ -151,28 +151,40 @@ pub fn spmd(m: &mut Module, diags: &mut Diagnostics) {
             }
         })
         .collect();
-    // Fixpoint: a function that calls a collective function is collective.
-    loop {
-        let mut changed = false;
-        for i in 0..n {
+    // Fixpoint: a function that calls a collective function is collective. A worklist over
+    // callers (not rounds over all functions), so a long call chain stays linear.
+    let mut callers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, f) in facts.iter().enumerate() {
+        for c in &f.callees {
+            if let Some(v) = callers.get_mut(c.0 as usize) {
+                v.push(i);
+            }
+        }
+    }
+    for v in &mut callers {
+        v.dedup();
+    }
+    let mut work: std::collections::VecDeque<usize> =
+        (0..n).filter(|&i| facts[i].collective.is_some()).collect();
+    while let Some(c) = work.pop_front() {
+        for &i in &callers[c] {
             if facts[i].collective.is_some() {
                 continue;
             }
-            let hit = facts[i]
+            // The first collective callee in call order, as the rounds over all functions found.
+            let Some(hit) = facts[i]
                 .callees
                 .iter()
                 .find(|c| facts[c.0 as usize].collective.is_some())
-                .copied();
-            if let Some(c) = hit {
-                let span = find_call(&m.functions[i].body, c)
-                    .unwrap_or_else(|| m.functions[i].span.clone());
-                facts[i].collective =
-                    Some((span, format!("a call of `{}`", facts[c.0 as usize].name)));
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
+                .copied()
+            else {
+                continue;
+            };
+            let span =
+                find_call(&m.functions[i].body, hit).unwrap_or_else(|| m.functions[i].span.clone());
+            facts[i].collective =
+                Some((span, format!("a call of `{}`", facts[hit.0 as usize].name)));
+            work.push_back(i);
         }
     }
     let global_consts: Vec<Option<i64>> = m
@@ -191,38 +203,41 @@ pub fn spmd(m: &mut Module, diags: &mut Diagnostics) {
         .map(|f| vec![None; f.locals.len()])
         .collect();
     let mut scratch = Diagnostics::new();
-    loop {
-        let mut changed = false;
-        for i in 0..n {
-            let mut body = std::mem::take(&mut m.functions[i].body);
-            let ru = {
-                let mut w = Walker::new(
-                    &facts,
-                    &m.functions[i].locals,
-                    &global_consts,
-                    &mut scratch,
-                    false,
-                );
-                w.locals = std::mem::take(&mut states[i]);
-                loop {
-                    w.changed = false;
-                    w.ret_varying = false;
-                    w.block(&mut body);
-                    if !w.changed {
-                        break;
-                    }
+    // Worklist: every function once, then the callers of each whose return uniformity changed.
+    let mut queued = vec![true; n];
+    let mut work: std::collections::VecDeque<usize> = (0..n).collect();
+    while let Some(i) = work.pop_front() {
+        queued[i] = false;
+        let mut body = std::mem::take(&mut m.functions[i].body);
+        let ru = {
+            let mut w = Walker::new(
+                &facts,
+                &m.functions[i].locals,
+                &global_consts,
+                &mut scratch,
+                false,
+            );
+            w.locals = std::mem::take(&mut states[i]);
+            loop {
+                w.changed = false;
+                w.ret_varying = false;
+                w.block(&mut body);
+                if !w.changed {
+                    break;
                 }
-                states[i] = std::mem::take(&mut w.locals);
-                !w.ret_varying
-            };
-            m.functions[i].body = body;
-            if ru != facts[i].ret_uniform {
-                facts[i].ret_uniform = ru;
-                changed = true;
             }
-        }
-        if !changed {
-            break;
+            states[i] = std::mem::take(&mut w.locals);
+            !w.ret_varying
+        };
+        m.functions[i].body = body;
+        if ru != facts[i].ret_uniform {
+            facts[i].ret_uniform = ru;
+            for &c in &callers[i] {
+                if !queued[c] {
+                    queued[c] = true;
+                    work.push_back(c);
+                }
+            }
         }
     }
     // Final pass: report, and record uniformity.
