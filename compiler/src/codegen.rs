@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::condcodes::{CondCode, FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value, types,
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlot,
+    StackSlotData, StackSlotKind, Type, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{FuncId, Linkage, Module};
@@ -467,6 +468,9 @@ struct FnGen<'g, 'a, M: Module> {
     local_layouts: Vec<Option<hir::Layout>>,
     /// Container locals released at exit (not parameters).
     owned_locals: Vec<Variable>,
+    /// In a function with more than [`MAX_SSA_HANDLES`] container locals, each one's stack
+    /// slot (by local), holding its current handle for the release at the exit.
+    handle_slots: Vec<Option<StackSlot>>,
     exit: Block,
     fail: Block,
     ret: Ty,
@@ -500,6 +504,13 @@ fn vflags() -> MemFlagsData {
 
 /// SIMD vectors per iteration of a vectorized elementwise loop (see [`VBody::unroll`]).
 const UNROLL: i64 = 2;
+
+/// A function with more container locals than this keeps their handles for the release at its
+/// exit in stack slots, not in SSA variables: as variables, every handle stays live from its
+/// `let` to the exit, across every block and call in between, and register allocation grows
+/// with their product (4,000 allocations in one function took 17 s and 2 GB to compile). Below
+/// it, the code is as before.
+const MAX_SSA_HANDLES: usize = 64;
 
 impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn new(
@@ -543,6 +554,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             local_tys,
             local_layouts,
             owned_locals: Vec::new(),
+            handle_slots: Vec::new(),
             exit,
             fail,
             ret,
@@ -775,6 +787,11 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let cx = self.cx;
             self.rt("dtl_release", &[cx, h, site], false)?;
         }
+        for slot in self.handle_slots.clone().into_iter().flatten() {
+            let h = self.b.ins().stack_load(types::I64, types::I64, slot, 0);
+            let cx = self.cx;
+            self.rt("dtl_release", &[cx, h, site], false)?;
+        }
         match rt {
             Some(_) => {
                 let v = self.b.block_params(self.exit)[0];
@@ -790,8 +807,17 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     /// Declares a variable, zero at the start, for every local with a value that has none
     /// yet (container locals start null, so releasing them is always safe); with
-    /// `own_handles` the container ones are released at the normal exit.
+    /// `own_handles` the container ones are released at the normal exit. A function with more
+    /// than [`MAX_SSA_HANDLES`] of them keeps each one's handle in a stack slot for that
+    /// release instead (see [`FnGen::handle_slots`]).
     fn declare_vars(&mut self, own_handles: bool) {
+        let owned = (0..self.local_tys.len())
+            .filter(|&i| self.vars[i].is_none() && is_handle(self.local_tys[i]))
+            .count();
+        let slots = own_handles && owned > MAX_SSA_HANDLES;
+        if slots {
+            self.handle_slots = vec![None; self.local_tys.len()];
+        }
         for (i, t) in self.local_tys.clone().into_iter().enumerate() {
             if self.vars[i].is_none()
                 && let Some(vt) = value_ty(t)
@@ -801,7 +827,17 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.def_var(var, z);
                 self.vars[i] = Some(var);
                 if own_handles && is_handle(t) {
-                    self.owned_locals.push(var);
+                    if slots {
+                        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+                            StackSlotKind::ExplicitSlot,
+                            8,
+                            3,
+                        ));
+                        self.b.ins().stack_store(types::I64, z, slot, 0);
+                        self.handle_slots[i] = Some(slot);
+                    } else {
+                        self.owned_locals.push(var);
+                    }
                 }
             }
         }
@@ -925,11 +961,18 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 if let (V::Val(v), Some(var)) = (v, self.vars[local.0 as usize]) {
                     if is_handle(t) {
                         let v = self.own(v);
-                        let old = self.b.use_var(var);
+                        let slot = self.handle_slots.get(local.0 as usize).copied().flatten();
+                        let old = match slot {
+                            Some(slot) => self.b.ins().stack_load(types::I64, types::I64, slot, 0),
+                            None => self.b.use_var(var),
+                        };
                         let site = self.site(span);
                         let cx = self.cx;
                         self.rt("dtl_release", &[cx, old, site], true)?;
                         self.b.def_var(var, v);
+                        if let Some(slot) = slot {
+                            self.b.ins().stack_store(types::I64, v, slot, 0);
+                        }
                     } else {
                         self.b.def_var(var, v);
                     }
