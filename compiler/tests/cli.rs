@@ -113,3 +113,32 @@ fn invalid_utf8_is_reported() {
     assert_eq!(rc, 1);
     assert!(err.contains("E0002"), "{err}");
 }
+
+/// A closed stdout (`dtlc --emit=tokens f.dtl | head -1`) ends the output quietly: no "internal
+/// compiler error" (`print!` used to panic on the broken pipe), and the exit status is the
+/// usual one.
+#[test]
+fn closed_stdout_is_not_an_internal_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // Far more output than a pipe buffers.
+    let path = std::env::temp_dir().join(format!("dtlc-pipe-{}.dtl", std::process::id()));
+    let body = "    let x = 1 + 2 * 3;\n".repeat(20_000);
+    std::fs::write(&path, format!("fn main() {{\n{body}}}\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dtlc"))
+        .arg("--emit=tokens")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("internal compiler error"), "{err}");
+}

@@ -7,6 +7,41 @@ use dtl_compiler::{driver, hir};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when writing to stdout failed other than by a closed pipe (exit status 2 at the end).
+static OUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout. A closed pipe (`dtlc --emit=ir f.dtl | head`) drops the rest of the output
+/// quietly; another failure (a full disk) is reported once and makes the exit status 2. Never
+/// panics, unlike `print!`.
+fn write_out(text: &str) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(text.as_bytes()).and_then(|()| o.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !OUT_FAILED.swap(true, Ordering::Relaxed)
+    {
+        write_err(&format!("error: cannot write the output: {e}\n"));
+    }
+}
+
+/// Writes to stderr, ignoring failures (there is nowhere left to report them).
+fn write_err(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+macro_rules! out {
+    ($($t:tt)*) => { write_out(&format!($($t)*)) };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { write_out(&format!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! err {
+    ($($t:tt)*) => { write_err(&format!($($t)*)) };
+}
+macro_rules! errln {
+    ($($t:tt)*) => { write_err(&format!("{}\n", format_args!($($t)*))) };
+}
 
 const EXAMPLES: &str = "\
 Examples:
@@ -153,7 +188,7 @@ fn check(format: Format, files: &[PathBuf]) -> ExitCode {
                 std::mem::forget(checked.hir);
             }
             Err(msg) => {
-                eprintln!("error: {msg}");
+                errln!("error: {msg}");
                 unreadable = true;
             }
         }
@@ -165,7 +200,7 @@ fn check(format: Format, files: &[PathBuf]) -> ExitCode {
     match format {
         Format::Json => {
             let json = diagnostics::to_json(&all, &sources);
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&json).unwrap_or_else(|_| "[]".into())
             );
@@ -197,26 +232,26 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
     let (id, utf8) = match load(&mut sources, path) {
         Ok(x) => x,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            errln!("error: {msg}");
             return ExitCode::from(2);
         }
     };
     let text = sources.get(id).text().to_string();
     match what {
         Emit::Tokens => {
-            print!("{}", dtl_grammar::print_tokens(&dtl_grammar::lex(&text)));
+            out!("{}", dtl_grammar::print_tokens(&dtl_grammar::lex(&text)));
             ExitCode::SUCCESS
         }
         Emit::Ast => {
             let (ast, errs) = dtl_grammar::parse(&text);
-            print!("{}", dtl_grammar::print_ast(&ast));
+            out!("{}", dtl_grammar::print_ast(&ast));
             if errs.is_empty() && utf8.is_none() {
                 ExitCode::SUCCESS
             } else {
                 let checked = driver::check(&mut sources, id);
                 let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
                 ds.extend(checked.diagnostics);
-                eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+                err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
                 ExitCode::from(1)
             }
         }
@@ -225,7 +260,7 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
             let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
             ds.extend(checked.diagnostics);
             let Some(h) = checked.hir.filter(|_| ds.is_empty()) else {
-                eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+                err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
                 return ExitCode::from(1);
             };
             match driver::compile(&h, &sources, Default::default(), true) {
@@ -236,12 +271,12 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
                         _ => &p.asm,
                     };
                     for f in text {
-                        println!("{f}");
+                        outln!("{f}");
                     }
                     ExitCode::SUCCESS
                 }
                 Err(ds) => {
-                    eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+                    err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
                     ExitCode::from(1)
                 }
             }
@@ -251,12 +286,12 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
             let mut ds: Vec<Diagnostic> = utf8.into_iter().collect();
             ds.extend(checked.diagnostics);
             if let Some(h) = &checked.hir {
-                print!("{}", hir::print(h));
+                out!("{}", hir::print(h));
             }
             if ds.is_empty() {
                 ExitCode::SUCCESS
             } else {
-                eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+                err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
                 ExitCode::from(1)
             }
         }
@@ -300,7 +335,7 @@ fn run_mpi(
                 Some((_, m)) => m,
                 None => format!("error[{}]: {e} (rank {rank})", e.code()),
             };
-            eprintln!("{msg}");
+            errln!("{msg}");
             2
         },
     )
@@ -337,21 +372,21 @@ fn run(a: &RunArgs) -> ExitCode {
                 overrides.push((k.trim().to_string(), v.trim().to_string()))
             }
             _ => {
-                eprintln!("error: -D expects NAME=VALUE, got `{d}`");
+                errln!("error: -D expects NAME=VALUE, got `{d}`");
                 return ExitCode::from(2);
             }
         }
     }
     let backend = a.backend.unwrap_or_else(default_backend);
     if backend == Backend::Mpi && !cfg!(feature = "mpi") {
-        eprintln!(
+        errln!(
             "error: this dtlc was built without MPI; rebuild with `cargo build --release --bin dtlc --features mpi`"
         );
         return ExitCode::from(2);
     }
     let nranks = match a.ranks {
         Some(0) => {
-            eprintln!("error: -n must be at least 1");
+            errln!("error: -n must be at least 1");
             return ExitCode::from(2);
         }
         Some(n) => n,
@@ -361,7 +396,7 @@ fn run(a: &RunArgs) -> ExitCode {
     let (id, utf8) = match load(&mut sources, &a.file) {
         Ok(x) => x,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            errln!("error: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -373,12 +408,12 @@ fn run(a: &RunArgs) -> ExitCode {
         .filter(|d| d.severity == diagnostics::Severity::Error)
         .count();
     if !ds.is_empty() {
-        eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+        err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
     }
     let hir = match checked.hir {
         Some(h) if errors == 0 => h,
         _ => {
-            eprintln!(
+            errln!(
                 "error: could not compile: {errors} error{} found",
                 if errors == 1 { "" } else { "s" }
             );
@@ -393,8 +428,8 @@ fn run(a: &RunArgs) -> ExitCode {
     let prog = match driver::compile(&hir, &sources, opts, false) {
         Ok(p) => p,
         Err(ds) => {
-            eprint!("{}", diagnostics::render(&ds, &sources, stderr_style()));
-            eprintln!("error: could not compile");
+            err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+            errln!("error: could not compile");
             return ExitCode::from(1);
         }
     };
@@ -402,7 +437,8 @@ fn run(a: &RunArgs) -> ExitCode {
     let ropts = dtl_compiler::jit::RunOptions {
         nranks,
         overrides,
-        sink: None,
+        // `print` lines through `write_out`: a failed write is an error, not silently lost.
+        sink: Some(std::sync::Arc::new(write_out)),
     };
     let r = if backend == Backend::Mpi {
         run_mpi(&prog, &ropts, a.ranks)
@@ -411,7 +447,7 @@ fn run(a: &RunArgs) -> ExitCode {
     };
     let t_run = t0.elapsed();
     if a.time {
-        eprintln!(
+        errln!(
             "time: check {:.3} ms, compile {:.3} ms, run {:.3} ms on {nranks} rank{} (total {:.3} ms)",
             t_check.as_secs_f64() * 1e3,
             (t_compile - t_check).as_secs_f64() * 1e3,
@@ -424,7 +460,7 @@ fn run(a: &RunArgs) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", e.message);
+            errln!("{}", e.message);
             ExitCode::from(2)
         }
     }
@@ -439,11 +475,11 @@ fn real_main() -> ExitCode {
         Some(Command::Check { format, files }) => check(format, &files),
         Some(Command::Explain { code }) => match Code::parse(&code) {
             Some(c) => {
-                print!("# {}: {}\n\n{}", c.as_str(), c.title(), c.explain());
+                out!("# {}: {}\n\n{}", c.as_str(), c.title(), c.explain());
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("error: unknown diagnostic code `{code}` (see `docs/diagnostics/`)");
+                errln!("error: unknown diagnostic code `{code}` (see `docs/diagnostics/`)");
                 ExitCode::from(2)
             }
         },
@@ -463,7 +499,7 @@ fn real_main() -> ExitCode {
             time,
         }),
         None => {
-            eprintln!("error: nothing to do; try `dtlc check FILE` or `dtlc --help`");
+            errln!("error: nothing to do; try `dtlc check FILE` or `dtlc --help`");
             ExitCode::from(2)
         }
     }
@@ -497,10 +533,14 @@ fn keep_freed_memory() {}
 fn main() -> ExitCode {
     keep_freed_memory();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("error: internal compiler error: {info}");
-        eprintln!("note: this is a bug in dtlc; please report it with the input that caused it");
+        errln!("error: internal compiler error: {info}");
+        errln!("note: this is a bug in dtlc; please report it with the input that caused it");
     }));
     // Runs on the main thread: the passes recurse along the syntax tree, whose depth the
     // parser caps (`dtl_grammar::MAX_DEPTH`), well within the main stack.
-    std::panic::catch_unwind(real_main).unwrap_or(ExitCode::from(101))
+    let code = std::panic::catch_unwind(real_main).unwrap_or(ExitCode::from(101));
+    if OUT_FAILED.load(Ordering::Relaxed) {
+        return ExitCode::from(2);
+    }
+    code
 }
