@@ -2156,10 +2156,10 @@ impl<'a, 'b> FnCx<'a, 'b> {
             return Ty::Error;
         }
         let ok_kind = |t: Ty| matches!(t, Ty::Scalar(_)) || t.is_elementwise_container();
-        let (Some(xs), Some(ys)) = (x.ty.elem(), y.ty.elem()) else {
-            return Ty::Error;
-        };
-        if !ok_kind(x.ty) || !ok_kind(y.ty) || xs != ys {
+        // An argument without an element type (a string) is a mismatch too; it used to leave
+        // an erroneous expression without a diagnostic, an internal error in code generation.
+        let (xs, ys) = (x.ty.elem(), y.ty.elem());
+        if !ok_kind(x.ty) || !ok_kind(y.ty) || xs.is_none() || xs != ys {
             self.cx.diags.push(
                 Diagnostic::error(
                     Code::E0201,
@@ -2170,6 +2170,9 @@ impl<'a, 'b> FnCx<'a, 'b> {
             );
             return Ty::Error;
         }
+        let Some(xs) = xs else {
+            return Ty::Error;
+        };
         if b == Builtin::Pow && !xs.is_float() || b != Builtin::Select && !xs.is_numeric() {
             self.err(
                 Code::E0201,
