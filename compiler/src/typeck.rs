@@ -1027,25 +1027,30 @@ impl<'a, 'b> FnCx<'a, 'b> {
 
     // ---------------------------------------------------------------- expressions
 
+    /// An integer literal `v` (`negated`: the operand of a unary minus, which may be one past
+    /// the type's maximum, so that `-128` is an `i8` and `-9223372036854775808` an `i64`; a
+    /// bare `9223372036854775808` is out of range).
+    fn int_lit(&mut self, e: &ast::Expr, v: u64, want: Option<Scalar>, negated: bool) -> Expr {
+        let s = want.filter(|s| s.is_numeric()).unwrap_or(Scalar::I64);
+        if s.is_int() && !int_fits(v as i128, s, negated) {
+            self.err(
+                Code::E0201,
+                format!("integer literal out of range for `{}`", s.name()),
+                e.span,
+                format!("does not fit in `{}`", s.name()),
+            );
+        }
+        let lit = if s.is_float() {
+            Lit::Float(v as f64)
+        } else {
+            Lit::Int(v as i128)
+        };
+        self.mk(ExprKind::Lit(lit), Ty::Scalar(s), e.span)
+    }
+
     fn expr(&mut self, e: &ast::Expr, want: Option<Scalar>) -> Expr {
         match &e.kind {
-            ast::ExprKind::Int(v) => {
-                let s = want.filter(|s| s.is_numeric()).unwrap_or(Scalar::I64);
-                if s.is_int() && !int_fits(*v as i128, s) {
-                    self.err(
-                        Code::E0201,
-                        format!("integer literal out of range for `{}`", s.name()),
-                        e.span,
-                        format!("does not fit in `{}`", s.name()),
-                    );
-                }
-                let lit = if s.is_float() {
-                    Lit::Float(*v as f64)
-                } else {
-                    Lit::Int(*v as i128)
-                };
-                self.mk(ExprKind::Lit(lit), Ty::Scalar(s), e.span)
-            }
+            ast::ExprKind::Int(v) => self.int_lit(e, *v, want, false),
             ast::ExprKind::Float(v) => {
                 let s = want.filter(|s| s.is_float()).unwrap_or(Scalar::F64);
                 self.mk(ExprKind::Lit(Lit::Float(*v)), Ty::Scalar(s), e.span)
@@ -1086,7 +1091,12 @@ impl<'a, 'b> FnCx<'a, 'b> {
                 }
             }
             ast::ExprKind::Unary { op, operand } => {
-                let a = self.expr(operand, want);
+                let a = match (&operand.kind, op) {
+                    (ast::ExprKind::Int(v), ast::UnaryOp::Neg) => {
+                        self.int_lit(operand, *v, want, true)
+                    }
+                    _ => self.expr(operand, want),
+                };
                 let (uop, ok) = match op {
                     ast::UnaryOp::Neg => (UnOp::Neg, a.ty.elem().is_none_or(|s| s.is_numeric())),
                     ast::UnaryOp::Not => (UnOp::Not, a.ty.elem().is_none_or(|s| s == Scalar::Bool)),
@@ -2578,12 +2588,14 @@ fn hir_const(e: &Expr) -> Option<i64> {
     }
 }
 
-fn int_fits(v: i128, s: Scalar) -> bool {
+/// Whether literal `v` fits `s`; `negated` (under a unary minus) allows one past a signed
+/// type's maximum: `-(128)` is `i8::MIN`.
+fn int_fits(v: i128, s: Scalar, negated: bool) -> bool {
+    let one = i128::from(negated);
     let (lo, hi): (i128, i128) = match s {
-        Scalar::I8 => (i8::MIN.into(), i8::MAX.into()),
-        Scalar::I32 => (i32::MIN.into(), i32::MAX.into()),
-        // `-9223372036854775808` is `-(9223372036854775808)`: allow the magnitude.
-        Scalar::I64 => (i64::MIN.into(), i128::from(i64::MAX) + 1),
+        Scalar::I8 => (i8::MIN.into(), i128::from(i8::MAX) + one),
+        Scalar::I32 => (i32::MIN.into(), i128::from(i32::MAX) + one),
+        Scalar::I64 => (i64::MIN.into(), i128::from(i64::MAX) + one),
         Scalar::U8 => (0, u8::MAX.into()),
         Scalar::U32 => (0, u32::MAX.into()),
         Scalar::U64 => (0, u64::MAX.into()),
