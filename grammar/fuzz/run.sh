@@ -2,7 +2,8 @@
 # Runs a fuzz target for a bounded time: grammar/fuzz/run.sh [seconds] [parse|check]
 # (default 60 s, target `check`: lexer + parser + resolve + typeck + SPMD checks + rendering).
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Seeds the corpus with
-# the spec examples when they are present.
+# the spec examples when they are present. FUZZ_FLAGS adds cargo-fuzz options, e.g.
+# `FUZZ_FLAGS="-s none -a"` (no sanitizer, with debug assertions: overflow checks).
 set -euo pipefail
 secs="${1:-60}"
 target="${2:-check}"
@@ -18,4 +19,5 @@ if [ -z "$(ls -A corpus/parse)" ]; then
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 cp -n corpus/parse/* corpus/check/ 2>/dev/null || true
-exec cargo +nightly fuzz run "$target" "corpus/$target" -- -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
+# shellcheck disable=SC2086
+exec cargo +nightly fuzz run ${FUZZ_FLAGS:-} "$target" "corpus/$target" -- -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
