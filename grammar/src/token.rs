@@ -40,6 +40,8 @@ pub enum LexError {
     /// A float literal that does not parse (cannot happen for the accepted forms; kept
     /// so the lexer stays total).
     BadFloat,
+    /// A float literal above `f64::MAX` (`1e400`; it used to become infinity).
+    FloatOverflow,
     /// `.5`: a float literal needs a digit before the point.
     LeadingDot,
     /// Brackets (or prefix operators) nested deeper than [`crate::ast::MAX_DEPTH`]; the
@@ -57,6 +59,9 @@ impl LexError {
             LexError::BadEscape => "unknown escape in string literal (use \\n \\t \\\" \\\\)",
             LexError::IntOverflow => "integer literal is too large (the maximum is 2^64 - 1)",
             LexError::BadFloat => "malformed float literal",
+            LexError::FloatOverflow => {
+                "float literal is too large (the maximum is about 1.8e308; write `1.0 / 0.0` for infinity)"
+            }
             LexError::LeadingDot => "a float literal needs a digit before the point (write 0.5)",
             LexError::TooDeep => "nested too deeply (more than 256 levels)",
         }
@@ -299,7 +304,11 @@ fn parse_digits(digits: &str, radix: u32) -> Result<u64, LexError> {
 
 fn lex_float(lex: &mut Lexer<'_, Tok>) -> Result<f64, LexError> {
     let cleaned: String = lex.slice().chars().filter(|&c| c != '_').collect();
-    cleaned.parse::<f64>().map_err(|_| LexError::BadFloat)
+    match cleaned.parse::<f64>() {
+        Ok(v) if v.is_infinite() => Err(LexError::FloatOverflow),
+        Ok(v) => Ok(v),
+        Err(_) => Err(LexError::BadFloat),
+    }
 }
 
 /// Scans a string literal after its opening `"`; consumes through the closing `"`, or up to
@@ -474,6 +483,10 @@ pub fn is_type_name(name: &str) -> bool {
 pub fn lex(src: &str) -> Vec<(Tok, Span)> {
     let mut out = Vec::new();
     let mut lexer = Tok::lexer(src);
+    // A byte order mark at the start (some editors write one) is not a token.
+    if src.starts_with('\u{feff}') {
+        lexer.bump('\u{feff}'.len_utf8());
+    }
     while let Some(item) = lexer.next() {
         let span = Span::from(lexer.span());
         let tok = item.unwrap_or_else(Tok::Error);

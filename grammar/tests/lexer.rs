@@ -142,3 +142,29 @@ fn operators() {
         vec![Tok::Error(LexError::UnexpectedChar); 4]
     );
 }
+
+/// A float literal beyond `f64::MAX` is an error, not infinity; the largest finite ones and
+/// underflow to zero are fine.
+#[test]
+fn float_overflow() {
+    assert_eq!(kinds("1e400"), [Tok::Error(LexError::FloatOverflow)]);
+    let big = format!("{}.5", "9".repeat(400));
+    assert_eq!(kinds(&big), [Tok::Error(LexError::FloatOverflow)]);
+    assert_eq!(kinds("1.7e308"), [Tok::Float(1.7e308)]);
+    assert_eq!(kinds("1e-400"), [Tok::Float(0.0)]);
+}
+
+/// A byte order mark at the start of a file is skipped (spans stay byte offsets of the file);
+/// anywhere else it is an unexpected character.
+#[test]
+fn leading_byte_order_mark() {
+    let toks = lex("\u{feff}fn main");
+    assert_eq!(toks.len(), 2, "{toks:?}");
+    assert_eq!(toks[0].0, Tok::Fn);
+    assert_eq!(toks[0].1.start, 3);
+    assert!(dtl_grammar::parse("\u{feff}fn main() { }\n").1.is_empty());
+    assert_eq!(
+        kinds("fn \u{feff}"),
+        [Tok::Fn, Tok::Error(LexError::UnexpectedChar)]
+    );
+}
