@@ -160,6 +160,38 @@ pub fn typeck(modules: &[ParsedModule], names: &Names, diags: &mut Diagnostics) 
         let mut fc = FnCx::new(&mut cx, m.file, Vec::new(), Ty::Unit);
         let init = fc.expr(value, ty.elem());
         fc.expect(&init, ty, "the declared type");
+        if let Some((at, what)) = bad_global_init(&init, gi) {
+            let d = match what {
+                BadInit::Later(g) => Diagnostic::error(
+                    Code::E0101,
+                    format!(
+                        "`{}` is used {}",
+                        names.globals.get(g).map_or("?", |n| n.2.as_str()),
+                        if g == gi {
+                            "in its own initialiser"
+                        } else {
+                            "before its definition"
+                        }
+                    ),
+                    Label::new(at, if g == gi { "itself" } else { "defined below" }),
+                )
+                .with_help(
+                    "an initialiser can use only the `const`s and `param`s declared above it",
+                ),
+                BadInit::Call(what) => Diagnostic::error(
+                    Code::E0204,
+                    format!("a `const` or `param` initialiser cannot use {what}"),
+                    Label::new(at, "not allowed in an initialiser"),
+                )
+                .with_help(
+                    "initialisers run once before `main` and must give every rank the same value: \
+                     use literals, arithmetic, `as`, math builtins (`sqrt`, `exp`, `min`, ...), \
+                     `size()` and the `const`s and `param`s above; compute anything else in \
+                     `main`",
+                ),
+            };
+            fc.cx.diags.push(d);
+        }
         if kind == GlobalKind::Const {
             let v = fc.const_int(value);
             cx.global_consts[gi] = v;
@@ -448,6 +480,8 @@ struct FnCx<'a, 'b> {
     locals: Vec<LocalDecl>,
     shapes: Vec<Option<Shape>>,
     ret: Ty,
+    /// Loops (`while`, `for`, `forall`) around the statement being checked.
+    loop_depth: u32,
 }
 
 impl<'a, 'b> FnCx<'a, 'b> {
@@ -459,11 +493,20 @@ impl<'a, 'b> FnCx<'a, 'b> {
             locals,
             shapes: vec![None; n],
             ret,
+            loop_depth: 0,
         }
     }
 
     fn span(&self, s: dtl_grammar::Span) -> Span {
         Span::new(self.file, s.range())
+    }
+
+    /// The body of a loop: `break` and `continue` are allowed in it.
+    fn loop_body(&mut self, body: &ast::Block) -> Block {
+        self.loop_depth += 1;
+        let b = self.block(body, None);
+        self.loop_depth -= 1;
+        b
     }
 
     fn res(&self, at: dtl_grammar::Span) -> Res {
@@ -734,7 +777,7 @@ impl<'a, 'b> FnCx<'a, 'b> {
             }
             ast::StmtKind::While { cond, body } => Stmt::While {
                 cond: self.cond(cond),
-                body: self.block(body, None),
+                body: self.loop_body(body),
                 span,
             },
             ast::StmtKind::For {
@@ -760,7 +803,7 @@ impl<'a, 'b> FnCx<'a, 'b> {
                     start,
                     end,
                     step,
-                    body: self.block(body, None),
+                    body: self.loop_body(body),
                     span,
                 }
             }
@@ -832,6 +875,15 @@ impl<'a, 'b> FnCx<'a, 'b> {
                     let Res::Local(l) = self.res(r.var.span) else {
                         continue;
                     };
+                    if reds.iter().any(|(x, _)| *x == l) {
+                        self.err(
+                            Code::E0305,
+                            format!("`{}` is reduced twice in one `forall`", r.var.name),
+                            r.var.span,
+                            "second reduction of the same variable",
+                        );
+                        continue;
+                    }
                     let decl = &self.locals[l.0 as usize];
                     let ok_ty =
                         matches!(decl.ty, Ty::Scalar(s) if s.is_numeric()) || decl.ty == Ty::Error;
@@ -862,9 +914,24 @@ impl<'a, 'b> FnCx<'a, 'b> {
                     vars: ids,
                     over,
                     reductions: reds,
-                    body: self.block(body, None),
+                    body: self.loop_body(body),
                     span,
                 }
+            }
+            ast::StmtKind::Break | ast::StmtKind::Continue if self.loop_depth == 0 => {
+                let word = if matches!(s.kind, ast::StmtKind::Break) {
+                    "break"
+                } else {
+                    "continue"
+                };
+                // Was "not supported yet" (E0501) from code generation.
+                self.err(
+                    Code::E0001,
+                    format!("`{word}` outside a loop"),
+                    s.span,
+                    "not inside `while`, `for` or `forall`",
+                );
+                return None;
             }
             ast::StmtKind::Break => Stmt::Break(span),
             ast::StmtKind::Continue => Stmt::Continue(span),
@@ -2564,6 +2631,63 @@ impl<'a, 'b> FnCx<'a, 'b> {
             self.cx.diags.push(d);
         }
         layout
+    }
+}
+
+/// Why a `const` or `param` initialiser is not allowed.
+enum BadInit {
+    /// It reads global `g`, declared at or after it (it would read zero: globals are set in
+    /// declaration order before `main`).
+    Later(usize),
+    /// It calls a function, a builtin that is not plain math, or makes a container (`rank()`
+    /// would make a "uniform" `param` differ between ranks; a collective would run before
+    /// `main`).
+    Call(String),
+}
+
+/// The first part of global initialiser `e` (of global `this`) that is not allowed.
+fn bad_global_init(e: &Expr, this: usize) -> Option<(Span, BadInit)> {
+    use Builtin as B;
+    match &e.kind {
+        ExprKind::Lit(_) | ExprKind::Op(_) | ExprKind::Local(_) | ExprKind::Error => None,
+        ExprKind::Global(g) => {
+            (g.0 as usize >= this).then(|| (e.span.clone(), BadInit::Later(g.0 as usize)))
+        }
+        ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => bad_global_init(a, this),
+        ExprKind::Binary(_, a, b) => bad_global_init(a, this).or_else(|| bad_global_init(b, this)),
+        ExprKind::Call {
+            callee: Callee::Builtin(b),
+            args,
+            ..
+        } if matches!(
+            b,
+            B::Sin
+                | B::Cos
+                | B::Tan
+                | B::Exp
+                | B::Log
+                | B::Sqrt
+                | B::Abs
+                | B::Floor
+                | B::Ceil
+                | B::Pow
+                | B::Min
+                | B::Max
+                | B::Select
+                | B::Round
+                | B::Size
+        ) =>
+        {
+            args.iter().find_map(|a| bad_global_init(a, this))
+        }
+        ExprKind::Call {
+            callee: Callee::Builtin(b),
+            ..
+        } => Some((e.span.clone(), BadInit::Call(format!("`{}()`", b.name())))),
+        ExprKind::Call { .. } => Some((e.span.clone(), BadInit::Call("a function call".into()))),
+        ExprKind::Index(..) | ExprKind::Construct { .. } => {
+            Some((e.span.clone(), BadInit::Call("containers".into())))
+        }
     }
 }
 
