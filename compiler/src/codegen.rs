@@ -4915,13 +4915,16 @@ fn vec_plan<'e>(
         if acc.by_global.is_some() {
             return None;
         }
-        match (jvar, idx) {
-            (None, [i]) if acc.row.is_none() => Some((0, iter_offset(i, var)?)),
-            (Some(j), [i, jj]) if acc.row.is_some() => {
-                Some((iter_offset(i, var)?, iter_offset(jj, j)?))
-            }
-            _ => None,
-        }
+        let (key, d) = match (jvar, idx) {
+            (None, [i]) if acc.row.is_none() => (0, iter_offset(i, var)?),
+            (Some(j), [i, jj]) if acc.row.is_some() => (iter_offset(i, var)?, iter_offset(jj, j)?),
+            _ => return None,
+        };
+        // Offsets become 32-bit displacements (times the element size): an absurd one such as
+        // `a[k - 1000000000000]` stays scalar code, whose bounds check reports it (it was an
+        // internal compiler error, "vector offset").
+        const MAX_OFFSET: u64 = 1 << 24;
+        (key.unsigned_abs() <= MAX_OFFSET && d.unsigned_abs() <= MAX_OFFSET).then_some((key, d))
     }
     /// What the body's expressions refer to: pointer and scalar arguments, reads.
     struct Refs<'e> {
