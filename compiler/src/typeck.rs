@@ -2656,30 +2656,27 @@ fn bad_global_init(e: &Expr, this: usize) -> Option<(Span, BadInit)> {
         ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => bad_global_init(a, this),
         ExprKind::Binary(_, a, b) => bad_global_init(a, this).or_else(|| bad_global_init(b, this)),
         ExprKind::Call {
-            callee: Callee::Builtin(b),
+            callee:
+                Callee::Builtin(
+                    B::Sin
+                    | B::Cos
+                    | B::Tan
+                    | B::Exp
+                    | B::Log
+                    | B::Sqrt
+                    | B::Abs
+                    | B::Floor
+                    | B::Ceil
+                    | B::Pow
+                    | B::Min
+                    | B::Max
+                    | B::Select
+                    | B::Round
+                    | B::Size,
+                ),
             args,
             ..
-        } if matches!(
-            b,
-            B::Sin
-                | B::Cos
-                | B::Tan
-                | B::Exp
-                | B::Log
-                | B::Sqrt
-                | B::Abs
-                | B::Floor
-                | B::Ceil
-                | B::Pow
-                | B::Min
-                | B::Max
-                | B::Select
-                | B::Round
-                | B::Size
-        ) =>
-        {
-            args.iter().find_map(|a| bad_global_init(a, this))
-        }
+        } => args.iter().find_map(|a| bad_global_init(a, this)),
         ExprKind::Call {
             callee: Callee::Builtin(b),
             ..
