@@ -2064,14 +2064,11 @@ pub extern "C" fn dtl_fail_bounds(cx: *mut RankCtx, index: i64, len: i64, site: 
     })
 }
 
-/// A failure raised by generated code: 0 division by zero (R0002), 2 a `for` step that is not
-/// positive (R0009), anything else misaligned containers (R0008).
+/// A failure raised by generated code: 0 division by zero (R0002), 1 misaligned containers.
 pub extern "C" fn dtl_fail(cx: *mut RankCtx, what: i64, site: i32) {
     guard(cx, site, (), |_| {
         Err(match what {
             0 => DtlError::DivisionByZero,
-            // Was reported as R0008 "containers are not aligned".
-            2 => DtlError::invalid("the `step` of a `for` loop must be positive"),
             _ => DtlError::Misaligned {
                 detail: "the containers of this expression differ in length or partition".into(),
             },
