@@ -245,6 +245,10 @@ impl<T: Element> Distributed<T> {
                 .map_or(0, |h| h.width as u64 * 2 + u64::from(h.periodic)),
         );
         check_uniform(comm, "container construction", &uni, site)?;
+        let plan = match opts.halo {
+            Some(h) => Some(HaloPlan::new(&layout, comm.rank(), h)?),
+            None => None,
+        };
         let ghost = opts
             .halo
             .map_or(0, |h| h.width)
@@ -254,19 +258,7 @@ impl<T: Element> Distributed<T> {
                 what: "halo".into(),
             })?;
         let owned = layout.local_len(comm.rank()) * row;
-        let len = ghost
-            .checked_mul(2)
-            .and_then(|g| g.checked_add(owned))
-            .ok_or_else(|| DtlError::BadSize {
-                requested: i128::MAX,
-                what: "halo".into(),
-            })?;
-        // Memory first: a halo too wide to allocate is R0006 before its plan is built.
-        let mut data = alloc_vec(len, T::ZERO)?;
-        let plan = match opts.halo {
-            Some(h) => Some(HaloPlan::new(&layout, comm.rank(), h)?),
-            None => None,
-        };
+        let mut data = alloc_vec(owned + 2 * ghost, T::ZERO)?;
         data[ghost..ghost + owned].fill(opts.fill);
         let mut c = Distributed {
             comm: comm.clone(),

@@ -93,15 +93,7 @@ impl HaloPlan {
                     continue;
                 }
                 let off_d = layout.local_offset(d)?;
-                // Without wrap-around only the slots over rows 0..n exist: at most n per side,
-                // however wide the halo (a width of 10^12 must not loop 10^12 times).
-                let slots = if halo.periodic {
-                    (0..w).chain(w..2 * w)
-                } else {
-                    let right = w.min(n.saturating_sub(off_d + len_d));
-                    (w.saturating_sub(off_d)..w).chain(w..w + right)
-                };
-                for s in slots {
+                for s in 0..2 * w {
                     // Signed global row of ghost slot s of rank d.
                     let g = if s < w {
                         off_d as i128 - w as i128 + s as i128

