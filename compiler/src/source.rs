@@ -34,11 +34,16 @@ impl SourceFile {
                 .filter(|&(_, b)| b == b'\n')
                 .map(|(i, _)| i + 1),
         );
+        // One entry per CHUNK boundary in 0..=len, the end included: when the length is a
+        // multiple of CHUNK, the end of the text is a boundary of its own.
         let mut chars_before_chunk = Vec::with_capacity(text.len() / CHUNK + 1);
         let mut n = 0;
         for chunk in text.as_bytes().chunks(CHUNK) {
             chars_before_chunk.push(n);
             n += count_chars(chunk);
+        }
+        if text.len() % CHUNK == 0 {
+            chars_before_chunk.push(n);
         }
         SourceFile {
             name,
@@ -48,11 +53,15 @@ impl SourceFile {
         }
     }
 
-    /// Number of characters before byte `offset` (a character boundary). O(CHUNK).
+    /// Number of characters before byte `offset` (clamped to the text). O(CHUNK).
     fn chars_before(&self, offset: usize) -> usize {
-        let chunk = offset / CHUNK;
+        let offset = offset.min(self.text.len());
+        // The table has an entry for every boundary up to the end, so `chunk` is always in
+        // it; the `min` only keeps a lookup total.
+        let chunk = (offset / CHUNK).min(self.chars_before_chunk.len().saturating_sub(1));
         let base = self.chars_before_chunk.get(chunk).copied().unwrap_or(0);
-        base + count_chars(&self.text.as_bytes()[chunk * CHUNK..offset])
+        let from = (chunk * CHUNK).min(offset);
+        base + count_chars(&self.text.as_bytes()[from..offset])
     }
 
     /// The name shown in diagnostics (usually the path as given on the command line).
@@ -85,7 +94,9 @@ impl SourceFile {
         let offset = self.clamp(offset..offset).start;
         let line = self.line_index(offset);
         let start = self.line_starts[line];
-        let col = self.chars_before(offset) - self.chars_before(start);
+        let col = self
+            .chars_before(offset)
+            .saturating_sub(self.chars_before(start));
         (line + 1, col + 1)
     }
 
@@ -195,5 +206,36 @@ mod tests {
             assert_eq!(f.line_col(i).1, want, "offset {i}");
         }
         assert_eq!(f.line_range(0), 0..1);
+    }
+
+    /// The end of a text whose length is a multiple of CHUNK lies on a chunk boundary that had
+    /// no entry in the table: its column counted from zero and underflowed (fuzz crash
+    /// 9147d332, a 2,048-byte program with an error at its end).
+    #[test]
+    fn line_col_at_the_end_of_whole_chunks() {
+        for text in [
+            String::new(),
+            "a".repeat(CHUNK),
+            format!("{}\n{}", "é".repeat(CHUNK), "x".repeat(CHUNK - 1)),
+            "ab\n".repeat(8 * CHUNK / 3) + "ab",
+        ] {
+            assert_eq!(text.len() % CHUNK, 0, "{}", text.len());
+            let mut map = SourceMap::new();
+            let id = map.add("e.dtl", text.as_str());
+            let f = map.get(id);
+            let line_start = text.rfind('\n').map_or(0, |p| p + 1);
+            let want = (
+                text.matches('\n').count() + 1,
+                text[line_start..].chars().count() + 1,
+            );
+            for offset in [text.len(), text.len() + 1, usize::MAX] {
+                assert_eq!(
+                    f.line_col(offset),
+                    want,
+                    "len {} offset {offset}",
+                    text.len()
+                );
+            }
+        }
     }
 }

@@ -130,3 +130,21 @@ fn long_texts_are_cut() {
     let json = to_json(std::slice::from_ref(&d), &map);
     assert!(json[0]["message"].as_str().unwrap().len() > 100_000);
 }
+
+/// Fuzz crash 9147d332 (target `check`): a 2,048-byte program whose last diagnostic points at
+/// the end of the text panicked in `SourceFile::line_col` (subtract with overflow) while the
+/// header was fixed up. It renders now, header included.
+#[test]
+fn fuzz_crash_at_the_end_of_a_whole_chunk_text() {
+    let bytes = include_bytes!("fuzz/check-crash-9147d332.bin");
+    let src = std::str::from_utf8(bytes).unwrap();
+    let (sources, checked) = crate::driver::check_source("fuzz.dtl", src);
+    assert!(!checked.diagnostics.is_empty());
+    let at_end = checked
+        .diagnostics
+        .iter()
+        .any(|d| d.primary.span.range.start >= src.len());
+    assert!(at_end, "the input must keep a diagnostic at its end");
+    let text = render(&checked.diagnostics, &sources, Style::Plain);
+    assert!(text.contains("fuzz.dtl:"), "{text}");
+}
