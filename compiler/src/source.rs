@@ -42,7 +42,7 @@ impl SourceFile {
             chars_before_chunk.push(n);
             n += count_chars(chunk);
         }
-        if text.len() % CHUNK == 0 {
+        if text.len().is_multiple_of(CHUNK) {
             chars_before_chunk.push(n);
         }
         SourceFile {
