@@ -1357,7 +1357,10 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
                 self.b.switch_to_block(rb);
                 self.b.seal_block(rb);
+                // Temporaries made on the right side live only on this path: release them here.
+                let mark = self.temps.len();
                 let y = self.scalar(b)?;
+                self.release_temps(mark, &b.span)?;
                 self.b.ins().jump(join, &[BlockArg::Value(y)]);
                 self.b.switch_to_block(join);
                 self.b.seal_block(join);
