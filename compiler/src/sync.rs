@@ -229,10 +229,40 @@ struct Frame {
     cont: Option<State>,
 }
 
+#[derive(Clone)]
 struct Hit {
     access: Span,
     earlier: Span,
     what: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct MemoKey {
+    body: usize,
+    cx: (u8, u8, bool, bool, usize),
+    state: Option<(u8, Vec<(u32, u8, u8)>)>,
+}
+
+/// What analysing one loop produced.
+#[derive(Clone)]
+struct Memo {
+    out: Option<State>,
+    inserts: Vec<(usize, usize, InsertedSync)>,
+    errors: Vec<Diagnostic>,
+    fixed: Vec<(Span, Span, String)>,
+    calls: Vec<(FnId, bool, Span)>,
+    raced: Vec<(usize, u32)>,
+    rets: Option<State>,
+    hit: Option<Hit>,
+}
+
+fn fingerprint(st: &Option<State>) -> Option<(u8, Vec<(u32, u8, u8)>)> {
+    st.as_ref().map(|s| {
+        (
+            s.ext,
+            s.pend.iter().map(|(c, p)| (*c, p.mask, p.outer)).collect(),
+        )
+    })
 }
 
 /// Per-function results of the last analysis.
@@ -535,6 +565,7 @@ struct Fx<'a> {
     rets: Option<State>,
     out: FnOut,
     hit: Option<Hit>,
+    memo: HashMap<MemoKey, Memo>,
 }
 
 fn find(uf: &mut [u32], x: u32) -> u32 {
@@ -635,6 +666,7 @@ fn analyze(m: &Module, id: FnId, sums: &[Summary]) -> FnOut {
         rets: None,
         out: FnOut::default(),
         hit: None,
+        memo: HashMap::new(),
     };
     let mut st = Some(State {
         pend: BTreeMap::new(),
@@ -881,13 +913,27 @@ impl<'a> Fx<'a> {
     fn block(&mut self, b: &Block, st: &mut Option<State>, cx: Cx) {
         for (k, s) in b.stmts.iter().enumerate() {
             let uni = self.is_uniform_level(s) && cx.forall == InForall::No && cx.uniform;
+            let mut done = false;
             if cx.mode == Mode::Decide
                 && uni
-                && st.is_some()
+                && st.as_ref().is_some_and(|x| !x.pend.is_empty())
                 && let Some(h) = self.probe(st, |fx, ps, pcx| fx.stmt(s, ps, pcx), cx)
             {
-                self.insert(b, k, s, h);
-                self.full(st);
+                if matches!(s, Stmt::For { .. } | Stmt::While { .. })
+                    && self.loop_covers_itself(s, st, cx)
+                {
+                    // The barriers the loop needs inside anyway also complete what was
+                    // pending before it: none before the loop (it would run once per
+                    // iteration of every enclosing loop). `loop_covers_itself` left the
+                    // loop's analysis in place.
+                    done = true;
+                } else {
+                    self.insert(b, k, s, h);
+                    self.full(st);
+                }
+            }
+            if done {
+                continue;
             }
             let scx = Cx {
                 mode: if cx.mode == Mode::Decide && !uni {
@@ -916,7 +962,7 @@ impl<'a> Fx<'a> {
                 && cx.uniform;
             if cx.mode == Mode::Decide
                 && uni
-                && st.is_some()
+                && st.as_ref().is_some_and(|x| !x.pend.is_empty())
                 && let Some(h) = self.probe(st, |fx, ps, pcx| fx.expr(t, ps, pcx), cx)
             {
                 let span = t.span.clone();
@@ -933,6 +979,51 @@ impl<'a> Fx<'a> {
                 ..cx
             };
             self.expr(t, st, scx);
+        }
+    }
+
+    /// For a loop at rank-uniform level whose accesses conflict with what is pending before
+    /// it: analyses the loop both with a barrier before it and without; when both give the
+    /// same barriers inside and no more errors, keeps the analysis without (and `st` after
+    /// it) and returns true; else leaves nothing behind and returns false.
+    fn loop_covers_itself(&mut self, s: &Stmt, st: &mut Option<State>, cx: Cx) -> bool {
+        let marks = (
+            self.out.inserts.len(),
+            self.out.errors.len(),
+            self.out.fixed.len(),
+            self.out.calls.len(),
+            self.out.raced.len(),
+        );
+        let truncate = |fx: &mut Self| {
+            fx.out.inserts.truncate(marks.0);
+            fx.out.errors.truncate(marks.1);
+            fx.out.fixed.truncate(marks.2);
+            fx.out.calls.truncate(marks.3);
+            fx.out.raced.truncate(marks.4);
+        };
+        let rets = self.rets.clone();
+        let positions = |fx: &Self| -> Vec<(usize, usize)> {
+            fx.out.inserts[marks.0..]
+                .iter()
+                .map(|(b, k, _)| (*b, *k))
+                .collect()
+        };
+        let mut with = st.clone();
+        self.full(&mut with);
+        self.stmt(s, &mut with, cx);
+        let (ins_with, err_with) = (positions(self), self.out.errors.len() - marks.1);
+        truncate(self);
+        self.rets = rets.clone();
+        let mut without = st.clone();
+        self.stmt(s, &mut without, cx);
+        let (ins_without, err_without) = (positions(self), self.out.errors.len() - marks.1);
+        if ins_with == ins_without && err_with == err_without {
+            *st = without;
+            true
+        } else {
+            truncate(self);
+            self.rets = rets;
+            false
         }
     }
 
@@ -1113,7 +1204,10 @@ impl<'a> Fx<'a> {
     }
 
     /// A loop: `head` runs at the top of every iteration (a `while` condition), `body` after
-    /// it. Iterates to a fixpoint; the result is the state after the loop.
+    /// it. Iterates to a fixpoint; the result is the state after the loop. Results are
+    /// memoized per loop, context and entry state, so that an enclosing loop's iterations do
+    /// not re-analyse nested loops they already saw with the same state (nested loops would
+    /// otherwise cost exponential time in their depth).
     #[allow(clippy::too_many_arguments)]
     fn looped(
         &mut self,
@@ -1124,6 +1218,30 @@ impl<'a> Fx<'a> {
         body: &Block,
         exit_after_head: bool,
     ) {
+        let key = MemoKey {
+            body: body as *const Block as usize,
+            cx: (
+                cx.mode as u8,
+                cx.forall as u8,
+                cx.uniform,
+                cx.single,
+                cx.region,
+            ),
+            state: fingerprint(st),
+        };
+        if let Some(m) = self.memo.get(&key).cloned() {
+            self.out.inserts.extend(m.inserts);
+            self.out.errors.extend(m.errors);
+            self.out.fixed.extend(m.fixed);
+            self.out.calls.extend(m.calls);
+            self.out.raced.extend(m.raced);
+            self.rets = join(self.rets.take(), m.rets);
+            if self.hit.is_none() {
+                self.hit = m.hit;
+            }
+            *st = m.out;
+            return;
+        }
         let marks = (
             self.out.inserts.len(),
             self.out.errors.len(),
@@ -1131,13 +1249,17 @@ impl<'a> Fx<'a> {
             self.out.calls.len(),
             self.out.raced.len(),
         );
+        let rets_before = self.rets.take();
+        let hit_before = self.hit.take();
         let mut h = st.clone();
-        for round in 0.. {
+        loop {
             self.out.inserts.truncate(marks.0);
             self.out.errors.truncate(marks.1);
             self.out.fixed.truncate(marks.2);
             self.out.calls.truncate(marks.3);
             self.out.raced.truncate(marks.4);
+            self.rets = None;
+            self.hit = None;
             let mut s = h.clone();
             head(self, &mut s, cx);
             let after_head = s.clone();
@@ -1145,18 +1267,40 @@ impl<'a> Fx<'a> {
             self.block(body, &mut s, cx);
             let fr = self.frames.pop().unwrap_or_default();
             let end = join(s, fr.cont);
+            // Only grows, over a finite lattice: this ends.
             let next = join(join(h.clone(), st.clone()), end);
-            if same_opt(&next, &h) || round > 32 {
+            if same_opt(&next, &h) {
                 let out = if exit_after_head {
                     after_head
                 } else {
                     h.clone()
                 };
                 *st = join(out, fr.brk);
-                return;
+                break;
             }
             h = next;
         }
+        let rets = self.rets.take();
+        let hit = self.hit.take();
+        self.memo.insert(
+            key,
+            Memo {
+                out: st.clone(),
+                inserts: self.out.inserts[marks.0..].to_vec(),
+                errors: self.out.errors[marks.1..].to_vec(),
+                fixed: self.out.fixed[marks.2..].to_vec(),
+                calls: self.out.calls[marks.3..].to_vec(),
+                raced: self.out.raced[marks.4..].to_vec(),
+                rets: rets.clone(),
+                hit: hit.as_ref().map(|h| Hit {
+                    access: h.access.clone(),
+                    earlier: h.earlier.clone(),
+                    what: h.what.clone(),
+                }),
+            },
+        );
+        self.rets = join(rets_before, rets);
+        self.hit = hit_before.or(hit);
     }
 
     fn assign(
