@@ -229,6 +229,15 @@ struct Frame {
     cont: Option<State>,
 }
 
+/// One access to check: its class, kind and the pending kinds it may conflict with.
+struct Access<'n> {
+    class: u32,
+    map: bool,
+    kind: u8,
+    filter: u8,
+    name: &'n str,
+}
+
 #[derive(Clone)]
 struct Hit {
     access: Span,
@@ -240,7 +249,7 @@ struct Hit {
 struct MemoKey {
     body: usize,
     cx: (u8, u8, bool, bool, usize),
-    state: Option<(u8, Vec<(u32, u8, u8)>)>,
+    state: Fingerprint,
 }
 
 /// What analysing one loop produced.
@@ -256,7 +265,10 @@ struct Memo {
     hit: Option<Hit>,
 }
 
-fn fingerprint(st: &Option<State>) -> Option<(u8, Vec<(u32, u8, u8)>)> {
+/// A state without its sites: `ext`, then (class, kinds, kinds from before the probe).
+type Fingerprint = Option<(u8, Vec<(u32, u8, u8)>)>;
+
+fn fingerprint(st: &Option<State>) -> Fingerprint {
     st.as_ref().map(|s| {
         (
             s.ext,
@@ -753,22 +765,21 @@ impl<'a> Fx<'a> {
         let Some(c) = self.class(e) else { return };
         let map = self.is_map(e);
         let name = self.name_of(e);
-        self.check(st, c, map, kind, ALL, span, cx, &name);
+        let a = Access {
+            class: c,
+            map,
+            kind,
+            filter: ALL,
+            name: &name,
+        };
+        self.check(st, &a, span, cx);
         self.add(st, c, kind, span);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn check(
-        &mut self,
-        st: &mut Option<State>,
-        c: u32,
-        map: bool,
-        kind: u8,
-        filter: u8,
-        span: &Span,
-        cx: Cx,
-        name: &str,
-    ) {
+    /// Checks an access against what is pending: a probe hit, an error, or (for parameters)
+    /// part of the summary.
+    fn check(&mut self, st: &mut Option<State>, a: &Access<'_>, span: &Span, cx: Cx) {
+        let (c, map, kind, filter, name) = (a.class, a.map, a.kind, a.filter, a.name);
         let Some(s) = st.as_ref() else { return };
         let conf = conflicts_with(kind, map) & filter;
         if conf == 0 {
@@ -1112,14 +1123,7 @@ impl<'a> Fx<'a> {
                 *st = join(a, b);
             }
             Stmt::While { cond, body, .. } => {
-                self.looped(
-                    st,
-                    cx,
-                    InForall::No,
-                    |fx, s, c| fx.expr(cond, s, c),
-                    body,
-                    true,
-                );
+                self.looped(st, cx, |fx, s, c| fx.expr(cond, s, c), body, true);
             }
             Stmt::For {
                 start,
@@ -1133,7 +1137,7 @@ impl<'a> Fx<'a> {
                 if let Some(x) = step {
                     self.expr(x, st, cx);
                 }
-                self.looped(st, cx, InForall::No, |_, _, _| {}, body, false);
+                self.looped(st, cx, |_, _, _| {}, body, false);
             }
             Stmt::Forall {
                 over,
@@ -1166,7 +1170,7 @@ impl<'a> Fx<'a> {
                     single: cx.single,
                     region: stmt_span(s).map_or(cx.region, |sp| sp.range.start),
                 };
-                self.looped(st, bcx, kind, |_, _, _| {}, body, false);
+                self.looped(st, bcx, |_, _, _| {}, body, false);
                 if !reductions.is_empty() {
                     self.weak(st);
                 }
@@ -1208,12 +1212,10 @@ impl<'a> Fx<'a> {
     /// memoized per loop, context and entry state, so that an enclosing loop's iterations do
     /// not re-analyse nested loops they already saw with the same state (nested loops would
     /// otherwise cost exponential time in their depth).
-    #[allow(clippy::too_many_arguments)]
     fn looped(
         &mut self,
         st: &mut Option<State>,
         cx: Cx,
-        _kind: InForall,
         head: impl Fn(&mut Self, &mut Option<State>, Cx),
         body: &Block,
         exit_after_head: bool,
@@ -1472,7 +1474,14 @@ impl<'a> Fx<'a> {
             if let Some(Some(c)) = classes.get(p) {
                 let map = maps.get(p).copied().unwrap_or(false);
                 let name = names.get(p).cloned().unwrap_or_default();
-                self.check(st, *c, map, kind, filter, &e.span, cx, &name);
+                let a = Access {
+                    class: *c,
+                    map,
+                    kind,
+                    filter,
+                    name: &name,
+                };
+                self.check(st, &a, &e.span, cx);
             }
         }
         if cx.mode != Mode::Probe {
@@ -1596,6 +1605,54 @@ impl<'a> Fx<'a> {
                 }
                 self.weak(st);
             }
+            B::Sort
+            | B::Resize
+            | B::Scan
+            | B::Exscan
+            | B::Save
+            | B::Copy
+            | B::Exchange
+            | B::Swap
+            | B::Load
+            | B::Allreduce
+            | B::Reduce
+            | B::Broadcast
+            | B::Allgather
+            | B::Gather
+            | B::Scatter
+            | B::Alltoall
+            | B::ScanRanks
+            | B::ExscanRanks
+            | B::PrintAll => self.container_op(b, args, e, st, cx),
+            _ => {
+                // Elementwise math, queries, printing, messages: their operands only. Query
+                // builtins (`len`, `owner`, `local_len`, ...) read no elements.
+                let queries = matches!(
+                    b,
+                    B::Len | B::Shape | B::LocalLen | B::LocalOffset | B::Owner | B::IsLocal
+                );
+                for a in args {
+                    if queries && a.ty.is_distributed() {
+                        continue;
+                    }
+                    self.expr(a, st, cx);
+                }
+            }
+        }
+    }
+
+    /// Container algorithms and the collectives on scalars and local arrays.
+    fn container_op(
+        &mut self,
+        b: Builtin,
+        args: &[Expr],
+        e: &Expr,
+        st: &mut Option<State>,
+        cx: Cx,
+    ) {
+        use Builtin as B;
+        let arg = |k: usize| args.get(k);
+        match b {
             B::Sort | B::Resize => {
                 self.scalar_args(args, st, cx);
                 if let Some(u) = arg(0) {
@@ -1670,20 +1727,7 @@ impl<'a> Fx<'a> {
                 }
                 self.weak(st);
             }
-            _ => {
-                // Elementwise math, queries, printing, messages: their operands only. Query
-                // builtins (`len`, `owner`, `local_len`, ...) read no elements.
-                let queries = matches!(
-                    b,
-                    B::Len | B::Shape | B::LocalLen | B::LocalOffset | B::Owner | B::IsLocal
-                );
-                for a in args {
-                    if queries && a.ty.is_distributed() {
-                        continue;
-                    }
-                    self.expr(a, st, cx);
-                }
-            }
+            _ => {}
         }
     }
 }
