@@ -234,6 +234,7 @@ pub fn compile<M: Module>(
         }
     }
     let live = reachable(m, &roots);
+    let recursive = recursive_fns(m);
     for (i, &is_live) in live.iter().enumerate() {
         if !is_live {
             // Never called (e.g. the unused parts of an imported stdlib module): not compiled.
@@ -244,7 +245,7 @@ pub fn compile<M: Module>(
         let legend = {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             let mut fx = FnGen::new(&mut g, b, Some(f), &f.locals);
-            fx.function(f)?;
+            fx.function(f, recursive[i])?;
             fx.legend()
         };
         g.define(g.funcs[i], &mut ctx, &f.name, &legend)?;
@@ -730,7 +731,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     // ------------------------------------------------------------------ function bodies
 
-    fn function(&mut self, f: &hir::Function) -> CResult<()> {
+    /// A source function; `recursive`: it can call itself (see [`recursive_fns`]), so its
+    /// prologue checks the stack depth.
+    fn function(&mut self, f: &hir::Function, recursive: bool) -> CResult<()> {
         // Parameters.
         let entry = self
             .b
@@ -743,6 +746,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let var = self.b.declare_var(vt);
             self.b.def_var(var, v);
             self.vars[p.0 as usize] = Some(var);
+        }
+        if recursive {
+            self.stack_check(f)?;
         }
         self.declare_vars(true);
         let rt = value_ty(f.ret);
@@ -785,6 +791,36 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
         }
         self.finish(&rt.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
+
+    /// The stack-depth check of a recursive function's prologue: with the stack pointer (after
+    /// this function's frame is allocated) below the rank context's `stack_limit`, fail with
+    /// R0015 at the function's definition and return, instead of overflowing the stack. The
+    /// limit leaves `dtl_runtime::sys::STACK_MARGIN` bytes for the runtime's own calls.
+    fn stack_check(&mut self, f: &hir::Function) -> CResult<()> {
+        let sp = self.b.ins().get_stack_pointer(types::I64);
+        let lim = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.cx, abi::cx_offsets::STACK_LIMIT);
+        let bad = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, lim);
+        let failb = self.b.create_block();
+        self.b.set_cold_block(failb);
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, failb, &[], cont, &[]);
+        self.b.switch_to_block(failb);
+        self.b.seal_block(failb);
+        let bytes: Box<[u8]> = f.name.as_bytes().into();
+        let p = self.i64c(bytes.as_ptr() as i64);
+        let n = self.i64c(bytes.len() as i64);
+        self.g.strings.push(bytes);
+        let s = self.site(&f.span);
+        let cx = self.cx;
+        self.rt("dtl_stack_overflow", &[cx, p, n, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
         Ok(())
     }
 
@@ -4070,6 +4106,49 @@ fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
         work.extend(found);
     }
     live
+}
+
+/// Per function: whether it can call itself, directly or through other functions (it lies on
+/// a cycle of the call graph). Only these get the stack-depth check: a call chain without a
+/// cycle is at most as deep as the number of functions.
+fn recursive_fns(m: &hir::Module) -> Vec<bool> {
+    let callees: Vec<Vec<usize>> = m
+        .functions
+        .iter()
+        .map(|f| {
+            let mut out = Vec::new();
+            walk_block(&f.body, &mut |e| {
+                walk_expr(e, &mut |x| {
+                    if let ExprKind::Call {
+                        callee: Callee::Fn(g),
+                        ..
+                    } = &x.kind
+                    {
+                        out.push(g.0 as usize);
+                    }
+                })
+            });
+            out
+        })
+        .collect();
+    (0..callees.len())
+        .map(|f| {
+            let mut seen = vec![false; callees.len()];
+            let mut work = callees[f].clone();
+            while let Some(g) = work.pop() {
+                if g == f {
+                    return true;
+                }
+                if let Some(s) = seen.get_mut(g)
+                    && !*s
+                {
+                    *s = true;
+                    work.extend(callees[g].iter().copied());
+                }
+            }
+            false
+        })
+        .collect()
 }
 
 /// Per container indexed as `c[var + k, ...]` in `b`: the smallest and largest `k`, each range

@@ -112,6 +112,10 @@ pub struct RankCtx {
     pub size: i64,
     /// The global slots (`const`/`param` values as bits).
     pub globals: *mut i64,
+    /// The stack-pointer value below which a recursive dtl function fails with R0015 instead
+    /// of overflowing the stack (0: no check); see [`crate::sys::stack_limit`]. Set for the
+    /// thread that creates the context, which is the thread that runs generated code with it.
+    pub stack_limit: u64,
     globals_store: Vec<i64>,
     comm: CommRef,
     prog: Arc<ProgramInfo>,
@@ -137,6 +141,7 @@ pub mod cx_offsets {
     pub const RANK: i32 = 8;
     pub const SIZE: i32 = 16;
     pub const GLOBALS: i32 = 24;
+    pub const STACK_LIMIT: i32 = std::mem::offset_of!(super::RankCtx, stack_limit) as i32;
 }
 
 impl RankCtx {
@@ -147,6 +152,7 @@ impl RankCtx {
             rank: comm.rank() as i64,
             size: comm.size() as i64,
             globals: g.as_mut_ptr(),
+            stack_limit: crate::sys::stack_limit(),
             globals_store: Vec::new(),
             comm: comm.clone(),
             prog,
@@ -2064,14 +2070,28 @@ pub extern "C" fn dtl_fail_bounds(cx: *mut RankCtx, index: i64, len: i64, site: 
     })
 }
 
-/// A failure raised by generated code: 0 division by zero (R0002), 1 misaligned containers.
+/// A failure raised by generated code: 0 division by zero (R0002), 1 misaligned containers
+/// (R0008), 2 a `for` loop step that is zero or negative (R0009).
 pub extern "C" fn dtl_fail(cx: *mut RankCtx, what: i64, site: i32) {
     guard(cx, site, (), |_| {
         Err(match what {
             0 => DtlError::DivisionByZero,
+            2 => DtlError::invalid("the step of a `for` loop must be positive"),
             _ => DtlError::Misaligned {
                 detail: "the containers of this expression differ in length or partition".into(),
             },
+        })
+    })
+}
+
+/// A recursive function found the stack pointer below the context's `stack_limit` in its
+/// prologue (R0015). `name` is the function's name (`len` bytes).
+pub extern "C" fn dtl_stack_overflow(cx: *mut RankCtx, p: *const u8, len: i64, site: i32) {
+    guard(cx, site, (), |_| {
+        let name = str_arg(p, len).unwrap_or("?");
+        Err(DtlError::StackOverflow {
+            function: name.to_string(),
+            stack: crate::sys::stack_size().unwrap_or(0),
         })
     })
 }
@@ -2310,6 +2330,7 @@ entries! {
     dtl_fail_bounds: (Cx, i64, i64, i32) -> ();
     dtl_fail: (Cx, i64, i32) -> ();
     dtl_assert_fail: (Cx, S, i64, i32) -> ();
+    dtl_stack_overflow: (Cx, S, i64, i32) -> ();
     dtl_param: (Cx, i64, i64) -> i64;
     dtl_has_cuda: () -> i64;
     dtl_wtime: () -> f64;

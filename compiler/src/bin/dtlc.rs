@@ -266,7 +266,7 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
 /// MPI when built with it and started by an MPI launcher, else threads.
 fn default_backend() -> Backend {
     #[cfg(feature = "mpi")]
-    if dtl_runtime::comm::mpi::launched_under_mpi() {
+    if dtl_runtime::sys::launched_under_mpi() {
         return Backend::Mpi;
     }
     Backend::Threads
@@ -283,7 +283,11 @@ fn run_mpi(
     use dtl_runtime::comm::mpi;
     let info = prog.run_info(opts)?;
     let report = info.clone();
-    mpi::launch_with(
+    // The rank runs on a thread with the same stack as a thread rank (`Program::run`), so the
+    // recursion depth limit (R0015) does not depend on the backend or on `ulimit -s`. MPI is
+    // initialised, used and finalized on that one thread.
+    let on_rank = move || {
+        mpi::launch_with(
         |comm| {
             if let Some(n) = ranks
                 && n != comm.size()
@@ -305,6 +309,25 @@ fn run_mpi(
         },
     )
     .map_err(dtl_compiler::jit::RunError::from)
+    };
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("dtl-rank".into())
+            .stack_size(dtl_compiler::jit::RANK_STACK)
+            .spawn_scoped(s, on_rank)
+        {
+            Ok(h) => h.join().unwrap_or_else(|_| {
+                Err(dtl_compiler::jit::RunError {
+                    code: dtl_runtime::error::Code::R0014,
+                    message: "error[R0014]: the rank's thread panicked".into(),
+                })
+            }),
+            Err(e) => Err(dtl_compiler::jit::RunError {
+                code: dtl_runtime::error::Code::R0014,
+                message: format!("error[R0014]: could not start the rank's thread: {e}"),
+            }),
+        }
+    })
 }
 
 #[cfg(not(feature = "mpi"))]
@@ -343,6 +366,14 @@ fn run(a: &RunArgs) -> ExitCode {
         }
     }
     let backend = a.backend.unwrap_or_else(default_backend);
+    if a.backend.is_none() && !cfg!(feature = "mpi") && dtl_runtime::sys::launched_under_mpi() {
+        // Without this, `mpirun -n P` would run P independent copies of the whole program,
+        // each printing everything and writing the same files.
+        eprintln!(
+            "error: this dtlc was built without MPI, but an MPI launcher (mpirun/mpiexec/srun) started it; rebuild with `cargo build --release --bin dtlc --features mpi`, or pass `--backend threads` to run independent copies on purpose"
+        );
+        return ExitCode::from(2);
+    }
     if backend == Backend::Mpi && !cfg!(feature = "mpi") {
         eprintln!(
             "error: this dtlc was built without MPI; rebuild with `cargo build --release --bin dtlc --features mpi`"
