@@ -129,7 +129,8 @@ pub fn to_py(e: DtlError) -> PyErr {
             DtlError::DivisionByZero
             | DtlError::AssertionFailed { .. }
             | DtlError::Io { .. }
-            | DtlError::StackOverflow { .. } => &cls.dtl,
+            | DtlError::StackOverflow { .. }
+            | DtlError::CollectiveRecursion { .. } => &cls.dtl,
         };
         raise(py, ty, format!("{}: {e}", e.code()), Some(e.code()))
     })

@@ -147,6 +147,8 @@ pub enum DtlError {
     /// R0015: the stack-depth check in the prologue of `function` found the stack (of `stack`
     /// bytes, 0 if unknown) used up.
     StackOverflow { function: String, stack: usize },
+    /// R0015: recursive functions that run collectives nested more than `limit` deep.
+    CollectiveRecursion { function: String, limit: i64 },
 }
 
 impl DtlError {
@@ -169,7 +171,7 @@ impl DtlError {
             DtlError::Unsupported { .. } => Code::R0013,
             DtlError::Backend { .. } => Code::R0014,
             DtlError::MessageMismatch { .. } => Code::R0003,
-            DtlError::StackOverflow { .. } => Code::R0015,
+            DtlError::StackOverflow { .. } | DtlError::CollectiveRecursion { .. } => Code::R0015,
         }
     }
 
@@ -276,6 +278,10 @@ impl fmt::Display for DtlError {
                 }
                 Ok(())
             }
+            DtlError::CollectiveRecursion { function, limit } => write!(
+                f,
+                "recursion too deep in `{function}`: recursive functions that run collectives may nest at most {limit} levels (DTL_MAX_COLLECTIVE_DEPTH)"
+            ),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! stack bounds (the stack-depth check), the memory the system can still give (the memory
 //! check before large allocations), and whether an MPI launcher started this process.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// Bytes of stack kept free below the deepest dtl function frame: room for the runtime's own
 /// calls (formatting an error, a collective inside MPI, `malloc`) when generated code is at
@@ -12,6 +12,25 @@ pub const STACK_MARGIN: usize = 1 << 20;
 /// Allocations (bytes per rank, times the ranks that share this machine) below this size skip
 /// the memory check: it reads `/proc/meminfo`, which costs more than a small allocation.
 pub const MEMORY_CHECK_MIN: u64 = 64 << 20;
+
+/// How deep recursive functions that run collectives may nest by default. Each level waits
+/// for every rank, so reaching the end of the stack (hundreds of thousands of levels) can
+/// take minutes (and under MPI each level's containers hold communicators, of which MPICH has
+/// about 2000); divide-and-conquer over ranks or containers needs tens.
+pub const MAX_COLLECTIVE_DEPTH: i64 = 1000;
+
+/// `DTL_MAX_COLLECTIVE_DEPTH` when set to a positive number, else [`MAX_COLLECTIVE_DEPTH`]
+/// (read once per process).
+pub fn max_collective_depth() -> i64 {
+    static V: OnceLock<i64> = OnceLock::new();
+    *V.get_or_init(|| {
+        std::env::var("DTL_MAX_COLLECTIVE_DEPTH")
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(MAX_COLLECTIVE_DEPTH)
+    })
+}
 
 /// The lowest and highest address of the current thread's stack, when the platform says.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -71,19 +90,14 @@ pub fn stack_size() -> Option<usize> {
 }
 
 /// `DTL_MEMORY_LIMIT` overrides what the system reports (bytes, or with a `K`/`M`/`G`/`T`
-/// suffix, powers of 1024); cached after the first read.
-static LIMIT_OVERRIDE: AtomicU64 = AtomicU64::new(u64::MAX - 1);
-
+/// suffix, powers of 1024); read once per process.
 fn limit_override() -> Option<u64> {
-    let cached = LIMIT_OVERRIDE.load(Ordering::Relaxed);
-    if cached != u64::MAX - 1 {
-        return (cached != u64::MAX).then_some(cached);
-    }
-    let v = std::env::var("DTL_MEMORY_LIMIT")
-        .ok()
-        .and_then(|s| parse_bytes(&s));
-    LIMIT_OVERRIDE.store(v.unwrap_or(u64::MAX), Ordering::Relaxed);
-    v
+    static V: OnceLock<Option<u64>> = OnceLock::new();
+    *V.get_or_init(|| {
+        std::env::var("DTL_MEMORY_LIMIT")
+            .ok()
+            .and_then(|s| parse_bytes(&s))
+    })
 }
 
 /// Parses `123`, `64M`, `2G`, `1.5T` (powers of 1024) into bytes.
