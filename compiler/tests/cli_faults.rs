@@ -63,6 +63,23 @@ fn a_container_larger_than_the_memory_left_is_r0006_before_allocating() {
     let (rc, out, err) = dtlc(&["run", p, "-n", "4"], &[("DTL_MEMORY_LIMIT", "1G")]);
     assert_eq!(rc, 0, "{err}");
     assert_eq!(out, "12000000\n");
+    // A local array is checked for its own rank: 96 MB.
+    let local = dir.join("local.dtl");
+    std::fs::write(
+        &local,
+        "fn main() {\n    let l = local<f64>(12000000, fill: 1.0);\n    print(len(l));\n}\n",
+    )
+    .unwrap();
+    let l = local.to_str().unwrap();
+    let (rc, _, err) = dtlc(&["run", l, "-n", "1"], &[("DTL_MEMORY_LIMIT", "80M")]);
+    assert_eq!(rc, 2, "{err}");
+    assert!(
+        err.starts_with("error[R0006]: out of memory: ") && err.contains("local.dtl:2:13"),
+        "{err}"
+    );
+    let (rc, out, err) = dtlc(&["run", l, "-n", "1"], &[("DTL_MEMORY_LIMIT", "200M")]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(out, "12000000\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

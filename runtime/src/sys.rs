@@ -117,7 +117,7 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     let x: f64 = num.trim().parse().ok()?;
-    (x.is_finite() && x >= 0.0).then(|| (x * mul as f64) as u64)
+    (x.is_finite() && x >= 0.0).then_some((x * mul as f64) as u64)
 }
 
 /// The `MemAvailable` line of `/proc/meminfo`, in bytes.

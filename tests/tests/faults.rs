@@ -119,6 +119,27 @@ fn save_into_a_missing_directory_is_r0012_and_creates_nothing() {
 }
 
 #[test]
+fn a_file_error_on_one_rank_is_reported_with_its_cause() {
+    // Only rank 0 opens the file to create it: the other ranks learn that it failed. The
+    // reported error must be rank 0's own (the cause), not another rank's "it failed".
+    let dir = scratch("save-cause");
+    let src = format!(
+        r#"fn main() {{ let u = vector<f64>(10); save(u, "{}"); }}"#,
+        dir.join("not-here/x.npy").display()
+    );
+    for n in [2, 3, 4] {
+        let e = run(&src, n).1.expect_err("no such directory");
+        assert!(
+            e.message.starts_with("error[R0012]: ")
+                && e.message.contains("No such file")
+                && e.message.ends_with("(rank 0)"),
+            "-n {n}: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
 fn load_of_a_2d_file_as_a_vector_is_r0012() {
     let dir = scratch("load-2d");
     let path = dir.join("t.npy");
