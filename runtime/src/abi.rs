@@ -1325,7 +1325,8 @@ pub extern "C" fn dtl_check_aligned(cx: *mut RankCtx, a: *mut Obj, b: *mut Obj, 
 /// Before a `forall` over `iter`: how the body reads `h` at the iteration index plus offsets
 /// up to `reach`. Returns 0 when `h` is aligned with `iter` (read at the local row), 1 when `h`
 /// is replicated (read at the global row, at any offset); anything else is an error (R0008),
-/// as is a reach beyond `h`'s halo. Exchanges `h`'s halo first when it was written since the last exchange.
+/// as is a reach beyond `h`'s halo. Exchanges `h`'s halo first when it was written since the
+/// last exchange.
 pub extern "C" fn dtl_forall_prepare(
     cx: *mut RankCtx,
     iter: *mut Obj,

@@ -272,10 +272,39 @@ fn default_backend() -> Backend {
     Backend::Threads
 }
 
-/// Runs this process's rank under MPI. A failing rank prints its error and aborts the job with
-/// exit status 2.
+/// Runs this process's rank under MPI on a thread with the same stack as a thread rank
+/// (`Program::run`), so the recursion depth limit (R0015) does not depend on the backend or
+/// on `ulimit -s`. MPI is initialised, used and finalized on that one thread. A failing rank
+/// prints its error and aborts the job with exit status 2.
 #[cfg(feature = "mpi")]
 fn run_mpi(
+    prog: &dtl_compiler::jit::Program,
+    opts: &dtl_compiler::jit::RunOptions,
+    ranks: Option<usize>,
+) -> Result<(), dtl_compiler::jit::RunError> {
+    let backend_error = |message: String| dtl_compiler::jit::RunError {
+        code: dtl_runtime::error::Code::R0014,
+        message: format!("error[R0014]: {message}"),
+    };
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("dtl-rank".into())
+            .stack_size(dtl_compiler::jit::RANK_STACK)
+            .spawn_scoped(s, || run_mpi_rank(prog, opts, ranks))
+        {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(backend_error("the rank's thread panicked".into()))),
+            Err(e) => Err(backend_error(format!(
+                "could not start the rank's thread: {e}"
+            ))),
+        }
+    })
+}
+
+/// The MPI rank itself (see [`run_mpi`]).
+#[cfg(feature = "mpi")]
+fn run_mpi_rank(
     prog: &dtl_compiler::jit::Program,
     opts: &dtl_compiler::jit::RunOptions,
     ranks: Option<usize>,
@@ -283,11 +312,7 @@ fn run_mpi(
     use dtl_runtime::comm::mpi;
     let info = prog.run_info(opts)?;
     let report = info.clone();
-    // The rank runs on a thread with the same stack as a thread rank (`Program::run`), so the
-    // recursion depth limit (R0015) does not depend on the backend or on `ulimit -s`. MPI is
-    // initialised, used and finalized on that one thread.
-    let on_rank = move || {
-        mpi::launch_with(
+    mpi::launch_with(
         |comm| {
             if let Some(n) = ranks
                 && n != comm.size()
@@ -309,25 +334,6 @@ fn run_mpi(
         },
     )
     .map_err(dtl_compiler::jit::RunError::from)
-    };
-    std::thread::scope(|s| {
-        match std::thread::Builder::new()
-            .name("dtl-rank".into())
-            .stack_size(dtl_compiler::jit::RANK_STACK)
-            .spawn_scoped(s, on_rank)
-        {
-            Ok(h) => h.join().unwrap_or_else(|_| {
-                Err(dtl_compiler::jit::RunError {
-                    code: dtl_runtime::error::Code::R0014,
-                    message: "error[R0014]: the rank's thread panicked".into(),
-                })
-            }),
-            Err(e) => Err(dtl_compiler::jit::RunError {
-                code: dtl_runtime::error::Code::R0014,
-                message: format!("error[R0014]: could not start the rank's thread: {e}"),
-            }),
-        }
-    })
 }
 
 #[cfg(not(feature = "mpi"))]
