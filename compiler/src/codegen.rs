@@ -234,6 +234,7 @@ pub fn compile<M: Module>(
         }
     }
     let live = reachable(m, &roots);
+    let recursive = recursive_fns(m);
     for (i, &is_live) in live.iter().enumerate() {
         if !is_live {
             // Never called (e.g. the unused parts of an imported stdlib module): not compiled.
@@ -244,7 +245,7 @@ pub fn compile<M: Module>(
         let legend = {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             let mut fx = FnGen::new(&mut g, b, Some(f), &f.locals);
-            fx.function(f)?;
+            fx.function(f, recursive[i])?;
             fx.legend()
         };
         g.define(g.funcs[i], &mut ctx, &f.name, &legend)?;
@@ -730,7 +731,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     // ------------------------------------------------------------------ function bodies
 
-    fn function(&mut self, f: &hir::Function) -> CResult<()> {
+    /// A source function; `recursive`: it can call itself (see [`recursive_fns`]), so its
+    /// prologue checks the stack depth.
+    fn function(&mut self, f: &hir::Function, recursive: bool) -> CResult<()> {
         // Parameters.
         let entry = self
             .b
@@ -743,6 +746,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let var = self.b.declare_var(vt);
             self.b.def_var(var, v);
             self.vars[p.0 as usize] = Some(var);
+        }
+        // A recursive function that runs collectives also counts its nesting: each level waits
+        // for every rank, so the stack would take minutes to run out.
+        let counted = recursive && f.collective;
+        if recursive {
+            self.stack_check(f, counted)?;
         }
         self.declare_vars(true);
         let rt = value_ty(f.ret);
@@ -769,6 +778,21 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
         // Normal exit: release owned container locals.
         self.b.switch_to_block(self.exit);
+        if counted {
+            let left = self.b.ins().load(
+                types::I64,
+                flags(),
+                self.cx,
+                abi::cx_offsets::COLLECTIVE_DEPTH_LEFT,
+            );
+            let left = self.b.ins().iadd_imm_s(left, 1);
+            self.b.ins().store(
+                flags(),
+                left,
+                self.cx,
+                abi::cx_offsets::COLLECTIVE_DEPTH_LEFT,
+            );
+        }
         let site = self.site(&f.span);
         for var in self.owned_locals.clone() {
             let h = self.b.use_var(var);
@@ -785,6 +809,46 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
         }
         self.finish(&rt.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
+
+    /// The stack-depth check of a recursive function's prologue: with the stack pointer (after
+    /// this function's frame is allocated) below the rank context's `stack_limit`, fail with
+    /// R0015 at the function's definition and return, instead of overflowing the stack. The
+    /// limit leaves `dtl_runtime::sys::STACK_MARGIN` bytes for the runtime's own calls. With
+    /// `counted` (a collective function) it also takes one level from the context's
+    /// `collective_depth_left` (given back at the normal exit) and fails when none is left.
+    fn stack_check(&mut self, f: &hir::Function, counted: bool) -> CResult<()> {
+        let sp = self.b.ins().get_stack_pointer(types::I64);
+        let lim = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.cx, abi::cx_offsets::STACK_LIMIT);
+        let mut bad = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, lim);
+        if counted {
+            let off = abi::cx_offsets::COLLECTIVE_DEPTH_LEFT;
+            let left = self.b.ins().load(types::I64, flags(), self.cx, off);
+            let left = self.b.ins().iadd_imm_s(left, -1);
+            self.b.ins().store(flags(), left, self.cx, off);
+            let none = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+            bad = self.b.ins().bor(bad, none);
+        }
+        let failb = self.b.create_block();
+        self.b.set_cold_block(failb);
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, failb, &[], cont, &[]);
+        self.b.switch_to_block(failb);
+        self.b.seal_block(failb);
+        let bytes: Box<[u8]> = f.name.as_bytes().into();
+        let p = self.i64c(bytes.as_ptr() as i64);
+        let n = self.i64c(bytes.len() as i64);
+        self.g.strings.push(bytes);
+        let s = self.site(&f.span);
+        let cx = self.cx;
+        self.rt("dtl_stack_overflow", &[cx, p, n, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
         Ok(())
     }
 
@@ -2268,6 +2332,38 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         })
     }
 
+    /// `v` when container `h` is replicated (uniform decision: every rank sees the same
+    /// partition), else its allreduce.
+    fn allreduce_unless_replicated(
+        &mut self,
+        h: Value,
+        v: Value,
+        s: Scalar,
+        op: ReduceOp,
+        span: &Span,
+    ) -> CResult<Value> {
+        let kind = self.hdr(h, hdr::KIND);
+        let rep = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, abi::kind::REPLICATED);
+        let rb = self.b.create_block();
+        let ab = self.b.create_block();
+        let join = self.b.create_block();
+        let res = self.b.append_block_param(join, clif_ty(s));
+        self.b.ins().brif(rep, rb, &[], ab, &[]);
+        self.b.switch_to_block(rb);
+        self.b.seal_block(rb);
+        self.b.ins().jump(join, &[BlockArg::Value(v)]);
+        self.b.switch_to_block(ab);
+        self.b.seal_block(ab);
+        let g = self.allreduce_val(v, s, op, span)?;
+        self.b.ins().jump(join, &[BlockArg::Value(g)]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(res)
+    }
+
     fn allreduce_val(&mut self, v: Value, s: Scalar, op: ReduceOp, span: &Span) -> CResult<Value> {
         let bits = self.bits_of(v, s);
         let dt = self.i32c(dcode(s));
@@ -2347,26 +2443,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         })?;
         let local = self.b.use_var(acc);
         // Replicated containers: the local value is already the global one.
-        let kind = self.hdr(first, hdr::KIND);
-        let rep = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, kind, abi::kind::REPLICATED);
-        let rb = self.b.create_block();
-        let ab = self.b.create_block();
-        let join = self.b.create_block();
-        let res = self.b.append_block_param(join, clif_ty(acc_s));
-        self.b.ins().brif(rep, rb, &[], ab, &[]);
-        self.b.switch_to_block(rb);
-        self.b.seal_block(rb);
-        self.b.ins().jump(join, &[BlockArg::Value(local)]);
-        self.b.switch_to_block(ab);
-        self.b.seal_block(ab);
-        let g = self.allreduce_val(local, acc_s, op, span)?;
-        self.b.ins().jump(join, &[BlockArg::Value(g)]);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        Ok(res)
+        self.allreduce_unless_replicated(first, local, acc_s, op, span)
     }
 
     // ------------------------------------------------------------------ forall
@@ -2391,11 +2468,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
         let var0 = vars[0];
         let gvar = self.vars[var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
+        let mut iter_handle = None;
         match over {
             ForallOver::Range(a, b) => {
                 let a = self.scalar(a)?;
                 let bnd = self.scalar(b)?;
-                let n0 = self.b.ins().isub(bnd, a);
+                // More than i64::MAX indices would wrap to a negative count (no iterations).
+                let (n0, of) = self.b.ins().ssub_overflow(bnd, a);
+                self.fail_if(of, 3, span)?;
                 let z = self.i64c(0);
                 let n = self.b.ins().smax(n0, z);
                 let p = self
@@ -2424,6 +2504,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
             ForallOver::Container(c) => {
                 let h = self.handle(c)?;
+                iter_handle = Some(h);
                 // Prepare every container the body indexes by the iteration variable.
                 let offsets = index_offsets(body, var0);
                 // Each indexed container with its reach (the largest |k|).
@@ -2654,7 +2735,13 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
         for (var, op, s, before) in reds {
             let part = self.b.use_var(var);
-            let tot = self.allreduce_val(part, s, op, span)?;
+            let tot = match iter_handle {
+                // Over a replicated container every rank visited every index: its partial
+                // result is already the whole one (an allreduce would count each index once
+                // per rank).
+                Some(h) => self.allreduce_unless_replicated(h, part, s, op, span)?,
+                None => self.allreduce_val(part, s, op, span)?,
+            };
             let v = self.combine(op, before, tot, s, span)?;
             self.b.def_var(var, v);
         }
@@ -4073,6 +4160,49 @@ fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
         work.extend(found);
     }
     live
+}
+
+/// Per function: whether it can call itself, directly or through other functions (it lies on
+/// a cycle of the call graph). Only these get the stack-depth check: a call chain without a
+/// cycle is at most as deep as the number of functions.
+fn recursive_fns(m: &hir::Module) -> Vec<bool> {
+    let callees: Vec<Vec<usize>> = m
+        .functions
+        .iter()
+        .map(|f| {
+            let mut out = Vec::new();
+            walk_block(&f.body, &mut |e| {
+                walk_expr(e, &mut |x| {
+                    if let ExprKind::Call {
+                        callee: Callee::Fn(g),
+                        ..
+                    } = &x.kind
+                    {
+                        out.push(g.0 as usize);
+                    }
+                })
+            });
+            out
+        })
+        .collect();
+    (0..callees.len())
+        .map(|f| {
+            let mut seen = vec![false; callees.len()];
+            let mut work = callees[f].clone();
+            while let Some(g) = work.pop() {
+                if g == f {
+                    return true;
+                }
+                if let Some(s) = seen.get_mut(g)
+                    && !*s
+                {
+                    *s = true;
+                    work.extend(callees[g].iter().copied());
+                }
+            }
+            false
+        })
+        .collect()
 }
 
 /// Per container indexed as `c[var + k, ...]` in `b`: the smallest and largest `k`, each range

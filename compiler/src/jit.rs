@@ -128,6 +128,10 @@ impl From<DtlError> for RunError {
     }
 }
 
+/// The stack of each rank's thread (`dtlc run` on threads and on MPI): recursion deeper than
+/// it allows is R0015.
+pub const RANK_STACK: usize = 64 << 20;
+
 /// Options of a run.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -451,7 +455,7 @@ impl Program {
     pub fn run(&self, opts: &RunOptions) -> Result<(), RunError> {
         let info = self.info(opts)?;
         let (init, main) = (self.init, self.main_fn()?);
-        let cfg = launch::Config::new(opts.nranks).stack_size(64 << 20);
+        let cfg = launch::Config::new(opts.nranks).stack_size(RANK_STACK);
         let r = launch::run_with(cfg, |comm| {
             let mut cx = RankCtx::new(comm, info.clone());
             let p: *mut RankCtx = &mut *cx;

@@ -115,19 +115,22 @@ pub fn to_py(e: DtlError) -> PyErr {
         };
         let ty = match &e {
             DtlError::OutOfBounds { .. } => &cls.bounds,
-            DtlError::OutOfMemory { .. } => &cls.memory,
+            DtlError::OutOfMemory { .. } | DtlError::NotEnoughMemory { .. } => &cls.memory,
             DtlError::BadSize { .. }
             | DtlError::NoSuchRank { .. }
             | DtlError::Misaligned { .. }
             | DtlError::InvalidArgument { .. } => &cls.invalid,
             DtlError::CollectiveMismatch { .. }
+            | DtlError::MessageMismatch { .. }
             | DtlError::Timeout { .. }
             | DtlError::PeerFailed { .. } => &cls.communication,
             DtlError::NoDevice { .. } | DtlError::Backend { .. } => &cls.backend,
             DtlError::Unsupported { .. } => &cls.unsupported,
-            DtlError::DivisionByZero | DtlError::AssertionFailed { .. } | DtlError::Io { .. } => {
-                &cls.dtl
-            }
+            DtlError::DivisionByZero
+            | DtlError::AssertionFailed { .. }
+            | DtlError::Io { .. }
+            | DtlError::StackOverflow { .. }
+            | DtlError::CollectiveRecursion { .. } => &cls.dtl,
         };
         raise(py, ty, format!("{}: {e}", e.code()), Some(e.code()))
     })
@@ -147,7 +150,7 @@ pub fn from_code(code: Code, msg: String) -> PyErr {
             Code::R0003 | Code::R0010 | Code::R0011 => &cls.communication,
             Code::R0007 | Code::R0014 => &cls.backend,
             Code::R0013 => &cls.unsupported,
-            Code::R0002 | Code::R0005 | Code::R0012 => &cls.dtl,
+            Code::R0002 | Code::R0005 | Code::R0012 | Code::R0015 => &cls.dtl,
         };
         raise(py, ty, msg, Some(code))
     })

@@ -38,11 +38,31 @@ impl Config {
     }
 }
 
+/// Thread ranks allowed per core by default (see [`max_thread_ranks`]).
+pub const THREAD_RANKS_PER_CORE: usize = 64;
+
+/// The most thread ranks [`run_with`] starts: `DTL_MAX_THREAD_RANKS` when set, else
+/// [`THREAD_RANKS_PER_CORE`] per core (at least 64). Many more ranks than cores still work,
+/// but every collective then waits on threads that are not running, and the time of a run
+/// grows with the square of the rank count (heat1d: 1 s on 128 ranks of 2 cores, over 100 s on
+/// 1024).
+pub fn max_thread_ranks() -> usize {
+    if let Some(n) = std::env::var("DTL_MAX_THREAD_RANKS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return n;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * THREAD_RANKS_PER_CORE).max(64)
+}
+
 /// Runs `f` on `nranks` ranks of the threads backend (threads named `dtl-rank-{r}`) and
 /// returns each rank's result in rank order, or the first error: the root cause, never the
 /// R0011 echoes it caused on other ranks. A rank that returns an error or panics (the panic
 /// becomes an R0014 error carrying its message) stops every other rank's communication.
-/// `nranks == 0` is R0006.
+/// `nranks == 0` is R0006; more than [`max_thread_ranks`] is R0009.
 pub fn run<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(nranks: usize, f: F) -> Result<Vec<R>> {
     run_with(Config::new(nranks), f)
 }
@@ -52,6 +72,13 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
     config: Config,
     f: F,
 ) -> Result<Vec<R>> {
+    let max = max_thread_ranks();
+    if config.nranks > max {
+        return Err(DtlError::invalid(format!(
+            "{} thread ranks are more than this machine runs well: at most {max} ({THREAD_RANKS_PER_CORE} per core; beyond that every collective wakes every rank and a run slows down quadratically); use fewer ranks, MPI, or set DTL_MAX_THREAD_RANKS",
+            config.nranks
+        )));
+    }
     let watchdog = match config.watchdog {
         Some(d) => Some(d),
         None => threads::watchdog_from_env(),
