@@ -129,6 +129,9 @@ pub struct RankCtx {
     abort_on_fail: bool,
     /// The full message of this rank's failure (with location and rank), once it failed.
     fail_msg: String,
+    /// The communicator's stop word ([`crate::stop`]), which generated code loads at the head
+    /// of every user loop; valid while `comm` lives. Read through [`cx_offsets::STOP`].
+    stop: *const i64,
 }
 
 /// Offsets of [`RankCtx`] fields read by generated code.
@@ -137,6 +140,8 @@ pub mod cx_offsets {
     pub const RANK: i32 = 8;
     pub const SIZE: i32 = 16;
     pub const GLOBALS: i32 = 24;
+    /// The pointer to the stop word (wherever the field sits in the struct).
+    pub const STOP: i32 = std::mem::offset_of!(super::RankCtx, stop) as i32;
 }
 
 impl RankCtx {
@@ -158,6 +163,7 @@ impl RankCtx {
             error: None,
             abort_on_fail: true,
             fail_msg: String::new(),
+            stop: comm.stop_word().as_ptr(),
         });
         cx.globals_store = g;
         cx.globals = cx.globals_store.as_mut_ptr();
@@ -2076,6 +2082,12 @@ pub extern "C" fn dtl_fail(cx: *mut RankCtx, what: i64, site: i32) {
     })
 }
 
+/// Generated code found the stop word set at a loop head: records why (R0011 when another
+/// rank failed or the watchdog fired, R0015 on SIGINT), and the code returns.
+pub extern "C" fn dtl_poll_stop(cx: *mut RankCtx, site: i32) {
+    guard(cx, site, (), |cx| Err(cx.comm.stop_error()))
+}
+
 /// `assert(c, "msg")` failed (R0005).
 pub extern "C" fn dtl_assert_fail(cx: *mut RankCtx, p: *const u8, len: i64, site: i32) {
     guard(cx, site, (), |_| {
@@ -2309,6 +2321,7 @@ entries! {
     dtl_print_all_end: (Cx, i32) -> ();
     dtl_fail_bounds: (Cx, i64, i64, i32) -> ();
     dtl_fail: (Cx, i64, i32) -> ();
+    dtl_poll_stop: (Cx, i32) -> ();
     dtl_assert_fail: (Cx, S, i64, i32) -> ();
     dtl_param: (Cx, i64, i64) -> i64;
     dtl_has_cuda: () -> i64;

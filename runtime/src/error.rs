@@ -82,6 +82,8 @@ pub enum Code {
     R0013,
     /// A communication backend reported an error.
     R0014,
+    /// The run was interrupted (SIGINT, Ctrl-C).
+    R0015,
 }
 
 impl fmt::Display for Code {
@@ -131,6 +133,8 @@ pub enum DtlError {
     Unsupported { what: String },
     /// R0014
     Backend { detail: String },
+    /// R0015: stopped by SIGINT (Ctrl-C) while running.
+    Interrupted,
 }
 
 impl DtlError {
@@ -150,6 +154,7 @@ impl DtlError {
             DtlError::Io { .. } => Code::R0012,
             DtlError::Unsupported { .. } => Code::R0013,
             DtlError::Backend { .. } => Code::R0014,
+            DtlError::Interrupted => Code::R0015,
         }
     }
 
@@ -222,6 +227,7 @@ impl fmt::Display for DtlError {
             DtlError::Io { path, detail } => write!(f, "{path}: {detail}"),
             DtlError::Unsupported { what } => write!(f, "not supported yet: {what}"),
             DtlError::Backend { detail } => write!(f, "backend error: {detail}"),
+            DtlError::Interrupted => f.write_str("interrupted (SIGINT)"),
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod partition;
 pub mod random;
 pub mod sort;
 pub mod stats;
+pub mod stop;
 
 /// The names most users need.
 pub mod prelude {
