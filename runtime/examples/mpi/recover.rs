@@ -18,7 +18,12 @@ fn call(c: &CommRef, body: impl FnOnce() -> Result<()>) -> Result<()> {
         )
     });
     let end = c.call_end(mine.as_ref().map(|(echo, m)| (*echo, m.as_str())));
-    r.and(end)
+    // As the Python package does: the agreement's error (which carries the failing rank's
+    // message) replaces an R0011 this rank saw inside the call.
+    match (r, end) {
+        (Err(e), Err(agreed)) if e.code() == Code::R0011 => Err(agreed),
+        (r, end) => r.and(end),
+    }
 }
 
 fn boom() -> DtlError {
@@ -124,20 +129,15 @@ fn main() {
         mpi::finalize();
         return;
     }
-    let r = scenarios(&c);
-    let size = c.size();
-    let rank = c.rank();
+    let (size, rank) = (c.size(), c.rank());
+    if let Err(e) = scenarios(&c) {
+        // Not finalized: the other ranks may still be in a scenario.
+        eprintln!("mpi_recover: rank {rank}: {e}");
+        std::process::exit(1);
+    }
     drop(c);
     mpi::finalize();
-    match r {
-        Ok(()) => {
-            if rank == 0 {
-                println!("recover: all scenarios passed on {size} ranks");
-            }
-        }
-        Err(e) => {
-            eprintln!("mpi_recover: rank {rank}: {e}");
-            std::process::exit(1);
-        }
+    if rank == 0 {
+        println!("recover: all scenarios passed on {size} ranks");
     }
 }
