@@ -163,6 +163,34 @@ def test_ignored_sigint_leaves_a_kernel_running() -> None:
     assert out.split() == ["done", "3000000000"], err
 
 
+def test_sigint_in_a_forked_child_leaves_the_parents_kernel_alone() -> None:
+    # The child inherits the chained handler and the watcher's pipe, not the watcher: its
+    # SIGINT must not stop the parent's kernel (it did, through the shared pipe).
+    script = PRELUDE + textwrap.dedent(
+        """
+        import os
+        prog = dtl.compile("fn count(n: i64) -> i64 { let mut i = 0; while i < n { i += 1; } return i; }\\n")
+        out = []
+        t = threading.Thread(target=lambda: out.append(prog.count(2_000_000_000)))
+        t.start()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+            except KeyboardInterrupt:
+                os._exit(7)
+            os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        t.join()
+        print("child", os.waitstatus_to_exitcode(status), "parent", out, flush=True)
+        """
+    )
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["child", "7", "parent", "[2000000000]"], r.stdout + r.stderr
+
+
 # --- under mpirun ---------------------------------------------------------------------------
 
 MPI_PRELUDE = textwrap.dedent(
@@ -236,7 +264,10 @@ def test_a_kernel_error_raises_on_every_rank_and_the_job_goes_on(n: int) -> None
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     others = [i for i in range(n) if i != 1]
-    comm = lambda name: sorted([f"{name} {i} CommunicationError R0011;" for i in others])  # noqa: E731
+
+    def comm(name: str) -> list[str]:
+        return sorted(f"{name} {i} CommunicationError R0011;" for i in others)
+
     assert records(r.stdout, "sum") == sorted(comm("sum") + ["sum 1 BoundsError R0001;"])
     assert records(r.stdout, "spin") == sorted(comm("spin") + ["spin 1 DTLError R0005;"])
     assert records(r.stdout, "recv") == sorted(comm("recv") + ["recv 1 DTLError R0002;"])
