@@ -60,9 +60,10 @@ impl Config {
 
     /// Once a rank failed (or the watchdog fired), every rank normally stops at its next loop
     /// head or runtime call; a rank that reaches neither (a long runtime call, a bounded SIMD
-    /// loop, foreign code) keeps the launch waiting. With this, `f` is called from a monitor
-    /// thread when ranks are still running `grace` after the failure, with those ranks and
-    /// the report of where every rank is. The launch still waits for them afterwards: a
+    /// loop, foreign code) keeps the launch waiting. With this, `f` is called (on the
+    /// launching thread, which watches the ranks instead of only joining them) when ranks are
+    /// still running `grace` after the failure, with those ranks and the report of where every
+    /// rank is. The launch still waits for them afterwards: a
     /// process that cannot wait (`dtlc`) prints and exits from `f`.
     pub fn on_stuck(mut self, grace: Duration, f: impl Fn(&Stuck) + Send + Sync + 'static) -> Self {
         self.on_stuck = Some((grace, OnStuck(Arc::new(f))));
@@ -100,7 +101,8 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
     };
     let comms = threads::create(config.nranks, watchdog)?;
     let f = &f;
-    let launcher = std::thread::current();
+    // With a monitor (see `on_stuck`), each rank wakes the launching thread when it returns.
+    let launcher = config.on_stuck.as_ref().map(|_| std::thread::current());
     let results: Vec<Result<R>> = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(comms.len());
         for (r, c) in comms.iter().enumerate() {
@@ -111,7 +113,9 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
             let wake = launcher.clone();
             let spawned = b.spawn_scoped(s, move || {
                 let out = run_rank(r, c, f);
-                wake.unpark();
+                if let Some(t) = wake {
+                    t.unpark();
+                }
                 out
             });
             match spawned {

@@ -7,8 +7,10 @@
 //!   step that releases every wait with R0011, including a watchdog timeout);
 //! - [`INTERRUPTED`] on SIGINT (see [`catch_sigint`]).
 //!
-//! Generated code reads the word through [`crate::abi::RankCtx`] at the head of every user loop
-//! (`while`, `for`, the row loops of `forall`): one load and one predictable branch. When it is
+//! Generated code reads the word through [`crate::abi::RankCtx`] in every user loop: at the head
+//! of every `while` iteration, and once per chunk of 1024 iterations of `forall` row loops and
+//! step-less `for` loops; one atomic load (a plain `mov` on x86) and one predictable branch
+//! (docs/performance-notes.md, "Stop polls"). When it is
 //! nonzero the code calls `dtl_poll_stop`, which records R0011 (a peer failed) or R0015
 //! (interrupted) on this rank, and returns like after any failed call. Code that never reaches
 //! a loop head (a long runtime call, a bounded SIMD loop) does not see it: launchers that must
