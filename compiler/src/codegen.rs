@@ -482,6 +482,9 @@ struct FnGen<'g, 'a, M: Module> {
     /// Float constants a loop function receives as arguments (bits, type, parameter): used
     /// instead of `f64const`, which Cranelift rematerializes inside the loop on every use.
     const_args: Vec<(u64, Scalar, Value)>,
+    /// While lowering a `forall`: the site its row loops poll the stop word with (column
+    /// loops of tensors and the bounded SIMD and fused loops do not poll).
+    row_poll: Option<i64>,
 }
 
 fn flags() -> MemFlagsData {
@@ -501,6 +504,12 @@ fn vflags() -> MemFlagsData {
 
 /// SIMD vectors per iteration of a vectorized elementwise loop (see [`VBody::unroll`]).
 const UNROLL: i64 = 2;
+
+/// Iterations between two polls of the stop word in `forall` row loops and `for` loops without
+/// a step (see [`FnGen::stepped_loop`]): a poll per iteration cost 5-7 % of a loop as small as
+/// `pi`'s; per chunk it is not measurable, and a chunk of iterations takes microseconds (a
+/// loop inside polls for itself).
+const POLL_EVERY: i64 = 1024;
 
 impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn new(
@@ -554,6 +563,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             in_init,
             elide_bounds: false,
             const_args: Vec::new(),
+            row_poll: None,
         }
     }
 
@@ -633,6 +643,32 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         self.b.ins().brif(f, self.fail, &[], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+    }
+
+    /// The stop poll at the head of a user loop: one atomic load of the communicator's stop
+    /// word (its address is loaded once, outside the loops: a read-only, movable load) and a
+    /// branch to a cold block that records why (`dtl_poll_stop`) and takes the failure exit.
+    /// The load is atomic so that Cranelift's alias analysis never merges it with an earlier
+    /// poll: a loop whose body touches no memory would otherwise read the word only once.
+    fn poll_stop(&mut self, site: i64) -> CResult<()> {
+        let p = self
+            .b
+            .ins()
+            .load(types::I64, ro_flags(), self.cx, abi::cx_offsets::STOP);
+        let w = self.b.ins().atomic_load(types::I64, flags(), p);
+        let stopb = self.b.create_block();
+        self.b.set_cold_block(stopb);
+        let cont = self.b.create_block();
+        self.b.ins().brif(w, stopb, &[], cont, &[]);
+        self.b.switch_to_block(stopb);
+        self.b.seal_block(stopb);
+        let s = self.i32c(site);
+        let cx = self.cx;
+        self.rt("dtl_poll_stop", &[cx, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        Ok(())
     }
 
     fn hdr(&mut self, h: Value, off: i32) -> Value {
@@ -1063,6 +1099,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
+                let site = self.g.site(span);
+                self.poll_stop(site)?;
                 self.loops.push((head, exit));
                 self.block(body)?;
                 self.loops.pop();
@@ -1105,14 +1143,43 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let bodyb = self.b.create_block();
                 let inc = self.b.create_block();
                 let exit = self.b.create_block();
-                self.b.ins().jump(head, &[]);
+                let site = self.g.site(span);
+                // Without a step, the iterations run in chunks of POLL_EVERY with a poll
+                // before each (as `stepped_loop`); with one, the poll is per iteration.
+                let (limit, chead) = if step.is_none() {
+                    let chead = self.b.create_block();
+                    let cbody = self.b.create_block();
+                    self.b.ins().jump(chead, &[]);
+                    self.b.switch_to_block(chead);
+                    let i = self.b.use_var(ivar);
+                    let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, e);
+                    self.b.ins().brif(done, exit, &[], cbody, &[]);
+                    self.b.switch_to_block(cbody);
+                    self.b.seal_block(cbody);
+                    self.poll_stop(site)?;
+                    // i < e: see `stepped_loop`.
+                    let rem = self.b.ins().isub(e, i);
+                    let most = self.i64c(POLL_EVERY);
+                    let take = self.b.ins().umin(rem, most);
+                    let cend = self.b.ins().iadd(i, take);
+                    self.b.ins().jump(head, &[]);
+                    (cend, Some(chead))
+                } else {
+                    self.b.ins().jump(head, &[]);
+                    (e, None)
+                };
                 self.b.switch_to_block(head);
                 let i = self.b.use_var(ivar);
                 // Exit first: see `stepped_loop`.
-                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, e);
-                self.b.ins().brif(done, exit, &[], bodyb, &[]);
+                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, limit);
+                self.b
+                    .ins()
+                    .brif(done, chead.unwrap_or(exit), &[], bodyb, &[]);
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
+                if chead.is_none() {
+                    self.poll_stop(site)?;
+                }
                 if let Some(v) = self.vars[var.0 as usize] {
                     self.b.def_var(v, i);
                 }
@@ -1140,6 +1207,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
                 self.b.ins().jump(head, &[]);
                 self.b.seal_block(head);
+                if let Some(c) = chead {
+                    self.b.seal_block(c);
+                }
                 self.b.switch_to_block(exit);
                 self.b.seal_block(exit);
             }
@@ -2097,19 +2167,20 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn counted_loop(
         &mut self,
         n: Value,
+        poll: Option<i64>,
         body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let z = self.i64c(0);
-        self.stepped_loop(z, n, 1, body)
+        self.stepped_loop(z, n, 1, poll, body)
     }
 
-    /// A loop `k = start; k < end; k += step`, with `body(k)`.
     /// A loop over `k in a.0..a.1` then `k in b.0..b.1` (`a.0 <= a.1 <= b.0 <= b.1`) with one
     /// copy of `body(k)`: the two edge ranges around an interior that runs separately.
     fn range_pair_loop(
         &mut self,
         a: (Value, Value),
         b: (Value, Value),
+        poll: Option<i64>,
         mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let head = self.b.create_block();
@@ -2125,6 +2196,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         self.b.ins().brif(done, exit, &[], bodyb, &[]);
         self.b.switch_to_block(bodyb);
         self.b.seal_block(bodyb);
+        if let Some(site) = poll {
+            self.poll_stop(site)?;
+        }
         body(self, k)?;
         let k1 = self.b.ins().iadd_imm_s(k, 1);
         self.b.ins().jump(head, &[BlockArg::Value(k1)]);
@@ -2134,31 +2208,73 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         Ok(())
     }
 
+    /// A loop `k = start; k < end; k += step`, with `body(k)`. With `poll` (a site) the
+    /// iterations run in chunks of [`POLL_EVERY`], and the stop word is polled before each
+    /// chunk (see [`FnGen::poll_stop`]): the loop that runs the body is the unpolled one.
     fn stepped_loop(
         &mut self,
         start: Value,
         end: Value,
         step: i64,
+        poll: Option<i64>,
         mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let head = self.b.create_block();
         let bodyb = self.b.create_block();
         let exit = self.b.create_block();
         let kv = self.b.append_block_param(head, types::I64);
-        self.b.ins().jump(head, &[BlockArg::Value(start)]);
+        // Without a poll the loop leaves to `exit`; with one, to the chunk loop's head.
+        let (limit, leave) = match poll {
+            None => {
+                self.b.ins().jump(head, &[BlockArg::Value(start)]);
+                (end, None)
+            }
+            Some(site) => {
+                let chead = self.b.create_block();
+                let cbody = self.b.create_block();
+                let cv = self.b.append_block_param(chead, types::I64);
+                self.b.ins().jump(chead, &[BlockArg::Value(start)]);
+                self.b.switch_to_block(chead);
+                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, cv, end);
+                self.b.ins().brif(done, exit, &[], cbody, &[]);
+                self.b.switch_to_block(cbody);
+                self.b.seal_block(cbody);
+                self.poll_stop(site)?;
+                // cv < end: `end - cv` is the exact distance as an unsigned value, and the
+                // chunk's end `cv + min(distance, POLL_EVERY * step)` cannot pass `end`.
+                let rem = self.b.ins().isub(end, cv);
+                let most = self.i64c(POLL_EVERY.saturating_mul(step.max(1)));
+                let take = self.b.ins().umin(rem, most);
+                let cend = self.b.ins().iadd(cv, take);
+                self.b.ins().jump(head, &[BlockArg::Value(cv)]);
+                (cend, Some(chead))
+            }
+        };
         self.b.switch_to_block(head);
         // The exit is the branch's first target: Cranelift's optimizer (0.135) visits the
         // header's successors in that order, and only elaborates the body while it still
         // knows it is inside the loop when the body comes second; otherwise loop-invariant
         // values are computed inside the loop instead of hoisted out of it.
-        let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kv, end);
-        self.b.ins().brif(done, exit, &[], bodyb, &[]);
+        let done = self
+            .b
+            .ins()
+            .icmp(IntCC::SignedGreaterThanOrEqual, kv, limit);
+        match leave {
+            None => self.b.ins().brif(done, exit, &[], bodyb, &[]),
+            Some(chead) => self
+                .b
+                .ins()
+                .brif(done, chead, &[BlockArg::Value(kv)], bodyb, &[]),
+        };
         self.b.switch_to_block(bodyb);
         self.b.seal_block(bodyb);
         body(self, kv)?;
         let k1 = self.b.ins().iadd_imm_s(kv, step);
         self.b.ins().jump(head, &[BlockArg::Value(k1)]);
         self.b.seal_block(head);
+        if let Some(chead) = leave {
+            self.b.seal_block(chead);
+        }
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         Ok(())
@@ -2247,7 +2363,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 start = nv;
             }
         }
-        self.stepped_loop(start, n, 1, |s, k| {
+        self.stepped_loop(start, n, 1, None, |s, k| {
             let mut v = s.emit_elem_calls_first(&tree, k, span)?;
             let off = s.b.ins().imul_imm_s(k, es);
             let a = s.b.ins().iadd(data, off);
@@ -2429,7 +2545,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.def_var(acc, r);
             }
         }
-        self.stepped_loop(start, n, 1, |s, k| {
+        self.stepped_loop(start, n, 1, None, |s, k| {
             let v = s.emit_elem_calls_first(&tree, k, span)?;
             let v = if count {
                 s.b.ins().uextend(types::I64, v)
@@ -2469,6 +2585,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let var0 = vars[0];
         let gvar = self.vars[var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
         let mut iter_handle = None;
+        let saved_poll = self.row_poll;
+        let poll = Some(self.g.site(span));
+        self.row_poll = poll;
         match over {
             ForallOver::Range(a, b) => {
                 let a = self.scalar(a)?;
@@ -2676,14 +2795,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                         let j = (vars[1], inner_vars[0]);
                         self.tensor_interior(klo, khi, base, gvar, var0, j, &modes, dim, body)
                     } else {
-                        self.stepped_loop(klo, khi, 1, |s, k| {
+                        self.stepped_loop(klo, khi, 1, poll, |s, k| {
                             let gi = s.b.ins().iadd(base, k);
                             s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
                         })
                     };
                     self.elide_bounds = saved;
                     r?;
-                    self.range_pair_loop((z, klo), (khi, rows), |s, k| {
+                    self.range_pair_loop((z, klo), (khi, rows), poll, |s, k| {
                         let gi = s.b.ins().iadd(base, k);
                         s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
                     })?;
@@ -2702,7 +2821,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     self.elide_bounds = saved;
                     r?;
                 } else {
-                    let r = self.counted_loop(rows, |s, k| {
+                    let r = self.counted_loop(rows, poll, |s, k| {
                         let gi = s.b.use_var(givar);
                         if simple {
                             let g1 = s.b.ins().iadd(gi, step);
@@ -2733,6 +2852,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
             }
         }
+        self.row_poll = saved_poll;
         for (var, op, s, before) in reds {
             let part = self.b.use_var(var);
             let tot = match iter_handle {
@@ -2901,6 +3021,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         for (_, t) in &rts {
             self.b.append_block_param(self.exit, *t);
         }
+        self.row_poll = Some(self.g.site(span));
         self.range_rows(base, cnt, var0, body)?;
         let outs: Vec<BlockArg> = rts
             .iter()
@@ -2929,7 +3050,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             modes: HashMap::new(),
             range: true,
         });
-        let r = self.counted_loop(cnt, |s, k| {
+        let poll = self.row_poll;
+        let r = self.counted_loop(cnt, poll, |s, k| {
             let i = s.b.ins().iadd(base, k);
             s.b.def_var(gvar, i);
             s.forall_body(body)
@@ -2964,16 +3086,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             0 => self.forall_body(body),
             1 => {
                 let jv = inner_vars[0];
-                self.counted_loop(dim1, |s2, j| {
+                self.counted_loop(dim1, None, |s2, j| {
                     s2.b.def_var(jv, j);
                     s2.forall_body(body)
                 })
             }
             _ => {
                 let (jv, lv) = (inner_vars[0], inner_vars[1]);
-                self.counted_loop(dim1, |s2, j| {
+                self.counted_loop(dim1, None, |s2, j| {
                     s2.b.def_var(jv, j);
-                    s2.counted_loop(dim2, |s3, l| {
+                    s2.counted_loop(dim2, None, |s3, l| {
                         s3.b.def_var(lv, l);
                         s3.forall_body(body)
                     })
@@ -3010,7 +3132,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
-        self.stepped_loop(from, to, 1, |s, k| {
+        let poll = self.row_poll;
+        self.stepped_loop(from, to, 1, poll, |s, k| {
             let gi = s.b.ins().iadd(base, k);
             s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, body)
         })
@@ -3047,7 +3170,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let Some(els) = els else {
             return Ok(());
         };
-        self.range_pair_loop((from, a), (b, to), |s, k| {
+        let poll = self.row_poll;
+        self.range_pair_loop((from, a), (b, to), poll, |s, k| {
             let gi = s.b.ins().iadd(base, k);
             s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, els)
         })
@@ -3107,6 +3231,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
+        let poll = self.row_poll;
         let mut inner = body_locals(body);
         inner.push(jl);
         let split = sole_if(body).and_then(|(cond, then, els)| {
@@ -3122,12 +3247,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         });
         let ctx = (gvar, var0, jl, jv);
         let Some((ib, jb, then, els)) = split else {
-            return self.stepped_loop(from, to, 1, |s, k| {
+            return self.stepped_loop(from, to, 1, poll, |s, k| {
                 s.tensor_row(k, base, ctx, modes, dim, body, None)
             });
         };
         let (a, b) = self.bounds_range(&ib, from, to, base)?;
-        self.stepped_loop(a, b, 1, |s, k| {
+        self.stepped_loop(a, b, 1, poll, |s, k| {
             s.tensor_row(k, base, ctx, modes, dim, body, Some((&jb, then, els)))
         })?;
         // The rows outside the `i` bounds, one loop for both sides: the condition is false
@@ -3135,7 +3260,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let Some(els) = els else {
             return Ok(());
         };
-        self.range_pair_loop((from, a), (b, to), |s, k| {
+        self.range_pair_loop((from, a), (b, to), poll, |s, k| {
             let gi = s.b.ins().iadd(base, k);
             s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, els)
         })
@@ -3186,7 +3311,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         jv: Variable,
         blk: &hir::Block,
     ) -> CResult<()> {
-        self.range_pair_loop(a, b, |s, j| {
+        self.range_pair_loop(a, b, None, |s, j| {
             s.b.def_var(jv, j);
             s.forall_body(blk)
         })
@@ -3200,7 +3325,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         jv: Variable,
         blk: &hir::Block,
     ) -> CResult<()> {
-        self.stepped_loop(from, to, 1, |s, j| {
+        self.stepped_loop(from, to, 1, None, |s, j| {
             s.b.def_var(jv, j);
             s.forall_body(blk)
         })

@@ -131,6 +131,7 @@ pub fn to_py(e: DtlError) -> PyErr {
             | DtlError::Io { .. }
             | DtlError::StackOverflow { .. }
             | DtlError::CollectiveRecursion { .. } => &cls.dtl,
+            DtlError::Interrupted => return interrupted(py, format!("{}: {e}", e.code())),
         };
         raise(py, ty, format!("{}: {e}", e.code()), Some(e.code()))
     })
@@ -151,9 +152,22 @@ pub fn from_code(code: Code, msg: String) -> PyErr {
             Code::R0007 | Code::R0014 => &cls.backend,
             Code::R0013 => &cls.unsupported,
             Code::R0002 | Code::R0005 | Code::R0012 | Code::R0015 => &cls.dtl,
+            Code::R0016 => return interrupted(py, msg),
         };
         raise(py, ty, msg, Some(code))
     })
+}
+
+/// `KeyboardInterrupt` for a dtl call that SIGINT stopped. On the main thread Python's own
+/// handler runs first (it has been called by the signal and waits for the interpreter), so the
+/// exception is the one it raises (KeyboardInterrupt, or whatever a custom handler raises) and
+/// it does not fire a second time later; a handler that raises nothing, or another thread,
+/// gets a plain `KeyboardInterrupt(msg)`.
+pub fn interrupted(py: Python<'_>, msg: String) -> PyErr {
+    match py.check_signals() {
+        Err(e) => e,
+        Ok(()) => pyo3::exceptions::PyKeyboardInterrupt::new_err(msg),
+    }
 }
 
 /// `InvalidArgumentError` for a mistake the binding itself detects.

@@ -136,6 +136,9 @@ pub struct RankCtx {
     abort_on_fail: bool,
     /// The full message of this rank's failure (with location and rank), once it failed.
     fail_msg: String,
+    /// The communicator's stop word ([`crate::stop`]), which generated code loads at the head
+    /// of every user loop; valid while `comm` lives. Read through [`cx_offsets::STOP`].
+    stop: *const i64,
 }
 
 /// Offsets of [`RankCtx`] fields read by generated code.
@@ -147,6 +150,8 @@ pub mod cx_offsets {
     pub const STACK_LIMIT: i32 = std::mem::offset_of!(super::RankCtx, stack_limit) as i32;
     pub const COLLECTIVE_DEPTH_LEFT: i32 =
         std::mem::offset_of!(super::RankCtx, collective_depth_left) as i32;
+    /// The pointer to the stop word (wherever the field sits in the struct).
+    pub const STOP: i32 = std::mem::offset_of!(super::RankCtx, stop) as i32;
 }
 
 impl RankCtx {
@@ -170,6 +175,7 @@ impl RankCtx {
             error: None,
             abort_on_fail: true,
             fail_msg: String::new(),
+            stop: comm.stop_word().as_ptr(),
         });
         cx.globals_store = g;
         cx.globals = cx.globals_store.as_mut_ptr();
@@ -2167,6 +2173,10 @@ pub extern "C" fn dtl_stack_overflow(cx: *mut RankCtx, p: *const u8, len: i64, s
             stack: crate::sys::stack_size().unwrap_or(0),
         })
     })
+/// Generated code found the stop word set at a loop head: records why (R0011 when another
+/// rank failed or the watchdog fired, R0016 on SIGINT), and the code returns.
+pub extern "C" fn dtl_poll_stop(cx: *mut RankCtx, site: i32) {
+    guard(cx, site, (), |cx| Err(cx.comm.stop_error()))
 }
 
 /// `assert(c, "msg")` failed (R0005).
@@ -2402,6 +2412,7 @@ entries! {
     dtl_print_all_end: (Cx, i32) -> ();
     dtl_fail_bounds: (Cx, i64, i64, i32) -> ();
     dtl_fail: (Cx, i64, i32) -> ();
+    dtl_poll_stop: (Cx, i32) -> ();
     dtl_assert_fail: (Cx, S, i64, i32) -> ();
     dtl_stack_overflow: (Cx, S, i64, i32) -> ();
     dtl_param: (Cx, i64, i64) -> i64;

@@ -336,6 +336,48 @@ pub trait Comm: Send + Sync {
     /// Marks this rank as failed with `cause`, releasing every other rank's waits with
     /// R0011. Used by launchers when a rank's code returns an error or panics.
     fn abort(&self, cause: &str);
+
+    /// The word generated code polls at loop heads to stop early ([`crate::stop`]). Local,
+    /// non-blocking. The default is a word that is never set.
+    fn stop_word(&self) -> &crate::stop::StopWord {
+        &crate::stop::NEVER
+    }
+
+    /// Whether [`Comm::call_begin`] / [`Comm::call_end`] can turn a failure inside collective
+    /// code into an error on every rank (MPI). Where not, a failing rank aborts the
+    /// communicator ([`Comm::abort`]) as usual.
+    fn recoverable(&self) -> bool {
+        false
+    }
+
+    /// Collective: starts a *recoverable call* of collective code (a kernel called from a host
+    /// program) on every rank. Only where [`Comm::recoverable`]; a no-op elsewhere.
+    fn call_begin(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Collective: ends a recoverable call. `failure` is this rank's failure, if any: whether
+    /// it is an echo of a peer's (R0011) and its full message. Returns `Ok` when no rank
+    /// failed; otherwise `Err` on every rank, with R0011 naming the first rank that failed on
+    /// its own and carrying its message (a rank with its own failure reports that instead).
+    /// Afterwards the communicator is usable again. A no-op elsewhere.
+    fn call_end(&self, failure: Option<(bool, &str)>) -> Result<()> {
+        let _ = failure;
+        Ok(())
+    }
+
+    /// Why [`Comm::stop_word`] is set: R0016 when interrupted, else R0011 naming the rank that
+    /// failed first. Local, non-blocking.
+    fn stop_error(&self) -> DtlError {
+        if self.stop_word().get() & crate::stop::INTERRUPTED != 0 {
+            DtlError::Interrupted
+        } else {
+            DtlError::PeerFailed {
+                rank: 0,
+                cause: "unknown".into(),
+            }
+        }
+    }
 }
 
 /// The typed layer over [`Comm`] for Rust callers: element slices instead of bytes, scalars,

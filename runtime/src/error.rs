@@ -85,6 +85,8 @@ pub enum Code {
     R0014,
     /// Stack overflow: recursion too deep (or without a base case).
     R0015,
+    /// The run was interrupted (SIGINT, Ctrl-C).
+    R0016,
 }
 
 impl fmt::Display for Code {
@@ -149,6 +151,8 @@ pub enum DtlError {
     StackOverflow { function: String, stack: usize },
     /// R0015: recursive functions that run collectives nested more than `limit` deep.
     CollectiveRecursion { function: String, limit: i64 },
+    /// R0016: stopped by SIGINT (Ctrl-C) while running.
+    Interrupted,
 }
 
 impl DtlError {
@@ -172,6 +176,7 @@ impl DtlError {
             DtlError::Backend { .. } => Code::R0014,
             DtlError::MessageMismatch { .. } => Code::R0003,
             DtlError::StackOverflow { .. } | DtlError::CollectiveRecursion { .. } => Code::R0015,
+            DtlError::Interrupted => Code::R0016,
         }
     }
 
@@ -282,6 +287,7 @@ impl fmt::Display for DtlError {
                 f,
                 "recursion too deep in `{function}`: recursive functions that run collectives may nest at most {limit} levels (DTL_MAX_COLLECTIVE_DEPTH)"
             ),
+            DtlError::Interrupted => f.write_str("interrupted (SIGINT)"),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The launcher: runs one closure on N thread ranks and returns every rank's result.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::comm::threads::{self, ThreadsComm};
 use crate::comm::{Comm, CommRef};
@@ -16,7 +17,36 @@ pub struct Config {
     pub watchdog: Option<Duration>,
     /// Stack size of each rank's thread in bytes (`None`: the Rust default).
     pub stack_size: Option<usize>,
+    /// Called when ranks are still running `grace` after the world failed (see
+    /// [`Config::on_stuck`]).
+    pub on_stuck: Option<(Duration, OnStuck)>,
 }
+
+/// What [`Config::on_stuck`] is told: the ranks that did not return, and where every rank is
+/// (the lines of an R0010 report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stuck {
+    pub ranks: Vec<usize>,
+    pub report: String,
+}
+
+/// The callback of [`Config::on_stuck`].
+#[derive(Clone)]
+pub struct OnStuck(pub Arc<dyn Fn(&Stuck) + Send + Sync>);
+
+impl std::fmt::Debug for OnStuck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnStuck(..)")
+    }
+}
+
+impl PartialEq for OnStuck {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for OnStuck {}
 
 impl Config {
     pub fn new(nranks: usize) -> Self {
@@ -24,7 +54,20 @@ impl Config {
             nranks,
             watchdog: None,
             stack_size: None,
+            on_stuck: None,
         }
+    }
+
+    /// Once a rank failed (or the watchdog fired), every rank normally stops at its next loop
+    /// head or runtime call; a rank that reaches neither (a long runtime call, a bounded SIMD
+    /// loop, foreign code) keeps the launch waiting. With this, `f` is called (on the
+    /// launching thread, which watches the ranks instead of only joining them) when ranks are
+    /// still running `grace` after the failure, with those ranks and the report of where every
+    /// rank is. The launch still waits for them afterwards: a
+    /// process that cannot wait (`dtlc`) prints and exits from `f`.
+    pub fn on_stuck(mut self, grace: Duration, f: impl Fn(&Stuck) + Send + Sync + 'static) -> Self {
+        self.on_stuck = Some((grace, OnStuck(Arc::new(f))));
+        self
     }
 
     pub fn watchdog(mut self, limit: Duration) -> Self {
@@ -85,6 +128,8 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
     };
     let comms = threads::create(config.nranks, watchdog)?;
     let f = &f;
+    // With a monitor (see `on_stuck`), each rank wakes the launching thread when it returns.
+    let launcher = config.on_stuck.as_ref().map(|_| std::thread::current());
     let results: Vec<Result<R>> = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(comms.len());
         for (r, c) in comms.iter().enumerate() {
@@ -92,7 +137,14 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
             if let Some(bytes) = config.stack_size {
                 b = b.stack_size(bytes);
             }
-            let spawned = b.spawn_scoped(s, move || run_rank(r, c, f));
+            let wake = launcher.clone();
+            let spawned = b.spawn_scoped(s, move || {
+                let out = run_rank(r, c, f);
+                if let Some(t) = wake {
+                    t.unpark();
+                }
+                out
+            });
             match spawned {
                 Ok(h) => handles.push(Some(h)),
                 Err(e) => {
@@ -101,6 +153,9 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
                     handles.push(None);
                 }
             }
+        }
+        if let (Some((grace, cb)), Some(c0)) = (&config.on_stuck, comms.first()) {
+            monitor(c0, *grace, cb);
         }
         handles
             .into_iter()
@@ -121,6 +176,32 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
         };
     }
     results.into_iter().collect()
+}
+
+/// Runs on the launching thread until every rank returned (each unparks it when it does):
+/// once the world failed and ranks are still running `grace` later, tells `cb` (once).
+fn monitor(c: &ThreadsComm, grace: Duration, cb: &OnStuck) {
+    const TICK: Duration = Duration::from_millis(50);
+    let mut failed_at: Option<Instant> = None;
+    loop {
+        let running = c.unfinished();
+        if running.is_empty() {
+            return;
+        }
+        if failed_at.is_none() && c.first_failure().is_some() {
+            failed_at = Some(Instant::now());
+        }
+        if let Some(t) = failed_at
+            && t.elapsed() >= grace
+        {
+            (cb.0)(&Stuck {
+                ranks: running,
+                report: c.report(),
+            });
+            return;
+        }
+        std::thread::park_timeout(TICK);
+    }
 }
 
 fn run_rank<R, F: Fn(&CommRef) -> Result<R>>(

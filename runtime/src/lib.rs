@@ -34,6 +34,7 @@ pub mod random;
 pub mod sort;
 pub mod stats;
 pub mod sys;
+pub mod stop;
 
 /// The names most users need.
 pub mod prelude {

@@ -348,6 +348,10 @@ fn run_mpi(
     })
 }
 
+/// How long `dtlc run` waits for the ranks to stop after the run failed before it exits
+/// without them (ranks that poll stop within microseconds).
+const STUCK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct RunArgs {
     file: PathBuf,
     ranks: Option<usize>,
@@ -444,7 +448,13 @@ fn run(a: &RunArgs) -> ExitCode {
     let r = if backend == Backend::Mpi {
         run_mpi(&prog, &ropts, a.ranks)
     } else {
-        prog.run(&ropts)
+        // A rank that does not stop after the run failed (one that never reaches a loop head
+        // or a runtime call) is not waited for: print the error and leave.
+        prog.run_watched(&ropts, STUCK_GRACE, |msg| {
+            let _ = std::io::stdout().flush();
+            eprintln!("{msg}");
+            std::process::exit(2);
+        })
     };
     let t_run = t0.elapsed();
     if a.time {

@@ -49,6 +49,7 @@ use crate::elem::{DType, ReduceOp};
 use crate::error::{DtlError, Result, Site};
 use crate::ops;
 use crate::stats::Stats;
+use crate::stop::{self, StopWord};
 
 /// Payload bytes that travel inside the header of a collective (small allreduce, reduce and
 /// broadcast need no second MPI call).
@@ -652,12 +653,18 @@ fn to_int(n: usize, what: &str) -> Result<c_int> {
 
 const KEY_MISMATCH: u8 = 1;
 const AUX_MISMATCH: u8 = 2;
+/// The contributing rank failed during a recoverable call and waits in [`MpiComm::call_end`].
+const CALL_FAILED: u8 = 4;
 const MODE_NONE: u8 = 0;
 const MODE_REDUCE: u8 = 1;
 const MODE_PICK: u8 = 2;
 const MODE_CHECK: u8 = 3;
 /// The key of the exchange that ends [`run`] ("this rank finished").
 const KEY_FINISH: u64 = u64::MAX;
+/// The key of the exchange that ends a recoverable call ([`MpiComm::call_end`]).
+const KEY_CALL_END: u64 = u64::MAX - 1;
+/// Tag of the zero-byte failure notices on a communicator's notice duplicate.
+const NOTICE_TAG: c_int = 1;
 
 /// The record every rank contributes to the header allreduce: 24 bytes plus [`PAYLOAD`], kept
 /// small because its size is most of the latency of a small collective.
@@ -674,7 +681,11 @@ struct Header {
     op: u8,
     len: u8,
     has: u8,
-    pad: [u8; 6],
+    /// With [`CALL_FAILED`]: how many ranks sent failure notices (summed).
+    notices: u16,
+    /// With [`CALL_FAILED`]: the lowest rank whose failure is its own (not an echo of a
+    /// peer's), `u32::MAX` if none.
+    root: u32,
     /// `MODE_REDUCE`: elements reduced with (dtype, op); `MODE_PICK`: the root's bytes;
     /// `MODE_CHECK`: three u64 (a value every rank passes equal, and two wrapping sums that
     /// must come out equal).
@@ -692,7 +703,8 @@ impl Header {
             op: 0,
             len: 0,
             has: 0,
-            pad: [0; 6],
+            notices: 0,
+            root: u32::MAX,
             payload: [0; PAYLOAD],
         }
     }
@@ -791,6 +803,8 @@ fn combine(a: &mut Header, b: &Header) {
     }
     a.flags |= b.flags;
     a.bad = a.bad.min(b.bad);
+    a.root = a.root.min(b.root);
+    a.notices = a.notices.saturating_add(b.notices);
     if a.flags != 0 || a.bad != u32::MAX || a.mode != b.mode || a.len != b.len {
         return;
     }
@@ -827,8 +841,8 @@ fn sig_key(s: &CollSig) -> u64 {
     let k = mix(mix(
         mix(kind | (dtype << 8) | (op << 16) | (has << 24)) ^ s.root.unwrap_or(0) as u64
     ) ^ s.count.unwrap_or(0) as u64);
-    // KEY_FINISH is reserved.
-    k.min(u64::MAX - 1)
+    // KEY_FINISH and KEY_CALL_END are reserved.
+    k.min(u64::MAX - 2)
 }
 
 /// [`sig_key`] of an allreduce of one element (the general path computes the same key).
@@ -952,6 +966,25 @@ pub struct MpiComm {
     windows: Mutex<HashMap<u64, WinState>>,
     next_win: AtomicU64,
     pending: Mutex<Vec<Pending>>,
+    /// Polled by generated code ([`crate::stop`]): SIGINT, and failure notices from peers
+    /// during a recoverable call.
+    stop: StopWord,
+    /// The recoverable-call state ([`MpiComm::call_begin`]).
+    calls: Mutex<CallState>,
+    /// This handle itself (for the notice watcher).
+    me: std::sync::Weak<MpiComm>,
+}
+
+/// What [`MpiComm::call_begin`] / [`MpiComm::call_end`] keep between them.
+struct CallState {
+    /// The duplicate that carries failure notices (made by the first call, collectively).
+    notice: Option<MPI_Comm>,
+    /// Inside a call: receives and probes also watch for notices.
+    active: bool,
+    /// Notices this rank sent in the current call (completed at its end).
+    sent: Vec<MPI_Request>,
+    /// The rank whose notice set the stop word.
+    from: usize,
 }
 
 // SAFETY: the handles are plain values; MPI is initialised with MPI_THREAD_MULTIPLE (or by a
@@ -970,6 +1003,18 @@ impl Drop for MpiComm {
         for mut p in pending {
             // SAFETY: `p.req` is an active send request whose buffer we still own.
             unsafe { ffi::MPI_Wait(&mut p.req, ffi::RSMPI_STATUS_IGNORE) };
+        }
+        let calls = match self.calls.get_mut() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        for mut r in std::mem::take(&mut calls.sent) {
+            // SAFETY: an active zero-byte send request of ours.
+            unsafe { ffi::MPI_Wait(&mut r, ffi::RSMPI_STATUS_IGNORE) };
+        }
+        if let Some(mut n) = calls.notice.take() {
+            // SAFETY: our own duplicate, unused from now on.
+            unsafe { ffi::MPI_Comm_free(&mut n) };
         }
         // Windows still open are left to MPI (freeing one is collective).
         // SAFETY: we own this duplicate; freeing is local for pending-free communicators.
@@ -998,7 +1043,9 @@ impl MpiComm {
             check(ffi::MPI_Comm_rank(c, &mut r), "MPI_Comm_rank")?;
             check(ffi::MPI_Comm_size(c, &mut s), "MPI_Comm_size")?;
         }
-        let comm = MpiComm {
+        registry()?;
+        let comm = Arc::new_cyclic(|me| MpiComm {
+            me: me.clone(),
             comm: c,
             rank: r.max(0) as usize,
             size: s.max(1) as usize,
@@ -1006,9 +1053,18 @@ impl MpiComm {
             windows: Mutex::new(HashMap::new()),
             next_win: AtomicU64::new(1),
             pending: Mutex::new(Vec::new()),
-        };
-        registry()?;
-        Ok(Arc::new(comm))
+            stop: StopWord::new(),
+            calls: Mutex::new(CallState {
+                notice: None,
+                active: false,
+                sent: Vec::new(),
+                from: 0,
+            }),
+        });
+        let weak: std::sync::Weak<dyn stop::Interruptible> =
+            Arc::downgrade(&comm) as std::sync::Weak<dyn stop::Interruptible>;
+        stop::register(weak);
+        Ok(comm)
     }
 
     /// The MPI communicator handle (valid while `self` lives).
@@ -1100,6 +1156,12 @@ impl MpiComm {
         err: Option<DtlError>,
         checks: Checks,
     ) -> Result<Header> {
+        if out.flags & CALL_FAILED != 0 {
+            // A rank failed in the recoverable call this collective belongs to and waits in
+            // `call_end`: every rank here learns its error and fails too (see `call_end`).
+            let (rank, cause) = self.failure_of(&out, None)?;
+            return Err(DtlError::PeerFailed { rank, cause });
+        }
         if out.flags & KEY_MISMATCH != 0 {
             return Err(self.mismatch(sig, key));
         }
@@ -1125,6 +1187,8 @@ impl MpiComm {
     fn mismatch(&self, sig: &CollSig, key: u64) -> DtlError {
         let mine = if key == KEY_FINISH {
             "finished (returned from the program)".to_string()
+        } else if key == KEY_CALL_END {
+            "returned from the collective kernel call".to_string()
         } else {
             sig.to_string()
         };
@@ -1378,6 +1442,227 @@ impl MpiComm {
                 "one-sided `{op}` on {dtype} with the MPI backend (MPI accumulates take only built-in operators)"
             ))
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recoverable calls: a failure inside a collective kernel called from a host program (Python)
+// becomes an error on every rank instead of `MPI_Abort`.
+//
+// Between `call_begin` and `call_end` (both collective: every rank calls the same kernel):
+// - A rank whose kernel failed on its own (not an R0011 echo) first sends a zero-byte notice to
+//   every other rank on the communicator's *notice duplicate*, then enters `call_end`.
+// - `call_end` is a loop of header exchanges with the key `KEY_CALL_END`; a failed rank sets
+//   `CALL_FAILED` (and `root`, its rank, when the failure is its own). A rank still inside the
+//   kernel meets such an exchange in its next collective: the header shows `CALL_FAILED`,
+//   every rank of that exchange receives the root's message (one broadcast) and the kernel
+//   rank fails with R0011, returns and enters `call_end` too. The loop ends with the first
+//   exchange in which every rank is in `call_end` (all keys equal): all ranks see the same
+//   header, so they leave together, each having received the same root message.
+// - A rank waiting in a receive or probe polls the notice duplicate (R0011 when a notice is
+//   there) and its stop word (R0016 on SIGINT); a rank computing in a loop is stopped by the
+//   notice watcher thread, which sets the stop word when a notice arrives (only with
+//   `MPI_THREAD_MULTIPLE`; otherwise such a rank is released by the watchdog).
+// - At the end every rank receives the notices addressed to it (the headers sum how many ranks
+//   sent them), completes its own, and clears the stop word: the communicator is in step again
+//   and usable for the next call.
+
+/// A byte for zero-length sends (MPI wants a valid address).
+static NO_DATA: u8 = 0;
+
+/// Communicators inside a recoverable call, for the notice watcher.
+static WATCHED: Mutex<Vec<std::sync::Weak<MpiComm>>> = Mutex::new(Vec::new());
+static NOTICE_WATCHER: OnceLock<()> = OnceLock::new();
+
+/// How often the notice watcher looks for notices.
+const NOTICE_TICK: Duration = Duration::from_millis(20);
+
+fn watch_call(c: std::sync::Weak<MpiComm>) {
+    {
+        let mut w = lock(&WATCHED);
+        w.retain(|x| x.strong_count() > 0);
+        w.push(c);
+    }
+    if !matches!(
+        mpi::environment::threading_support(),
+        mpi::Threading::Multiple
+    ) {
+        return;
+    }
+    NOTICE_WATCHER.get_or_init(|| {
+        let spawned = std::thread::Builder::new()
+            .name("dtl-mpi-notices".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(NOTICE_TICK);
+                    if !mpi_usable() {
+                        return;
+                    }
+                    let live: Vec<Arc<MpiComm>> = lock(&WATCHED)
+                        .iter()
+                        .filter_map(std::sync::Weak::upgrade)
+                        .collect();
+                    for c in live {
+                        c.poll_notice();
+                    }
+                }
+            });
+        // Without the watcher, calls still end cleanly; only a rank that computes without
+        // communicating is not stopped early.
+        drop(spawned);
+    });
+}
+
+fn unwatch_call(c: &MpiComm) {
+    lock(&WATCHED).retain(|x| x.strong_count() > 0 && !std::ptr::eq(x.as_ptr(), c));
+}
+
+impl MpiComm {
+    /// The notice duplicate when a recoverable call is in progress.
+    fn active_notice(&self) -> Option<MPI_Comm> {
+        let c = lock(&self.calls);
+        if c.active { c.notice } else { None }
+    }
+
+    /// The watcher's look for a notice: sets the stop word when one is queued.
+    fn poll_notice(&self) {
+        let mut c = lock(&self.calls);
+        let Some(nc) = c.notice.filter(|_| c.active) else {
+            return;
+        };
+        let mut raw = Self::empty_status();
+        let mut flag: c_int = 0;
+        // SAFETY: a live communicator of ours; valid out-parameters.
+        let rc =
+            unsafe { ffi::MPI_Iprobe(ffi::RSMPI_ANY_SOURCE, NOTICE_TAG, nc, &mut flag, &mut raw) };
+        if rc == 0 && flag != 0 {
+            c.from = raw.MPI_SOURCE.max(0) as usize;
+            self.stop.set(stop::FAILED);
+        }
+    }
+
+    /// The failure of a header with [`CALL_FAILED`]: the root rank's message, broadcast from
+    /// it to every rank of the exchange (`mine`: the message, on the root).
+    fn failure_of(&self, out: &Header, mine: Option<&str>) -> Result<(usize, String)> {
+        if out.root == u32::MAX {
+            return Ok((0, "a rank failed in this collective call".into()));
+        }
+        let q = out.root as usize;
+        let mut v = match mine {
+            Some(m) if q == self.rank => m.as_bytes().to_vec(),
+            _ => Vec::new(),
+        };
+        self.bcast_bytes(&mut v, q)?;
+        Ok((q, String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Tells every other rank that this one failed (zero-byte notices, completed at the end).
+    fn send_notices(&self) -> Result<()> {
+        let mut c = lock(&self.calls);
+        let Some(nc) = c.notice else {
+            return Ok(());
+        };
+        for q in (0..self.size).filter(|&q| q != self.rank) {
+            // SAFETY: reading a predefined handle.
+            let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+            // SAFETY: a zero-byte send from a static byte on our notice duplicate.
+            check(
+                unsafe {
+                    ffi::MPI_Isend(
+                        (&raw const NO_DATA).cast(),
+                        0,
+                        ffi::RSMPI_UINT8_T,
+                        q as c_int,
+                        NOTICE_TAG,
+                        nc,
+                        &mut req,
+                    )
+                },
+                "MPI_Isend (failure notice)",
+            )?;
+            c.sent.push(req);
+        }
+        Ok(())
+    }
+
+    /// Ends a call on every rank: receives the `incoming` notices addressed to this rank,
+    /// completes its own, and clears the stop word.
+    fn finish_call(&self, incoming: usize) -> Result<()> {
+        unwatch_call(self);
+        let mut c = lock(&self.calls);
+        c.active = false;
+        if let Some(nc) = c.notice {
+            let _b = Blocked::enter(1);
+            for _ in 0..incoming {
+                let mut b = 0u8;
+                // SAFETY: a zero-byte receive into a valid byte on our notice duplicate; every
+                // notice counted was sent before its sender entered `call_end`.
+                check(
+                    unsafe {
+                        ffi::MPI_Recv(
+                            (&raw mut b).cast(),
+                            0,
+                            ffi::RSMPI_UINT8_T,
+                            ffi::RSMPI_ANY_SOURCE,
+                            NOTICE_TAG,
+                            nc,
+                            ffi::RSMPI_STATUS_IGNORE,
+                        )
+                    },
+                    "MPI_Recv (failure notice)",
+                )?;
+            }
+        }
+        for mut r in std::mem::take(&mut c.sent) {
+            // SAFETY: an active zero-byte send request of ours; its receiver just took it.
+            check(
+                unsafe { ffi::MPI_Wait(&mut r, ffi::RSMPI_STATUS_IGNORE) },
+                "MPI_Wait (failure notice)",
+            )?;
+        }
+        self.stop.clear(stop::FAILED);
+        Ok(())
+    }
+
+    /// A probe inside a recoverable call: also ends on a peer's failure notice (R0011) and on
+    /// SIGINT (R0016).
+    fn probe_watching(&self, s: c_int, t: c_int, nc: MPI_Comm) -> Result<Status> {
+        let _b = Blocked::enter(2);
+        let mut spins = 0u32;
+        loop {
+            let mut raw = Self::empty_status();
+            let mut flag: c_int = 0;
+            // SAFETY: valid selectors and out-parameters.
+            check(
+                unsafe { ffi::MPI_Iprobe(s, t, self.comm, &mut flag, &mut raw) },
+                "MPI_Iprobe",
+            )?;
+            if flag != 0 {
+                return Self::status_of(&raw);
+            }
+            if self.stop.get() & stop::INTERRUPTED != 0 {
+                return Err(DtlError::Interrupted);
+            }
+            // SAFETY: as above, on our notice duplicate.
+            check(
+                unsafe {
+                    ffi::MPI_Iprobe(ffi::RSMPI_ANY_SOURCE, NOTICE_TAG, nc, &mut flag, &mut raw)
+                },
+                "MPI_Iprobe (failure notices)",
+            )?;
+            if flag != 0 {
+                return Err(DtlError::PeerFailed {
+                    rank: raw.MPI_SOURCE.max(0) as usize,
+                    cause: "it failed during this collective call (its error is reported on every rank at the end of the call)".into(),
+                });
+            }
+            spins = spins.saturating_add(1);
+            if spins < 2000 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
     }
 }
 
@@ -2045,6 +2330,9 @@ impl Comm for MpiComm {
     fn probe(&self, source: Source, tag: TagSel) -> Result<Status> {
         let (s, t) = self.check_source(source, tag)?;
         self.progress_sends();
+        if let Some(nc) = self.active_notice() {
+            return self.probe_watching(s, t, nc);
+        }
         let mut raw = Self::empty_status();
         let _b = Blocked::enter(2);
         // SAFETY: valid source/tag selectors and out-parameter.
@@ -2484,5 +2772,109 @@ impl Comm for MpiComm {
         let _ = err.flush();
         drop(err);
         abort_with(2)
+    }
+
+    fn stop_word(&self) -> &StopWord {
+        &self.stop
+    }
+
+    fn stop_error(&self) -> DtlError {
+        if self.stop.get() & stop::INTERRUPTED != 0 {
+            return DtlError::Interrupted;
+        }
+        DtlError::PeerFailed {
+            rank: lock(&self.calls).from,
+            cause: "it failed during this collective call (its error is reported on every rank at the end of the call)".into(),
+        }
+    }
+
+    fn recoverable(&self) -> bool {
+        true
+    }
+
+    fn call_begin(&self) -> Result<()> {
+        {
+            let mut c = lock(&self.calls);
+            if c.notice.is_none() {
+                // SAFETY: reading a predefined handle.
+                let mut d = unsafe { ffi::RSMPI_COMM_NULL };
+                let _b = Blocked::enter(7);
+                // SAFETY: collective over our communicator (every rank starts the same call);
+                // valid out-parameter.
+                check(
+                    unsafe { ffi::MPI_Comm_dup(self.comm, &mut d) },
+                    "MPI_Comm_dup (failure notices)",
+                )?;
+                c.notice = Some(d);
+            }
+            c.active = true;
+            c.from = 0;
+        }
+        watch_call(self.me.clone());
+        Ok(())
+    }
+
+    fn call_end(&self, failure: Option<(bool, &str)>) -> Result<()> {
+        let reg = registry()?;
+        // This rank's own failure (not an echo of a peer's): tell every rank at once.
+        let own = failure
+            .filter(|(echo, _)| !*echo)
+            .map(|(_, m)| m.to_string());
+        let sent = if own.is_some() {
+            self.send_notices()?;
+            1u16
+        } else {
+            0
+        };
+        let mut failed = failure.is_some();
+        let mut mine = own;
+        let mut result: Option<DtlError> = None;
+        loop {
+            let mut h = Header::new(KEY_CALL_END);
+            if failed {
+                h.flags |= CALL_FAILED;
+                h.notices = sent;
+                if mine.is_some() {
+                    h.root = u32::try_from(self.rank).unwrap_or(u32::MAX - 1);
+                }
+            }
+            let out = self.exchange(reg, &h)?;
+            if out.flags & CALL_FAILED != 0 {
+                let (q, cause) = self.failure_of(&out, mine.as_deref())?;
+                failed = true;
+                if result.is_none() {
+                    result = Some(DtlError::PeerFailed { rank: q, cause });
+                }
+                if out.flags & KEY_MISMATCH != 0 {
+                    // Ranks still in the call's collectives fail now and come here.
+                    continue;
+                }
+                self.finish_call(usize::from(out.notices).saturating_sub(usize::from(sent)))?;
+                return Err(result.unwrap_or_else(|| DtlError::PeerFailed {
+                    rank: q,
+                    cause: String::new(),
+                }));
+            }
+            if out.flags & KEY_MISMATCH != 0 {
+                // Another rank is still in a collective this one never called: R0003 on both,
+                // and both meet here again.
+                let sig = CollSig::new(CollKind::Barrier, Site::NONE);
+                let e = self.mismatch(&sig, KEY_CALL_END);
+                mine = Some(format!("error[{}]: {e} (rank {})", e.code(), self.rank));
+                failed = true;
+                result = Some(e);
+                continue;
+            }
+            self.finish_call(0)?;
+            return Ok(());
+        }
+    }
+}
+
+impl stop::Interruptible for MpiComm {
+    /// SIGINT: kernels on this rank stop at their next loop head, and receives of a
+    /// recoverable call end with R0016; the rest of the call ends as for any failure.
+    fn interrupt(&self) {
+        self.stop.set(stop::INTERRUPTED);
     }
 }

@@ -42,6 +42,7 @@ use crate::elem::{DType, ReduceOp};
 use crate::error::{DtlError, Result, Site};
 use crate::ops;
 use crate::stats::Stats;
+use crate::stop::{self, StopWord};
 
 /// Messages of at most this many bytes per rank travel through the slots (one barrier phase).
 pub const SMALL: usize = 64;
@@ -114,6 +115,8 @@ struct World {
     cv: Condvar,
     watchdog: Option<Duration>,
     next_id: AtomicU64,
+    /// Polled by generated code at loop heads: set with `failed`, and on SIGINT.
+    stop: StopWord,
 }
 
 impl World {
@@ -125,6 +128,7 @@ impl World {
                 *f = Some((rank, cause.to_string()));
             }
             self.failed.store(true, Ordering::SeqCst);
+            self.stop.set(stop::FAILED);
         }
         self.wake_all();
     }
@@ -174,6 +178,21 @@ impl World {
             lines.push(format!("  rank {r}: {state}"));
         }
         lines.join("\n")
+    }
+}
+
+impl stop::Interruptible for World {
+    /// SIGINT: ranks polling the stop word return R0016. A world of more than one rank also
+    /// fails, so that ranks waiting for each other are released too (a one-rank world never
+    /// waits, and stays usable for the next call once its caller clears the bit).
+    fn interrupt(&self) {
+        self.stop.set(stop::INTERRUPTED);
+        if self.size > 1 {
+            let first = (0..self.size)
+                .find(|&r| !self.finished[r].load(Ordering::Acquire))
+                .unwrap_or(0);
+            self.fail(first, "interrupted (SIGINT)");
+        }
     }
 }
 
@@ -679,7 +698,11 @@ fn world_group(nranks: usize, watchdog: Option<Duration>) -> Group {
         cv: Condvar::new(),
         watchdog,
         next_id: AtomicU64::new(0),
+        stop: StopWord::new(),
     });
+    let weak: std::sync::Weak<dyn stop::Interruptible> =
+        Arc::downgrade(&world) as std::sync::Weak<dyn stop::Interruptible>;
+    stop::register(weak);
     Group::new(world, (0..nranks).collect())
 }
 
@@ -829,6 +852,20 @@ impl ThreadsComm {
     /// The first failure recorded in this world: (world rank, cause).
     pub fn first_failure(&self) -> Option<(usize, String)> {
         lock(&self.world().failure).clone()
+    }
+
+    /// The world ranks whose code has not returned yet (see [`ThreadsComm::mark_finished`]).
+    pub fn unfinished(&self) -> Vec<usize> {
+        let w = self.world();
+        (0..w.size)
+            .filter(|&r| !w.finished[r].load(Ordering::Acquire))
+            .collect()
+    }
+
+    /// Where every rank of the world is: `  rank r: finished | running | <what it waits in>`,
+    /// one line each (the report of an R0010 timeout).
+    pub fn report(&self) -> String {
+        self.world().report()
     }
 
     /// The generic wait: spins, yields, then parks until `poll` is ready. `cancellable` waits
@@ -1957,6 +1994,19 @@ impl Comm for ThreadsComm {
 
     fn abort(&self, cause: &str) {
         self.world().fail(self.world_rank(), cause);
+    }
+
+    fn stop_word(&self) -> &StopWord {
+        &self.world().stop
+    }
+
+    fn stop_error(&self) -> DtlError {
+        let w = self.world();
+        if w.stop.get() & stop::INTERRUPTED != 0 {
+            DtlError::Interrupted
+        } else {
+            w.peer_failed()
+        }
     }
 }
 
