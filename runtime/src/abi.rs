@@ -2173,6 +2173,8 @@ pub extern "C" fn dtl_stack_overflow(cx: *mut RankCtx, p: *const u8, len: i64, s
             stack: crate::sys::stack_size().unwrap_or(0),
         })
     })
+}
+
 /// Generated code found the stop word set at a loop head: records why (R0011 when another
 /// rank failed or the watchdog fired, R0016 on SIGINT), and the code returns.
 pub extern "C" fn dtl_poll_stop(cx: *mut RankCtx, site: i32) {
