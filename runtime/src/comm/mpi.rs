@@ -346,7 +346,7 @@ impl Drop for Blocked {
 }
 
 fn start_watchdog() {
-    let Some(limit) = super::threads::watchdog_from_env() else {
+    let Ok(Some(limit)) = super::threads::watchdog_from_env() else {
         return;
     };
     if let Some(r) = world_rank() {
