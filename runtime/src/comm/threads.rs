@@ -105,6 +105,11 @@ pub fn parse_watchdog(text: &str) -> Result<Option<Duration>> {
             "DTL_WATCHDOG_SECS=`{t}` is not a number of seconds ({range})"
         ))
     })?;
+    if x.is_nan() {
+        return Err(DtlError::invalid(format!(
+            "DTL_WATCHDOG_SECS=`{t}` is not a number of seconds ({range})"
+        )));
+    }
     if x == 0.0 {
         return Ok(None);
     }
