@@ -8,10 +8,10 @@
 //!   that run the runtime's own byte-level reductions ([`crate::ops`]).
 //! - Every collective starts with one *header* allreduce of a 56-byte record under a
 //!   user-defined operator (a persistent request per communicator, `MPI_Allreduce_init`,
-//!   started and waited for in our own loop; see *Waiting*). It carries the packed [`CollSig`], a lowest-bad-rank field (so an
-//!   argument error on one rank reaches every rank, as on the threads backend) and sums that
-//!   check counts between ranks. Mismatched collectives therefore meet in the header and give
-//!   R0003 on every rank instead of a hang. Small payloads ride in the header: an allreduce or
+//!   started and waited for in our own loop; see *Waiting*). It carries the packed
+//!   [`CollSig`], a lowest-bad-rank field (so an argument error on one rank reaches every
+//!   rank, as on the threads backend) and sums that check counts between ranks. Mismatched
+//!   collectives therefore meet in the header and give R0003 on every rank instead of a hang. Small payloads ride in the header: an allreduce or
 //!   reduce of at most [`PAYLOAD`] bytes and a broadcast of at most [`PAYLOAD`] bytes are that
 //!   one MPI call and nothing else.
 //! - Point-to-point: sends copy the message and post `MPI_Isend` (a send never waits for the
@@ -35,12 +35,13 @@
 //! than cores that starves the rank being waited for, and a one-sided read needs its target
 //! to run MPI's progress engine: a map lookup cost 2.5-10 ms on 3 processes over 2 cores. So
 //! every wait for another rank (a collective's header, a probe, a one-sided operation) is our
-//! own loop over a nonblocking call ([`MpiComm::wait_for`]): 64 polls, then a `sched_yield`
-//! between polls, or a short nap (about 55 µs) once a yield has been seen to give the core to
-//! a process outside the job for a whole time slice. Each process publishes a progress counter
-//! and what it waits in through a small window over the world (the *progress window*); a rank
-//! that has waited a while reads every rank's record, which is how the watchdog knows whether
-//! anyone progressed and where each rank waits. Calls that wait inside MPI after every rank
+//! own loop over a nonblocking call ([`MpiComm::wait_for`]): polls for 200 µs (20 µs for a
+//! one-sided operation), then a `sched_yield` between polls, or a short nap (about 55 µs) once
+//! a yield has been seen to give the core to a process outside the job for a whole time
+//! slice. Each process publishes a progress counter and what it waits in through a small
+//! window over the world (the *progress window*); a rank that has waited a while reads every
+//! rank's record, which is how the watchdog knows whether anyone progressed and where each
+//! rank waits. Calls that wait inside MPI after every rank
 //! has joined (the body of a large collective, flushes, compare-and-swap, window free, split)
 //! are timed per call by a watchdog thread instead.
 //!
@@ -392,9 +393,16 @@ static WATCH_RANK: AtomicU64 = AtomicU64::new(0);
 /// How many times a wait tests its MPI call before it looks at the clock (a peer that is
 /// running answers well within it).
 const SPIN_TESTS: u32 = 64;
-/// How long a wait keeps polling before it starts giving the processor away: a peer running
-/// on another core answers within it, and napping any sooner would add a nap's latency.
-const SPIN_FOR: Duration = Duration::from_micros(20);
+/// How long a wait for other ranks to arrive (a collective's header, a probe) keeps polling
+/// before it starts giving the processor away. Ranks of a collective arrive at about the same
+/// time unless one was preempted; napping sooner than this added a nap (about 55 µs) to many
+/// collectives on a loaded machine (a 1-f64 allreduce on 2 pinned ranks: 2-7 µs with 20 µs,
+/// 1.0-1.5 µs with 200 µs, 1.9-6.5 µs before waits were ours).
+const SPIN_COLLECTIVE: Duration = Duration::from_micros(200);
+/// The same for the completion of a one-sided operation, whose target may be napping (see
+/// [`NAP`]): a shorter spin leaves the core to a target that shares it (map lookups with
+/// `mpirun -n 3` on 2 cores: 3.2 per ms with 20 µs, 2.3 with 200 µs).
+const SPIN_RMA: Duration = Duration::from_micros(20);
 
 /// A `sched_yield` that takes longer than this gave the core away for a time slice, to a
 /// process outside the job (Linux schedules process groups fairly, and a yield skips the
@@ -687,9 +695,23 @@ fn watch_step(since: Instant, limit: Duration, desc: &str) -> Option<String> {
         let state = if q == me {
             desc.to_string()
         } else {
-            match peers.get(q).and_then(|p| p.known) {
-                Some(rec) => describe_record(&rec),
-                None => {
+            // SAFETY: reading a predefined handle.
+            let null = unsafe { ffi::RSMPI_REQUEST_NULL };
+            match peers.get(q) {
+                Some(Peer {
+                    known: Some(rec),
+                    req,
+                    issued,
+                    ..
+                }) if *req != null && now.saturating_duration_since(*issued) > 2 * look => format!(
+                    "{} as last seen; has not answered for {:?} (computing outside MPI, or stopped)",
+                    describe_record(rec),
+                    now.saturating_duration_since(*issued)
+                ),
+                Some(Peer {
+                    known: Some(rec), ..
+                }) => describe_record(rec),
+                _ => {
                     "did not answer (has not entered MPI since: computing, or stopped)".to_string()
                 }
             }
@@ -1524,6 +1546,10 @@ impl MpiComm {
     /// The header allreduce itself: the communicator's persistent request, started and waited
     /// for in [`MpiComm::wait_for`]. `what` describes the collective for watchdog reports.
     fn exchange(&self, h: &Header, what: &dyn Fn() -> String) -> Result<Header> {
+        if self.size == 1 {
+            // The allreduce of one header is that header; no MPI call needed.
+            return Ok(*h);
+        }
         let Ok(mut hr) = self.header.try_lock() else {
             return Err(DtlError::invalid(format!(
                 "rank {} called a collective while another collective of the same communicator was running on it \
@@ -1544,19 +1570,23 @@ impl MpiComm {
             "MPI_Start (collective header)",
         )?;
         *active = true;
-        self.wait_for(what, &mut || test(req, "MPI_Test (collective header)"))?;
+        self.wait_for(SPIN_COLLECTIVE, what, &mut || {
+            test(req, "MPI_Test (collective header)")
+        })?;
         *active = false;
         Ok(hr.bufs[1])
     }
 
-    /// Waits until `poll` says the awaited operation completed: a short spin, then yielding
-    /// the processor between polls, so that with more processes than cores the ranks we wait
-    /// for (or serve one-sided operations to) get to run. Counts the completion as progress.
+    /// Waits until `poll` says the awaited operation completed: polls for `spin_for`, then
+    /// gives the processor away between polls ([`pause`]: a yield, or a nap while yields are
+    /// slow), so that with more processes than cores the ranks we wait for (or serve one-sided
+    /// operations to) get to run. Counts the completion as progress.
     /// The slow path publishes what we wait in and runs the watchdog: R0010 once no rank of
     /// the world has communicated for `DTL_WATCHDOG_SECS` (see [`watch_step`]).
     #[inline]
     fn wait_for(
         &self,
+        spin_for: Duration,
         what: &dyn Fn() -> String,
         poll: &mut dyn FnMut() -> Result<bool>,
     ) -> Result<()> {
@@ -1567,18 +1597,19 @@ impl MpiComm {
             }
             std::hint::spin_loop();
         }
-        self.wait_slow(what, poll)
+        self.wait_slow(spin_for, what, poll)
     }
 
     #[cold]
     #[inline(never)]
     fn wait_slow(
         &self,
+        spin_for: Duration,
         what: &dyn Fn() -> String,
         poll: &mut dyn FnMut() -> Result<bool>,
     ) -> Result<()> {
         let since = Instant::now();
-        while since.elapsed() < SPIN_FOR {
+        while since.elapsed() < spin_for {
             for _ in 0..SPIN_TESTS {
                 if poll()? {
                     progressed();
@@ -1622,7 +1653,9 @@ impl MpiComm {
     /// caller's buffer: returning early would hand that buffer back while MPI may still use
     /// it, so a failed wait (watchdog, MPI error) aborts the job instead.
     fn wait_rma(&self, req: &mut MPI_Request, what: &dyn Fn() -> String) {
-        if let Err(e) = self.wait_for(what, &mut || test(req, "MPI_Test (one-sided operation)")) {
+        if let Err(e) = self.wait_for(SPIN_RMA, what, &mut || {
+            test(req, "MPI_Test (one-sided operation)")
+        }) {
             self.fail(&e);
         }
     }
@@ -1775,7 +1808,7 @@ impl MpiComm {
             };
             format!("{verb} from {from}, {tag}")
         };
-        self.wait_for(&what, &mut || {
+        self.wait_for(SPIN_COLLECTIVE, &what, &mut || {
             let mut flag: c_int = 0;
             // SAFETY: valid source/tag selectors and out-parameters.
             check(

@@ -24,9 +24,9 @@
 //! when a rank fails ([`Comm::abort`]), and with R0010 (a report of where every rank waits)
 //! when no rank of the world has completed any communication for the watchdog limit (the
 //! per-rank [`Stats`] counters are the progress measure, so a rank that keeps communicating
-//! while others wait restarts everyone's clock). A rank that leaves a commit phase early (failure,
-//! watchdog) first *retracts* its increment, so no other rank can start touching its buffers;
-//! the completion phase is never cancelled. Any early exit fails the whole world: the
+//! while others wait restarts everyone's clock). A rank that leaves a commit phase early
+//! (failure, watchdog) first *retracts* its increment, so no other rank can start touching its
+//! buffers; the completion phase is never cancelled. Any early exit fails the whole world: the
 //! communicator is out of step for good.
 //!
 //! This module is one of the runtime's allowed `unsafe` sites: shared slots, raw buffer
