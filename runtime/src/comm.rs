@@ -137,6 +137,16 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct WinId(pub u64);
 
+/// One read of [`Comm::win_get_many`]: `buf.len()` bytes at byte `offset` of `target`'s
+/// memory in window `win`.
+#[derive(Debug)]
+pub struct WinRead<'a> {
+    pub win: WinId,
+    pub target: usize,
+    pub offset: usize,
+    pub buf: &'a mut [u8],
+}
+
 /// The communication interface. See the module docs for the collective contract.
 pub trait Comm: Send + Sync {
     /// This rank, in `0..size()`. Local, non-blocking.
@@ -286,6 +296,17 @@ pub trait Comm: Send + Sync {
     /// One-sided read of `buf.len()` bytes at byte offset `offset` of `target`'s window.
     /// Bounds are checked (R0001); a bad target is R0004.
     fn win_get(&self, win: WinId, target: usize, offset: usize, buf: &mut [u8]) -> Result<()>;
+
+    /// Several one-sided reads, each as [`Comm::win_get`], that a backend may overlap: the MPI
+    /// backend issues them all and then waits once, so reading a few values of one rank costs
+    /// one round trip instead of one per value (the distributed map reads a slot's state, key
+    /// and value this way). On an error some reads may have happened.
+    fn win_get_many(&self, reads: &mut [WinRead<'_>]) -> Result<()> {
+        for r in reads {
+            self.win_get(r.win, r.target, r.offset, r.buf)?;
+        }
+        Ok(())
+    }
 
     /// One-sided write; visible to the target at the next fence or barrier.
     fn win_put(&self, win: WinId, target: usize, offset: usize, buf: &[u8]) -> Result<()>;

@@ -240,7 +240,7 @@ impl fmt::Display for DtlError {
             DtlError::Timeout { report } => {
                 write!(
                     f,
-                    "watchdog: a wait exceeded its limit (deadlock?)\n{report}"
+                    "watchdog: no rank communicated within the watchdog limit (deadlock?)\n{report}"
                 )
             }
             DtlError::PeerFailed { rank, cause } => {

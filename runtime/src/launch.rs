@@ -13,7 +13,8 @@ use crate::error::{DtlError, Result};
 pub struct Config {
     pub nranks: usize,
     /// Longest any wait may take before it fails with R0010 and a report of every rank's wait.
-    /// `None`: `DTL_WATCHDOG_SECS` (seconds; `0` disables), else 60 s.
+    /// `None`: `DTL_WATCHDOG_SECS` (seconds; `0` disables; R0009 when it is not a number of
+    /// seconds in range, see [`threads::parse_watchdog`]), else 60 s.
     pub watchdog: Option<Duration>,
     /// Stack size of each rank's thread in bytes (`None`: the Rust default).
     pub stack_size: Option<usize>,
@@ -124,7 +125,7 @@ pub fn run_with<R: Send, F: Fn(&CommRef) -> Result<R> + Sync>(
     }
     let watchdog = match config.watchdog {
         Some(d) => Some(d),
-        None => threads::watchdog_from_env(),
+        None => threads::watchdog_from_env()?,
     };
     let comms = threads::create(config.nranks, watchdog)?;
     let f = &f;
