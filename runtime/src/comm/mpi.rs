@@ -3461,7 +3461,7 @@ impl Comm for MpiComm {
     }
 
     fn call_end(&self, failure: Option<(bool, &str)>) -> Result<()> {
-        let reg = registry()?;
+        registry()?;
         // This rank's own failure (not an echo of a peer's): tell every rank at once.
         let own = failure
             .filter(|(echo, _)| !*echo)
@@ -3484,7 +3484,7 @@ impl Comm for MpiComm {
                     h.root = u32::try_from(self.rank).unwrap_or(u32::MAX - 1);
                 }
             }
-            let out = self.exchange(reg, &h)?;
+            let out = self.exchange(&h, &|| "the end of a recoverable call".to_string())?;
             if out.flags & CALL_FAILED != 0 {
                 let (q, cause) = self.failure_of(&out, mine.as_deref())?;
                 failed = true;
