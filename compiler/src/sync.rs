@@ -812,6 +812,10 @@ impl<'a> Fx<'a> {
                         let in_forall = cx.forall != InForall::No;
                         let help = if in_forall {
                             "iterations of one `forall` run on different ranks at the same time: read from a copy made before it (`let old = copy(...);`), or split the `forall` in two".to_string()
+                        } else if cx.mode == Mode::Decide {
+                            // Rank-uniform level: both accesses are in one statement that every
+                            // rank runs, so no statement boundary lies between them.
+                            "every rank runs this statement, so one rank's access races with another's inside it: let one rank do it (`if rank() == 0 { ... }`), use `atomic_add`, or split it in two statements".to_string()
                         } else {
                             "move the later access out of the rank-dependent branch, after a `barrier()` that every rank reaches".to_string()
                         };

@@ -119,7 +119,7 @@ def test_a_container_held_by_a_kernel_on_another_thread_raises_instead_of_panick
         """
         import os, signal, threading, time
         import dtl
-        prog = dtl.compile("fn hold(x: vector<f64>) { while true { x[0] += 1.0; } }\\n")
+        prog = dtl.compile("fn hold(x: vector<f64>) { while true { forall i in x { x[i] += 1.0; } } }\\n")
         ctx = dtl.Context()
         y = dtl.DistributedVector(ctx, 10)
         out = []
