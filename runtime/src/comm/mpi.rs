@@ -1857,9 +1857,14 @@ impl MpiComm {
 
     /// Waits for a message matching (source, tag) in our own loop of `MPI_Iprobe` (see
     /// [`MpiComm::wait_for`]); `verb` names the call in watchdog reports.
+    /// Waits for a message (`probe`, and `recv` before it receives). Inside a recoverable call
+    /// the wait also ends on a peer's failure notice ([`Self::probe_watching`]).
     fn probe_wait(&self, verb: &str, source: Source, tag: TagSel) -> Result<Status> {
         let (s, t) = self.check_source(source, tag)?;
         self.progress_sends();
+        if let Some(nc) = self.active_notice() {
+            return self.probe_watching(s, t, nc);
+        }
         let mut raw = Self::empty_status();
         let what = || {
             let from = match source {
@@ -2933,11 +2938,6 @@ impl Comm for MpiComm {
     }
 
     fn probe(&self, source: Source, tag: TagSel) -> Result<Status> {
-        if let Some(nc) = self.active_notice() {
-            let (s, t) = self.check_source(source, tag)?;
-            self.progress_sends();
-            return self.probe_watching(s, t, nc);
-        }
         self.probe_wait("probe", source, tag)
     }
 
