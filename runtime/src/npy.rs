@@ -143,7 +143,12 @@ fn agree<X>(comm: &CommRef, path: &str, r: Result<X>) -> Result<X> {
     } else {
         u64::MAX
     };
-    let first = comm.allreduce_scalar(me, ReduceOp::Min)?;
+    // The others may stop the run as soon as they have the result (R0011 naming this rank):
+    // then this rank's own error, the cause, is the one to report.
+    let first = match comm.allreduce_scalar(me, ReduceOp::Min) {
+        Ok(f) => f,
+        Err(e) => return Err(r.err().unwrap_or(e)),
+    };
     match r {
         Err(e) => Err(e),
         Ok(_) if first != u64::MAX => Err(DtlError::PeerFailed {
