@@ -235,6 +235,7 @@ pub fn compile<M: Module>(
         }
     }
     let live = reachable(m, &roots);
+    let recursive = recursive_fns(m);
     for (i, &is_live) in live.iter().enumerate() {
         if !is_live {
             // Never called (e.g. the unused parts of an imported stdlib module): not compiled.
@@ -245,7 +246,7 @@ pub fn compile<M: Module>(
         let legend = {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             let mut fx = FnGen::new(&mut g, b, Some(f), &f.locals);
-            fx.function(f)?;
+            fx.function(f, recursive[i])?;
             fx.legend()
         };
         g.define(g.funcs[i], &mut ctx, &f.name, &legend)?;
@@ -485,6 +486,9 @@ struct FnGen<'g, 'a, M: Module> {
     /// Float constants a loop function receives as arguments (bits, type, parameter): used
     /// instead of `f64const`, which Cranelift rematerializes inside the loop on every use.
     const_args: Vec<(u64, Scalar, Value)>,
+    /// While lowering a `forall`: the site its row loops poll the stop word with (column
+    /// loops of tensors and the bounded SIMD and fused loops do not poll).
+    row_poll: Option<i64>,
 }
 
 fn flags() -> MemFlagsData {
@@ -511,6 +515,12 @@ const UNROLL: i64 = 2;
 /// with their product (4,000 allocations in one function took 17 s and 2 GB to compile). Below
 /// it, the code is as before.
 const MAX_SSA_HANDLES: usize = 64;
+
+/// Iterations between two polls of the stop word in `forall` row loops and `for` loops without
+/// a step (see [`FnGen::stepped_loop`]): a poll per iteration cost 5-7 % of a loop as small as
+/// `pi`'s; per chunk it is not measurable, and a chunk of iterations takes microseconds (a
+/// loop inside polls for itself).
+const POLL_EVERY: i64 = 1024;
 
 impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn new(
@@ -565,6 +575,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             in_init,
             elide_bounds: false,
             const_args: Vec::new(),
+            row_poll: None,
         }
     }
 
@@ -644,6 +655,32 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         self.b.ins().brif(f, self.fail, &[], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
+    }
+
+    /// The stop poll at the head of a user loop: one atomic load of the communicator's stop
+    /// word (its address is loaded once, outside the loops: a read-only, movable load) and a
+    /// branch to a cold block that records why (`dtl_poll_stop`) and takes the failure exit.
+    /// The load is atomic so that Cranelift's alias analysis never merges it with an earlier
+    /// poll: a loop whose body touches no memory would otherwise read the word only once.
+    fn poll_stop(&mut self, site: i64) -> CResult<()> {
+        let p = self
+            .b
+            .ins()
+            .load(types::I64, ro_flags(), self.cx, abi::cx_offsets::STOP);
+        let w = self.b.ins().atomic_load(types::I64, flags(), p);
+        let stopb = self.b.create_block();
+        self.b.set_cold_block(stopb);
+        let cont = self.b.create_block();
+        self.b.ins().brif(w, stopb, &[], cont, &[]);
+        self.b.switch_to_block(stopb);
+        self.b.seal_block(stopb);
+        let s = self.i32c(site);
+        let cx = self.cx;
+        self.rt("dtl_poll_stop", &[cx, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        Ok(())
     }
 
     fn hdr(&mut self, h: Value, off: i32) -> Value {
@@ -742,7 +779,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     // ------------------------------------------------------------------ function bodies
 
-    fn function(&mut self, f: &hir::Function) -> CResult<()> {
+    /// A source function; `recursive`: it can call itself (see [`recursive_fns`]), so its
+    /// prologue checks the stack depth.
+    fn function(&mut self, f: &hir::Function, recursive: bool) -> CResult<()> {
         // Parameters.
         let entry = self
             .b
@@ -755,6 +794,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let var = self.b.declare_var(vt);
             self.b.def_var(var, v);
             self.vars[p.0 as usize] = Some(var);
+        }
+        // A recursive function that runs collectives also counts its nesting: each level waits
+        // for every rank, so the stack would take minutes to run out.
+        let counted = recursive && f.collective;
+        if recursive {
+            self.stack_check(f, counted)?;
         }
         self.declare_vars(true);
         let rt = value_ty(f.ret);
@@ -781,6 +826,21 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
         // Normal exit: release owned container locals.
         self.b.switch_to_block(self.exit);
+        if counted {
+            let left = self.b.ins().load(
+                types::I64,
+                flags(),
+                self.cx,
+                abi::cx_offsets::COLLECTIVE_DEPTH_LEFT,
+            );
+            let left = self.b.ins().iadd_imm_s(left, 1);
+            self.b.ins().store(
+                flags(),
+                left,
+                self.cx,
+                abi::cx_offsets::COLLECTIVE_DEPTH_LEFT,
+            );
+        }
         let site = self.site(&f.span);
         for var in self.owned_locals.clone() {
             let h = self.b.use_var(var);
@@ -802,6 +862,46 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
         }
         self.finish(&rt.into_iter().collect::<Vec<_>>());
+        Ok(())
+    }
+
+    /// The stack-depth check of a recursive function's prologue: with the stack pointer (after
+    /// this function's frame is allocated) below the rank context's `stack_limit`, fail with
+    /// R0015 at the function's definition and return, instead of overflowing the stack. The
+    /// limit leaves `dtl_runtime::sys::STACK_MARGIN` bytes for the runtime's own calls. With
+    /// `counted` (a collective function) it also takes one level from the context's
+    /// `collective_depth_left` (given back at the normal exit) and fails when none is left.
+    fn stack_check(&mut self, f: &hir::Function, counted: bool) -> CResult<()> {
+        let sp = self.b.ins().get_stack_pointer(types::I64);
+        let lim = self
+            .b
+            .ins()
+            .load(types::I64, flags(), self.cx, abi::cx_offsets::STACK_LIMIT);
+        let mut bad = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, lim);
+        if counted {
+            let off = abi::cx_offsets::COLLECTIVE_DEPTH_LEFT;
+            let left = self.b.ins().load(types::I64, flags(), self.cx, off);
+            let left = self.b.ins().iadd_imm_s(left, -1);
+            self.b.ins().store(flags(), left, self.cx, off);
+            let none = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
+            bad = self.b.ins().bor(bad, none);
+        }
+        let failb = self.b.create_block();
+        self.b.set_cold_block(failb);
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, failb, &[], cont, &[]);
+        self.b.switch_to_block(failb);
+        self.b.seal_block(failb);
+        let bytes: Box<[u8]> = f.name.as_bytes().into();
+        let p = self.i64c(bytes.as_ptr() as i64);
+        let n = self.i64c(bytes.len() as i64);
+        self.g.strings.push(bytes);
+        let s = self.site(&f.span);
+        let cx = self.cx;
+        self.rt("dtl_stack_overflow", &[cx, p, n, s], false)?;
+        self.b.ins().jump(self.fail, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
         Ok(())
     }
 
@@ -1042,6 +1142,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
+                let site = self.g.site(span);
+                self.poll_stop(site)?;
                 self.loops.push((head, exit));
                 self.block(body)?;
                 self.loops.pop();
@@ -1084,14 +1186,43 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 let bodyb = self.b.create_block();
                 let inc = self.b.create_block();
                 let exit = self.b.create_block();
-                self.b.ins().jump(head, &[]);
+                let site = self.g.site(span);
+                // Without a step, the iterations run in chunks of POLL_EVERY with a poll
+                // before each (as `stepped_loop`); with one, the poll is per iteration.
+                let (limit, chead) = if step.is_none() {
+                    let chead = self.b.create_block();
+                    let cbody = self.b.create_block();
+                    self.b.ins().jump(chead, &[]);
+                    self.b.switch_to_block(chead);
+                    let i = self.b.use_var(ivar);
+                    let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, e);
+                    self.b.ins().brif(done, exit, &[], cbody, &[]);
+                    self.b.switch_to_block(cbody);
+                    self.b.seal_block(cbody);
+                    self.poll_stop(site)?;
+                    // i < e: see `stepped_loop`.
+                    let rem = self.b.ins().isub(e, i);
+                    let most = self.i64c(POLL_EVERY);
+                    let take = self.b.ins().umin(rem, most);
+                    let cend = self.b.ins().iadd(i, take);
+                    self.b.ins().jump(head, &[]);
+                    (cend, Some(chead))
+                } else {
+                    self.b.ins().jump(head, &[]);
+                    (e, None)
+                };
                 self.b.switch_to_block(head);
                 let i = self.b.use_var(ivar);
                 // Exit first: see `stepped_loop`.
-                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, e);
-                self.b.ins().brif(done, exit, &[], bodyb, &[]);
+                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, limit);
+                self.b
+                    .ins()
+                    .brif(done, chead.unwrap_or(exit), &[], bodyb, &[]);
                 self.b.switch_to_block(bodyb);
                 self.b.seal_block(bodyb);
+                if chead.is_none() {
+                    self.poll_stop(site)?;
+                }
                 if let Some(v) = self.vars[var.0 as usize] {
                     self.b.def_var(v, i);
                 }
@@ -1119,6 +1250,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
                 self.b.ins().jump(head, &[]);
                 self.b.seal_block(head);
+                if let Some(c) = chead {
+                    self.b.seal_block(c);
+                }
                 self.b.switch_to_block(exit);
                 self.b.seal_block(exit);
             }
@@ -1400,7 +1534,10 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
                 self.b.switch_to_block(rb);
                 self.b.seal_block(rb);
+                // Temporaries made on the right side live only on this path: release them here.
+                let mark = self.temps.len();
                 let y = self.scalar(b)?;
+                self.release_temps(mark, &b.span)?;
                 self.b.ins().jump(join, &[BlockArg::Value(y)]);
                 self.b.switch_to_block(join);
                 self.b.seal_block(join);
@@ -2073,19 +2210,20 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn counted_loop(
         &mut self,
         n: Value,
+        poll: Option<i64>,
         body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let z = self.i64c(0);
-        self.stepped_loop(z, n, 1, body)
+        self.stepped_loop(z, n, 1, poll, body)
     }
 
-    /// A loop `k = start; k < end; k += step`, with `body(k)`.
     /// A loop over `k in a.0..a.1` then `k in b.0..b.1` (`a.0 <= a.1 <= b.0 <= b.1`) with one
     /// copy of `body(k)`: the two edge ranges around an interior that runs separately.
     fn range_pair_loop(
         &mut self,
         a: (Value, Value),
         b: (Value, Value),
+        poll: Option<i64>,
         mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let head = self.b.create_block();
@@ -2101,6 +2239,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         self.b.ins().brif(done, exit, &[], bodyb, &[]);
         self.b.switch_to_block(bodyb);
         self.b.seal_block(bodyb);
+        if let Some(site) = poll {
+            self.poll_stop(site)?;
+        }
         body(self, k)?;
         let k1 = self.b.ins().iadd_imm_s(k, 1);
         self.b.ins().jump(head, &[BlockArg::Value(k1)]);
@@ -2110,31 +2251,73 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         Ok(())
     }
 
+    /// A loop `k = start; k < end; k += step`, with `body(k)`. With `poll` (a site) the
+    /// iterations run in chunks of [`POLL_EVERY`], and the stop word is polled before each
+    /// chunk (see [`FnGen::poll_stop`]): the loop that runs the body is the unpolled one.
     fn stepped_loop(
         &mut self,
         start: Value,
         end: Value,
         step: i64,
+        poll: Option<i64>,
         mut body: impl FnMut(&mut Self, Value) -> CResult<()>,
     ) -> CResult<()> {
         let head = self.b.create_block();
         let bodyb = self.b.create_block();
         let exit = self.b.create_block();
         let kv = self.b.append_block_param(head, types::I64);
-        self.b.ins().jump(head, &[BlockArg::Value(start)]);
+        // Without a poll the loop leaves to `exit`; with one, to the chunk loop's head.
+        let (limit, leave) = match poll {
+            None => {
+                self.b.ins().jump(head, &[BlockArg::Value(start)]);
+                (end, None)
+            }
+            Some(site) => {
+                let chead = self.b.create_block();
+                let cbody = self.b.create_block();
+                let cv = self.b.append_block_param(chead, types::I64);
+                self.b.ins().jump(chead, &[BlockArg::Value(start)]);
+                self.b.switch_to_block(chead);
+                let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, cv, end);
+                self.b.ins().brif(done, exit, &[], cbody, &[]);
+                self.b.switch_to_block(cbody);
+                self.b.seal_block(cbody);
+                self.poll_stop(site)?;
+                // cv < end: `end - cv` is the exact distance as an unsigned value, and the
+                // chunk's end `cv + min(distance, POLL_EVERY * step)` cannot pass `end`.
+                let rem = self.b.ins().isub(end, cv);
+                let most = self.i64c(POLL_EVERY.saturating_mul(step.max(1)));
+                let take = self.b.ins().umin(rem, most);
+                let cend = self.b.ins().iadd(cv, take);
+                self.b.ins().jump(head, &[BlockArg::Value(cv)]);
+                (cend, Some(chead))
+            }
+        };
         self.b.switch_to_block(head);
         // The exit is the branch's first target: Cranelift's optimizer (0.135) visits the
         // header's successors in that order, and only elaborates the body while it still
         // knows it is inside the loop when the body comes second; otherwise loop-invariant
         // values are computed inside the loop instead of hoisted out of it.
-        let done = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, kv, end);
-        self.b.ins().brif(done, exit, &[], bodyb, &[]);
+        let done = self
+            .b
+            .ins()
+            .icmp(IntCC::SignedGreaterThanOrEqual, kv, limit);
+        match leave {
+            None => self.b.ins().brif(done, exit, &[], bodyb, &[]),
+            Some(chead) => self
+                .b
+                .ins()
+                .brif(done, chead, &[BlockArg::Value(kv)], bodyb, &[]),
+        };
         self.b.switch_to_block(bodyb);
         self.b.seal_block(bodyb);
         body(self, kv)?;
         let k1 = self.b.ins().iadd_imm_s(kv, step);
         self.b.ins().jump(head, &[BlockArg::Value(k1)]);
         self.b.seal_block(head);
+        if let Some(chead) = leave {
+            self.b.seal_block(chead);
+        }
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         Ok(())
@@ -2223,7 +2406,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 start = nv;
             }
         }
-        self.stepped_loop(start, n, 1, |s, k| {
+        self.stepped_loop(start, n, 1, None, |s, k| {
             let mut v = s.emit_elem_calls_first(&tree, k, span)?;
             let off = s.b.ins().imul_imm_s(k, es);
             let a = s.b.ins().iadd(data, off);
@@ -2308,6 +2491,38 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         })
     }
 
+    /// `v` when container `h` is replicated (uniform decision: every rank sees the same
+    /// partition), else its allreduce.
+    fn allreduce_unless_replicated(
+        &mut self,
+        h: Value,
+        v: Value,
+        s: Scalar,
+        op: ReduceOp,
+        span: &Span,
+    ) -> CResult<Value> {
+        let kind = self.hdr(h, hdr::KIND);
+        let rep = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, kind, abi::kind::REPLICATED);
+        let rb = self.b.create_block();
+        let ab = self.b.create_block();
+        let join = self.b.create_block();
+        let res = self.b.append_block_param(join, clif_ty(s));
+        self.b.ins().brif(rep, rb, &[], ab, &[]);
+        self.b.switch_to_block(rb);
+        self.b.seal_block(rb);
+        self.b.ins().jump(join, &[BlockArg::Value(v)]);
+        self.b.switch_to_block(ab);
+        self.b.seal_block(ab);
+        let g = self.allreduce_val(v, s, op, span)?;
+        self.b.ins().jump(join, &[BlockArg::Value(g)]);
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        Ok(res)
+    }
+
     fn allreduce_val(&mut self, v: Value, s: Scalar, op: ReduceOp, span: &Span) -> CResult<Value> {
         let bits = self.bits_of(v, s);
         let dt = self.i32c(dcode(s));
@@ -2373,7 +2588,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 self.b.def_var(acc, r);
             }
         }
-        self.stepped_loop(start, n, 1, |s, k| {
+        self.stepped_loop(start, n, 1, None, |s, k| {
             let v = s.emit_elem_calls_first(&tree, k, span)?;
             let v = if count {
                 s.b.ins().uextend(types::I64, v)
@@ -2387,26 +2602,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         })?;
         let local = self.b.use_var(acc);
         // Replicated containers: the local value is already the global one.
-        let kind = self.hdr(first, hdr::KIND);
-        let rep = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, kind, abi::kind::REPLICATED);
-        let rb = self.b.create_block();
-        let ab = self.b.create_block();
-        let join = self.b.create_block();
-        let res = self.b.append_block_param(join, clif_ty(acc_s));
-        self.b.ins().brif(rep, rb, &[], ab, &[]);
-        self.b.switch_to_block(rb);
-        self.b.seal_block(rb);
-        self.b.ins().jump(join, &[BlockArg::Value(local)]);
-        self.b.switch_to_block(ab);
-        self.b.seal_block(ab);
-        let g = self.allreduce_val(local, acc_s, op, span)?;
-        self.b.ins().jump(join, &[BlockArg::Value(g)]);
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        Ok(res)
+        self.allreduce_unless_replicated(first, local, acc_s, op, span)
     }
 
     // ------------------------------------------------------------------ forall
@@ -2431,11 +2627,17 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         }
         let var0 = vars[0];
         let gvar = self.vars[var0.0 as usize].ok_or_else(|| ice("forall var".into()))?;
+        let mut iter_handle = None;
+        let saved_poll = self.row_poll;
+        let poll = Some(self.g.site(span));
+        self.row_poll = poll;
         match over {
             ForallOver::Range(a, b) => {
                 let a = self.scalar(a)?;
                 let bnd = self.scalar(b)?;
-                let n0 = self.b.ins().isub(bnd, a);
+                // More than i64::MAX indices would wrap to a negative count (no iterations).
+                let (n0, of) = self.b.ins().ssub_overflow(bnd, a);
+                self.fail_if(of, 3, span)?;
                 let z = self.i64c(0);
                 let n = self.b.ins().smax(n0, z);
                 let p = self
@@ -2464,6 +2666,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
             ForallOver::Container(c) => {
                 let h = self.handle(c)?;
+                iter_handle = Some(h);
                 // Prepare every container the body indexes by the iteration variable.
                 let offsets = index_offsets(body, var0);
                 // Each indexed container with its reach (the largest |k|).
@@ -2635,14 +2838,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                         let j = (vars[1], inner_vars[0]);
                         self.tensor_interior(klo, khi, base, gvar, var0, j, &modes, dim, body)
                     } else {
-                        self.stepped_loop(klo, khi, 1, |s, k| {
+                        self.stepped_loop(klo, khi, 1, poll, |s, k| {
                             let gi = s.b.ins().iadd(base, k);
                             s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
                         })
                     };
                     self.elide_bounds = saved;
                     r?;
-                    self.range_pair_loop((z, klo), (khi, rows), |s, k| {
+                    self.range_pair_loop((z, klo), (khi, rows), poll, |s, k| {
                         let gi = s.b.ins().iadd(base, k);
                         s.forall_row(k, gi, gvar, var0, &modes, &inner_vars, dim1, dim2, body)
                     })?;
@@ -2661,7 +2864,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                     self.elide_bounds = saved;
                     r?;
                 } else {
-                    let r = self.counted_loop(rows, |s, k| {
+                    let r = self.counted_loop(rows, poll, |s, k| {
                         let gi = s.b.use_var(givar);
                         if simple {
                             let g1 = s.b.ins().iadd(gi, step);
@@ -2692,9 +2895,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
                 }
             }
         }
+        self.row_poll = saved_poll;
         for (var, op, s, before) in reds {
             let part = self.b.use_var(var);
-            let tot = self.allreduce_val(part, s, op, span)?;
+            let tot = match iter_handle {
+                // Over a replicated container every rank visited every index: its partial
+                // result is already the whole one (an allreduce would count each index once
+                // per rank).
+                Some(h) => self.allreduce_unless_replicated(h, part, s, op, span)?,
+                None => self.allreduce_val(part, s, op, span)?,
+            };
             let v = self.combine(op, before, tot, s, span)?;
             self.b.def_var(var, v);
         }
@@ -2854,6 +3064,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         for (_, t) in &rts {
             self.b.append_block_param(self.exit, *t);
         }
+        self.row_poll = Some(self.g.site(span));
         self.range_rows(base, cnt, var0, body)?;
         let outs: Vec<BlockArg> = rts
             .iter()
@@ -2882,7 +3093,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             modes: HashMap::new(),
             range: true,
         });
-        let r = self.counted_loop(cnt, |s, k| {
+        let poll = self.row_poll;
+        let r = self.counted_loop(cnt, poll, |s, k| {
             let i = s.b.ins().iadd(base, k);
             s.b.def_var(gvar, i);
             s.forall_body(body)
@@ -2917,16 +3129,16 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             0 => self.forall_body(body),
             1 => {
                 let jv = inner_vars[0];
-                self.counted_loop(dim1, |s2, j| {
+                self.counted_loop(dim1, None, |s2, j| {
                     s2.b.def_var(jv, j);
                     s2.forall_body(body)
                 })
             }
             _ => {
                 let (jv, lv) = (inner_vars[0], inner_vars[1]);
-                self.counted_loop(dim1, |s2, j| {
+                self.counted_loop(dim1, None, |s2, j| {
                     s2.b.def_var(jv, j);
-                    s2.counted_loop(dim2, |s3, l| {
+                    s2.counted_loop(dim2, None, |s3, l| {
                         s3.b.def_var(lv, l);
                         s3.forall_body(body)
                     })
@@ -2963,7 +3175,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
-        self.stepped_loop(from, to, 1, |s, k| {
+        let poll = self.row_poll;
+        self.stepped_loop(from, to, 1, poll, |s, k| {
             let gi = s.b.ins().iadd(base, k);
             s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, body)
         })
@@ -3000,7 +3213,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let Some(els) = els else {
             return Ok(());
         };
-        self.range_pair_loop((from, a), (b, to), |s, k| {
+        let poll = self.row_poll;
+        self.range_pair_loop((from, a), (b, to), poll, |s, k| {
             let gi = s.b.ins().iadd(base, k);
             s.forall_row(k, gi, gvar, var0, modes, &[], dim.0, dim.1, els)
         })
@@ -3060,6 +3274,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         dim: (Value, Value),
         body: &hir::Block,
     ) -> CResult<()> {
+        let poll = self.row_poll;
         let mut inner = body_locals(body);
         inner.push(jl);
         let split = sole_if(body).and_then(|(cond, then, els)| {
@@ -3075,12 +3290,12 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         });
         let ctx = (gvar, var0, jl, jv);
         let Some((ib, jb, then, els)) = split else {
-            return self.stepped_loop(from, to, 1, |s, k| {
+            return self.stepped_loop(from, to, 1, poll, |s, k| {
                 s.tensor_row(k, base, ctx, modes, dim, body, None)
             });
         };
         let (a, b) = self.bounds_range(&ib, from, to, base)?;
-        self.stepped_loop(a, b, 1, |s, k| {
+        self.stepped_loop(a, b, 1, poll, |s, k| {
             s.tensor_row(k, base, ctx, modes, dim, body, Some((&jb, then, els)))
         })?;
         // The rows outside the `i` bounds, one loop for both sides: the condition is false
@@ -3088,7 +3303,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         let Some(els) = els else {
             return Ok(());
         };
-        self.range_pair_loop((from, a), (b, to), |s, k| {
+        self.range_pair_loop((from, a), (b, to), poll, |s, k| {
             let gi = s.b.ins().iadd(base, k);
             s.forall_row(k, gi, gvar, var0, modes, &[jv], dim.0, dim.1, els)
         })
@@ -3139,7 +3354,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         jv: Variable,
         blk: &hir::Block,
     ) -> CResult<()> {
-        self.range_pair_loop(a, b, |s, j| {
+        self.range_pair_loop(a, b, None, |s, j| {
             s.b.def_var(jv, j);
             s.forall_body(blk)
         })
@@ -3153,7 +3368,7 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         jv: Variable,
         blk: &hir::Block,
     ) -> CResult<()> {
-        self.stepped_loop(from, to, 1, |s, j| {
+        self.stepped_loop(from, to, 1, None, |s, j| {
             s.b.def_var(jv, j);
             s.forall_body(blk)
         })
@@ -4113,6 +4328,49 @@ fn reachable(m: &hir::Module, roots: &[hir::FnId]) -> Vec<bool> {
         work.extend(found);
     }
     live
+}
+
+/// Per function: whether it can call itself, directly or through other functions (it lies on
+/// a cycle of the call graph). Only these get the stack-depth check: a call chain without a
+/// cycle is at most as deep as the number of functions.
+fn recursive_fns(m: &hir::Module) -> Vec<bool> {
+    let callees: Vec<Vec<usize>> = m
+        .functions
+        .iter()
+        .map(|f| {
+            let mut out = Vec::new();
+            walk_block(&f.body, &mut |e| {
+                walk_expr(e, &mut |x| {
+                    if let ExprKind::Call {
+                        callee: Callee::Fn(g),
+                        ..
+                    } = &x.kind
+                    {
+                        out.push(g.0 as usize);
+                    }
+                })
+            });
+            out
+        })
+        .collect();
+    (0..callees.len())
+        .map(|f| {
+            let mut seen = vec![false; callees.len()];
+            let mut work = callees[f].clone();
+            while let Some(g) = work.pop() {
+                if g == f {
+                    return true;
+                }
+                if let Some(s) = seen.get_mut(g)
+                    && !*s
+                {
+                    *s = true;
+                    work.extend(callees[g].iter().copied());
+                }
+            }
+            false
+        })
+        .collect()
 }
 
 /// Per container indexed as `c[var + k, ...]` in `b`: the smallest and largest `k`, each range

@@ -1,10 +1,10 @@
-//! The pipeline, written out once: parse → resolve → typeck → spmd → typed HIR.
+//! The pipeline, written out once: parse → resolve → typeck → spmd → sync → typed HIR.
 //! Only the driver stops between phases (after syntax errors, and after name/type errors).
 
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, Label, Span};
 use crate::hir::{self, ParsedModule};
 use crate::source::{FileId, SourceMap};
-use crate::{resolve, spmd, typeck};
+use crate::{resolve, spmd, sync, typeck};
 
 /// The result of checking one file.
 #[derive(Debug)]
@@ -105,6 +105,9 @@ pub fn check_with(sources: &mut SourceMap, file: FileId, require_main: bool) -> 
         }
         if !diags.has_errors() {
             spmd::spmd(&mut hir, &mut diags);
+        }
+        if !diags.has_errors() {
+            sync::sync(&mut hir, &mut diags);
         }
         Some(hir)
     };

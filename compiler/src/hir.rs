@@ -362,6 +362,22 @@ pub struct Function {
     pub span: Span,
     /// Set by the SPMD pass: the function can reach a collective.
     pub collective: bool,
+    /// Set by the sync pass: the barriers it inserted (each is a `barrier()` statement in
+    /// `body` whose span is `before`).
+    pub syncs: Vec<InsertedSync>,
+}
+
+/// A barrier the sync pass inserted so that a remote access sees an earlier one.
+#[derive(Clone, Debug)]
+pub struct InsertedSync {
+    /// The statement the barrier was inserted before.
+    pub before: Span,
+    /// The access that needed it.
+    pub access: Span,
+    /// The earlier access it completes.
+    pub earlier: Span,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// A local variable's declaration.

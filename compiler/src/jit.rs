@@ -128,6 +128,10 @@ impl From<DtlError> for RunError {
     }
 }
 
+/// The stack of each rank's thread (`dtlc run` on threads and on MPI): recursion deeper than
+/// it allows is R0015.
+pub const RANK_STACK: usize = 64 << 20;
+
 /// Options of a run.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -450,8 +454,33 @@ impl Program {
     /// Runs the program on `opts.nranks` thread ranks.
     pub fn run(&self, opts: &RunOptions) -> Result<(), RunError> {
         let info = self.info(opts)?;
+        let cfg = launch::Config::new(opts.nranks).stack_size(RANK_STACK);
+        self.run_cfg(cfg, &info)
+    }
+
+    /// [`Program::run`] for a caller that must not wait for ranks that do not stop: when ranks
+    /// are still running `grace` after the run failed (a rank that reaches no loop head and no
+    /// runtime call, see `dtl_runtime::stop`), `on_stuck` gets the run's error message
+    /// followed by a note naming those ranks and where every rank is. It may end the process
+    /// (`dtlc` does); if it returns, the run goes on waiting for them.
+    pub fn run_watched(
+        &self,
+        opts: &RunOptions,
+        grace: std::time::Duration,
+        on_stuck: impl Fn(&str) + Send + Sync + 'static,
+    ) -> Result<(), RunError> {
+        let info = self.info(opts)?;
+        let seen = info.clone();
+        let cfg = launch::Config::new(opts.nranks)
+            .stack_size(RANK_STACK)
+            .on_stuck(grace, move |st: &launch::Stuck| {
+                on_stuck(&stuck_message(&seen, grace, st));
+            });
+        self.run_cfg(cfg, &info)
+    }
+
+    fn run_cfg(&self, cfg: launch::Config, info: &Arc<ProgramInfo>) -> Result<(), RunError> {
         let (init, main) = (self.init, self.main_fn()?);
-        let cfg = launch::Config::new(opts.nranks).stack_size(64 << 20);
         let r = launch::run_with(cfg, |comm| {
             let mut cx = RankCtx::new(comm, info.clone());
             let p: *mut RankCtx = &mut *cx;
@@ -473,6 +502,31 @@ impl Program {
     /// Builds the shared run information (for callers that launch ranks themselves).
     pub fn run_info(&self, opts: &RunOptions) -> Result<Arc<ProgramInfo>, RunError> {
         self.info(opts)
+    }
+}
+
+/// The message for ranks that did not stop after a run failed: the run's first failure, a
+/// note naming them, and (unless the failure is a watchdog report already) where every rank is.
+fn stuck_message(info: &ProgramInfo, grace: std::time::Duration, st: &launch::Stuck) -> String {
+    let first = info.failure.lock().ok().and_then(|f| f.clone());
+    let ranks: Vec<String> = st.ranks.iter().map(|r| r.to_string()).collect();
+    let (s, verb) = if st.ranks.len() == 1 {
+        ("", "is")
+    } else {
+        ("s", "are")
+    };
+    let note = format!(
+        "note: rank{s} {} did not stop within {grace:?} of the failure and {verb} still running (never at a loop head or runtime call, where ranks check for it); not waiting for {}",
+        ranks.join(", "),
+        if st.ranks.len() == 1 { "it" } else { "them" }
+    );
+    match first {
+        Some((Code::R0010, m)) => format!("{m}\n{note}"),
+        Some((_, m)) => format!("{m}\n{note}; where every rank is:\n{}", st.report),
+        None => format!(
+            "error[R0011]: a rank failed\n{note}; where every rank is:\n{}",
+            st.report
+        ),
     }
 }
 

@@ -12,5 +12,6 @@ pub mod jit;
 pub mod resolve;
 pub mod source;
 pub mod spmd;
+pub mod sync;
 pub mod typeck;
 mod vmath;

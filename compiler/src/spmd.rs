@@ -2,8 +2,9 @@
 //! varying control (E0301) or inside `forall` (E0302), and the forall access rules (E0303,
 //! E0304, E0305). Records uniformity on expressions and locals and marks collective functions.
 //!
-//! Interprocedural and recursion-safe: "can reach a collective" and "returns a uniform value
-//! when given uniform arguments" are fixpoints over the call graph; local uniformity is a
+//! Interprocedural and recursion-safe: "can reach a collective", "returns a uniform value
+//! when given uniform arguments" and "a parameter is varying when some call passes a varying
+//! argument" are fixpoints over the call graph; local uniformity is a
 //! flow-insensitive fixpoint per function (a value assigned under varying control, including
 //! after a varying early exit, is varying). Recursion follows the HIR, whose depth the parser caps.
 
@@ -240,6 +241,49 @@ pub fn spmd(m: &mut Module, diags: &mut Diagnostics) {
             }
         }
     }
+    // Fixpoint: a parameter is varying when any call passes a varying argument (return
+    // uniformity above stays "uniform when given uniform arguments"; call sites join the
+    // arguments in).
+    loop {
+        let mut changed = false;
+        for i in 0..n {
+            let mut body = std::mem::take(&mut m.functions[i].body);
+            let calls = {
+                let mut w = Walker::new(
+                    &facts,
+                    &m.functions[i].locals,
+                    &global_consts,
+                    &mut scratch,
+                    false,
+                );
+                w.locals = std::mem::take(&mut states[i]);
+                loop {
+                    w.changed = false;
+                    w.block(&mut body);
+                    if !w.changed {
+                        break;
+                    }
+                }
+                states[i] = std::mem::take(&mut w.locals);
+                std::mem::take(&mut w.param_calls)
+            };
+            m.functions[i].body = body;
+            for (f, k, origin) in calls {
+                let Some(&p) = m.functions[f.0 as usize].params.get(k) else {
+                    continue;
+                };
+                if let Some(slot) = states[f.0 as usize].get_mut(p.0 as usize)
+                    && slot.is_none()
+                {
+                    *slot = Some(origin);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
     // Final pass: report, and record uniformity.
     for i in 0..n {
         let mut body = std::mem::take(&mut m.functions[i].body);
@@ -455,6 +499,8 @@ struct Walker<'a> {
     ctrl: Option<Ctrl>,
     forall: Option<ForallCx>,
     reported: HashSet<(u32, usize)>,
+    /// Calls with a varying argument: (callee, parameter index, where it varies).
+    param_calls: Vec<(FnId, usize, Span)>,
 }
 
 impl<'a> Walker<'a> {
@@ -477,6 +523,7 @@ impl<'a> Walker<'a> {
             ctrl: None,
             forall: None,
             reported: HashSet::new(),
+            param_calls: Vec::new(),
         }
     }
 
@@ -932,9 +979,21 @@ impl<'a> Walker<'a> {
             ExprKind::Lit(_) | ExprKind::Global(_) | ExprKind::Op(_) | ExprKind::Error => None,
             ExprKind::Local(l) => self.locals.get(l.0 as usize).cloned().flatten(),
             ExprKind::Unary(_, a) | ExprKind::Cast(a, _) => self.expr(a),
-            ExprKind::Binary(_, a, b) => {
+            ExprKind::Binary(op, a, b) => {
                 let x = self.expr(a);
-                let y = self.expr(b);
+                let y = if matches!(op, BinOp::And | BinOp::Or) && x.is_some() {
+                    // `a && b`, `a || b`: `b` runs only where `a` says so.
+                    let c = self.cond_ctrl(a, x.clone());
+                    let saved = self.ctrl.clone();
+                    if self.ctrl.is_none() {
+                        self.ctrl = c;
+                    }
+                    let y = self.expr(b);
+                    self.ctrl = saved;
+                    y
+                } else {
+                    self.expr(b)
+                };
                 x.or(y)
             }
             ExprKind::Index(base, idx) => {
@@ -956,16 +1015,30 @@ impl<'a> Walker<'a> {
                 if e.ty.is_distributed() {
                     let what = format!("the constructor of a `{}`", e.ty);
                     self.collective(&e.span, &what, None);
+                    None
+                } else {
+                    // A `local<T>`'s uniformity is that of its length.
+                    let mut u = None;
+                    for d in dims.iter() {
+                        if !d.uniform {
+                            u = u.or(Some(d.span.clone()));
+                        }
+                    }
+                    u
                 }
-                None
             }
             ExprKind::Call { callee, args, .. } => {
                 let mut au = None;
+                let mut arg_u: Vec<Option<Span>> = Vec::with_capacity(args.len());
                 for a in args.iter_mut() {
                     let u = self.expr(a);
-                    // Container handles are uniform; element values come through other paths.
-                    if a.ty.container().is_none() {
-                        au = au.or(u);
+                    // Distributed container handles are uniform; their element values come
+                    // through other paths. A `local<T>`'s uniformity is its length's.
+                    if a.ty.container().is_none() || matches!(a.ty, Ty::Local(_)) {
+                        au = au.or(u.clone());
+                        arg_u.push(u);
+                    } else {
+                        arg_u.push(None);
                     }
                 }
                 match *callee {
@@ -975,6 +1048,12 @@ impl<'a> Walker<'a> {
                         }
                         if builtin_is_varying(b) {
                             Some(e.span.clone())
+                        } else if b == Builtin::Len
+                            && args.first().is_some_and(|a| matches!(a.ty, Ty::Local(_)))
+                        {
+                            // The length of a `local<T>` differs between ranks unless it was
+                            // made with a uniform length (or by `allgather`, `broadcast`, ...).
+                            au
                         } else if builtin_is_uniform(b, args) {
                             None
                         } else {
@@ -982,6 +1061,12 @@ impl<'a> Walker<'a> {
                         }
                     }
                     Callee::Fn(f) => {
+                        // Parameters are as varying as the arguments of any call.
+                        for (k, u) in arg_u.iter().enumerate() {
+                            if let Some(o) = u {
+                                self.param_calls.push((f, k, o.clone()));
+                            }
+                        }
                         let facts = &self.facts[f.0 as usize];
                         if let Some((s, what)) = facts.collective.clone() {
                             let msg = format!("`{}` (which reaches {what})", facts.name);

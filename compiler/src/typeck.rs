@@ -271,6 +271,7 @@ pub fn typeck(modules: &[ParsedModule], names: &Names, diags: &mut Diagnostics) 
             body,
             span: Span::new(m.file, item.span.range()),
             collective: false,
+            syncs: Vec::new(),
         });
     }
     out.main = names.main;

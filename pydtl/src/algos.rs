@@ -8,7 +8,7 @@ use dtl_runtime::sort as rsort;
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 
-use crate::container::{AnyDist, Container, Variant, with_dist};
+use crate::container::{self, AnyDist, Container, Variant, with_dist};
 use crate::context::blocking;
 use crate::convert::{self, scalar_as};
 use crate::errors::{IntoPyResult, invalid};
@@ -23,7 +23,7 @@ fn op_or_sum(op: Option<&Bound<'_, PyAny>>) -> PyResult<ReduceOp> {
 /// Sets every element to `value` (local: each rank fills its own part).
 #[pyfunction]
 pub fn fill(c: &Bound<'_, Container>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let mut g = c.borrow_mut();
+    let mut g = container::write(c)?;
     with_dist!(g.dist_mut()?, d, T => {
         let x = scalar_as::<T>(value)?;
         algo::fill(d, x);
@@ -40,7 +40,7 @@ pub fn reduce_container<'py>(
     op: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let op = op_or_sum(op)?;
-    let g = c.borrow();
+    let g = container::read(c)?;
     let comm = g.comm()?;
     with_dist!(g.dist()?, d, _T => {
         let x = blocking(py, &comm, || algo::reduce(d, op)).py()?;
@@ -55,7 +55,7 @@ pub fn count(
     c: &Bound<'_, Container>,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
-    let g = c.borrow();
+    let g = container::read(c)?;
     let comm = g.comm()?;
     with_dist!(g.dist()?, d, T => {
         let x = scalar_as::<T>(value)?;
@@ -70,7 +70,7 @@ pub fn find(
     c: &Bound<'_, Container>,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<Option<usize>> {
-    let g = c.borrow();
+    let g = container::read(c)?;
     let comm = g.comm()?;
     with_dist!(g.dist()?, d, T => {
         let x = scalar_as::<T>(value)?;
@@ -83,7 +83,7 @@ pub fn find(
 #[pyfunction]
 #[pyo3(signature = (c, reverse=false))]
 pub fn sort(py: Python<'_>, c: &Bound<'_, Container>, reverse: bool) -> PyResult<()> {
-    let mut g = c.borrow_mut();
+    let mut g = container::write(c)?;
     let comm = g.comm()?;
     with_dist!(g.dist_mut()?, d, _T => blocking(py, &comm, || rsort::sort(d, reverse))).py()
 }
@@ -92,7 +92,7 @@ pub fn sort(py: Python<'_>, c: &Bound<'_, Container>, reverse: bool) -> PyResult
 #[pyfunction]
 #[pyo3(signature = (c, reverse=false))]
 pub fn is_sorted(py: Python<'_>, c: &Bound<'_, Container>, reverse: bool) -> PyResult<bool> {
-    let g = c.borrow();
+    let g = container::read(c)?;
     let comm = g.comm()?;
     with_dist!(g.dist()?, d, _T => blocking(py, &comm, || rsort::is_sorted(d, reverse))).py()
 }
@@ -127,8 +127,8 @@ pub fn copy(
     if src.is(dst) {
         return Ok(());
     }
-    let s = src.borrow();
-    let mut t = dst.borrow_mut();
+    let s = container::read(src)?;
+    let mut t = container::write(dst)?;
     same_dtype(s.dist()?, t.dist()?)?;
     let comm = s.comm()?;
     let sd = s.dist()?;
@@ -145,8 +145,8 @@ pub fn dot<'py>(
     a: &Bound<'py, Container>,
     b: &Bound<'py, Container>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let x = a.borrow();
-    let y = b.borrow();
+    let x = container::read(a)?;
+    let y = container::read(b)?;
     same_dtype(x.dist()?, y.dist()?)?;
     let comm = x.comm()?;
     let yd = y.dist()?;
@@ -172,8 +172,8 @@ pub fn scan_into(
     if src.is(dst) {
         return Err(invalid("scan needs a separate destination"));
     }
-    let s = src.borrow();
-    let mut t = dst.borrow_mut();
+    let s = container::read(src)?;
+    let mut t = container::write(dst)?;
     same_dtype(s.dist()?, t.dist()?)?;
     let comm = s.comm()?;
     let sd = s.dist()?;
@@ -196,7 +196,7 @@ pub fn argextreme<'py>(
     c: &Bound<'py, Container>,
     largest: bool,
 ) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
-    let g = c.borrow();
+    let g = container::read(c)?;
     let comm = g.comm()?;
     with_dist!(g.dist()?, d, _T => {
         let r = blocking(py, &comm, || if largest { algo::argmax(d) } else { algo::argmin(d) }).py()?;

@@ -179,6 +179,24 @@ impl Drop for ViewGuard {
     }
 }
 
+/// The error for a container (or window) another thread's call holds: a kernel, or a
+/// collective that released the GIL, has not returned yet.
+pub fn in_use(what: &str) -> PyErr {
+    invalid(format!(
+        "the {what} is in use by a call on another thread (a kernel or a collective that has not returned yet)"
+    ))
+}
+
+/// `c` borrowed for reading ([`in_use`] instead of pyo3's panic while another call holds it).
+pub fn read<'py>(c: &Bound<'py, Container>) -> PyResult<PyRef<'py, Container>> {
+    c.try_borrow().map_err(|_| in_use("container"))
+}
+
+/// `c` borrowed for writing ([`in_use`] instead of pyo3's panic while another call holds it).
+pub fn write<'py>(c: &Bound<'py, Container>) -> PyResult<PyRefMut<'py, Container>> {
+    c.try_borrow_mut().map_err(|_| in_use("container"))
+}
+
 impl Container {
     pub fn dist(&self) -> PyResult<&AnyDist> {
         self.inner
@@ -396,8 +414,10 @@ impl Container {
     /// container alive.
     fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let views = slf.borrow().views.clone();
-        let shape = slf.borrow().local_shape_vec()?;
+        // Borrowed first: a guard made and then dropped on an error would miscount the views.
+        let mut g = write(slf)?;
+        let views = g.views.clone();
+        let shape = g.local_shape_vec()?;
         let guard = Bound::new(
             py,
             ViewGuard {
@@ -406,7 +426,6 @@ impl Container {
             },
         )?;
         views.fetch_add(1, Ordering::SeqCst);
-        let mut g = slf.borrow_mut();
         let arr = with_dist!(g.dist_mut()?, d, T => {
             let s = d.local_mut();
             // SAFETY: `s` is the container's owned region, exactly `product(shape)` elements,

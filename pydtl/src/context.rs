@@ -10,7 +10,8 @@ use dtl_runtime::launch;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use crate::errors::{IntoPyResult, backend, invalid};
+use crate::errors::{IntoPyResult, backend, interrupted, invalid};
+use dtl_runtime::stop;
 
 /// Whether the objects made on a communicator may still use it: false once the `spmd` rank
 /// that owned it has returned (its peers are gone, so collectives could only fail).
@@ -409,6 +410,59 @@ pub fn backends_available() -> Vec<&'static str> {
     v
 }
 
+/// The Python threads running an `spmd` call's ranks (Python thread idents, by rank, while
+/// their function runs). On SIGINT each gets an asynchronous KeyboardInterrupt, so a rank in
+/// Python code that never calls into dtl stops too; ranks waiting in dtl are released by the
+/// world's own interruption.
+struct RankThreads {
+    ids: Mutex<Vec<Option<std::ffi::c_ulong>>>,
+}
+
+impl RankThreads {
+    fn enter(&self, rank: usize) {
+        // SAFETY: called with the GIL held (inside `Python::attach`); returns this thread's id.
+        let id = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
+        if let Ok(mut v) = self.ids.lock()
+            && let Some(slot) = v.get_mut(rank)
+        {
+            *slot = Some(id);
+        }
+    }
+
+    fn leave(&self, rank: usize) {
+        if let Ok(mut v) = self.ids.lock()
+            && let Some(slot) = v.get_mut(rank)
+        {
+            *slot = None;
+        }
+    }
+}
+
+impl stop::Interruptible for RankThreads {
+    fn interrupt(&self) {
+        let ids: Vec<std::ffi::c_ulong> = match self.ids.lock() {
+            Ok(v) => v.iter().flatten().copied().collect(),
+            Err(_) => return,
+        };
+        if ids.is_empty() {
+            return;
+        }
+        Python::attach(|_py| {
+            for id in ids {
+                // SAFETY: the GIL is held; `id` is a thread ident taken from a running rank
+                // (an ident no longer in use makes this a no-op returning 0), and the exception
+                // is the KeyboardInterrupt class, which the call takes a new reference to.
+                unsafe {
+                    pyo3::ffi::PyThreadState_SetAsyncExc(
+                        id as std::ffi::c_long,
+                        pyo3::ffi::PyExc_KeyboardInterrupt,
+                    );
+                }
+            }
+        });
+    }
+}
+
 /// Runs `fn(ctx, *args, **kwargs)` on `nranks` thread ranks, each with its own world `Context`,
 /// and returns every rank's result in rank order. The GIL is released while ranks wait in the
 /// runtime, so ranks progress together. When a rank raises, the others are released from
@@ -435,11 +489,19 @@ pub fn run_spmd(
     }
     let errors: Mutex<Vec<Option<(PyErr, bool)>>> = Mutex::new((0..n).map(|_| None).collect());
     let cfg = launch::Config::new(n).stack_size(16 << 20);
+    let threads = Arc::new(RankThreads {
+        ids: Mutex::new(vec![None; n]),
+    });
+    let weak: std::sync::Weak<dyn stop::Interruptible> =
+        Arc::downgrade(&threads) as std::sync::Weak<dyn stop::Interruptible>;
+    stop::register(weak);
+    let sigints = stop::sigint_count();
     let out = py.detach(|| {
         launch::run_with(cfg, |comm| {
             let alive: Alive = Arc::new(AtomicBool::new(true));
             CURRENT.with(|c| *c.borrow_mut() = Some((comm.clone(), alive.clone())));
             let res = Python::attach(|py| -> PyResult<Py<PyAny>> {
+                threads.enter(comm.rank());
                 let ctx = Py::new(py, Context::new_on(comm.clone(), alive.clone()))?;
                 let mut all: Vec<Py<PyAny>> = vec![ctx.into_any()];
                 all.extend(args.bind(py).iter().map(|a| a.unbind()));
@@ -452,6 +514,7 @@ pub fn run_spmd(
                 let r = func.bind(py).call(a, kw.as_ref())?;
                 Ok(r.unbind())
             });
+            threads.leave(comm.rank());
             CURRENT.with(|c| *c.borrow_mut() = None);
             alive.store(false, Ordering::SeqCst);
             match res {
@@ -478,6 +541,12 @@ pub fn run_spmd(
     });
     match out {
         Ok(v) => Ok(v),
+        Err(e) if stop::sigint_count() != sigints => {
+            // Ctrl-C: the ranks were stopped (KeyboardInterrupt in each, R0011/R0016 in their
+            // waits and kernels); the main thread raises what Python's handler raises.
+            drop(errors);
+            Err(interrupted(py, format!("{}: {e}", e.code())))
+        }
         Err(e) => {
             let mut slots = match errors.into_inner() {
                 Ok(s) => s,

@@ -201,6 +201,14 @@ pub fn placement(code: i64) -> PyResult<i64> {
 
 /// A Python number as a `T` (floats are cast to integer types only when integral).
 pub fn scalar_as<T: Elem>(obj: &Bound<'_, PyAny>) -> PyResult<T> {
+    if T::DTYPE == DType::F32
+        && let Ok(f) = obj.extract::<f64>()
+        && f.is_finite()
+        && T::from_f64(f).to_f64().is_infinite()
+    {
+        // A finite value beyond float32's range would silently become infinity.
+        return Err(invalid(format!("{obj} does not fit in float32")));
+    }
     if let Ok(x) = obj.extract::<T>() {
         return Ok(x);
     }

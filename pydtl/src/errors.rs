@@ -115,19 +115,23 @@ pub fn to_py(e: DtlError) -> PyErr {
         };
         let ty = match &e {
             DtlError::OutOfBounds { .. } => &cls.bounds,
-            DtlError::OutOfMemory { .. } => &cls.memory,
+            DtlError::OutOfMemory { .. } | DtlError::NotEnoughMemory { .. } => &cls.memory,
             DtlError::BadSize { .. }
             | DtlError::NoSuchRank { .. }
             | DtlError::Misaligned { .. }
             | DtlError::InvalidArgument { .. } => &cls.invalid,
             DtlError::CollectiveMismatch { .. }
+            | DtlError::MessageMismatch { .. }
             | DtlError::Timeout { .. }
             | DtlError::PeerFailed { .. } => &cls.communication,
             DtlError::NoDevice { .. } | DtlError::Backend { .. } => &cls.backend,
             DtlError::Unsupported { .. } => &cls.unsupported,
-            DtlError::DivisionByZero | DtlError::AssertionFailed { .. } | DtlError::Io { .. } => {
-                &cls.dtl
-            }
+            DtlError::DivisionByZero
+            | DtlError::AssertionFailed { .. }
+            | DtlError::Io { .. }
+            | DtlError::StackOverflow { .. }
+            | DtlError::CollectiveRecursion { .. } => &cls.dtl,
+            DtlError::Interrupted => return interrupted(py, format!("{}: {e}", e.code())),
         };
         raise(py, ty, format!("{}: {e}", e.code()), Some(e.code()))
     })
@@ -147,10 +151,23 @@ pub fn from_code(code: Code, msg: String) -> PyErr {
             Code::R0003 | Code::R0010 | Code::R0011 => &cls.communication,
             Code::R0007 | Code::R0014 => &cls.backend,
             Code::R0013 => &cls.unsupported,
-            Code::R0002 | Code::R0005 | Code::R0012 => &cls.dtl,
+            Code::R0002 | Code::R0005 | Code::R0012 | Code::R0015 => &cls.dtl,
+            Code::R0016 => return interrupted(py, msg),
         };
         raise(py, ty, msg, Some(code))
     })
+}
+
+/// `KeyboardInterrupt` for a dtl call that SIGINT stopped. On the main thread Python's own
+/// handler runs first (it has been called by the signal and waits for the interpreter), so the
+/// exception is the one it raises (KeyboardInterrupt, or whatever a custom handler raises) and
+/// it does not fire a second time later; a handler that raises nothing, or another thread,
+/// gets a plain `KeyboardInterrupt(msg)`.
+pub fn interrupted(py: Python<'_>, msg: String) -> PyErr {
+    match py.check_signals() {
+        Err(e) => e,
+        Ok(()) => pyo3::exceptions::PyKeyboardInterrupt::new_err(msg),
+    }
 }
 
 /// `InvalidArgumentError` for a mistake the binding itself detects.

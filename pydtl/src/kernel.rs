@@ -19,7 +19,9 @@ use dtl_compiler::jit::{self, CallValue, FnInfo, RunOptions};
 use dtl_runtime::abi::{self, AbiElem, Obj, ProgramInfo, Sink};
 use dtl_runtime::comm::CommRef;
 use dtl_runtime::elem::DType;
-use numpy::{PyArray1, PyArrayMethods};
+use dtl_runtime::error::Code;
+use dtl_runtime::stop;
+use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
@@ -27,7 +29,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 use crate::container::{AnyDist, Container};
 use crate::context::Context;
 use crate::convert::array_from_vec;
-use crate::errors::{from_code, invalid};
+use crate::errors::{from_code, interrupted, invalid};
 
 /// The file name kernel sources get in diagnostics and runtime error locations.
 const KERNEL_FILE: &str = "<kernel>";
@@ -198,13 +200,18 @@ fn scalar_bits(f: &FnInfo, pname: &str, s: Scalar, a: &Bound<'_, PyAny>) -> PyRe
         ))
     };
     if s == Scalar::F64 || s == Scalar::F32 {
-        if let Ok(x) = a.cast::<PyFloat>() {
-            return Ok(x.value().to_bits() as i64);
+        let x = match a.cast::<PyFloat>() {
+            Ok(x) => x.value(),
+            Err(_) if a.is_instance_of::<PyBool>() => return Err(bad()),
+            Err(_) => a.extract::<f64>().map_err(|_| bad())?,
+        };
+        if s == Scalar::F32 && x.is_finite() && (x as f32).is_infinite() {
+            // Passed on, it would silently become infinity.
+            return Err(invalid(format!(
+                "{}(): parameter `{pname}` is `f32`; {x:e} is out of its range",
+                f.name
+            )));
         }
-        if a.is_instance_of::<PyBool>() {
-            return Err(bad());
-        }
-        let x: f64 = a.extract().map_err(|_| bad())?;
         return Ok(x.to_bits() as i64);
     }
     if s == Scalar::Bool {
@@ -286,10 +293,12 @@ fn wrap_numpy<'py, T: AbiElem + numpy::Element>(
     held: &mut Vec<Box<dyn Held + 'py>>,
 ) -> PyResult<*mut Obj> {
     let arr = a.cast::<PyArray1<T>>().map_err(|_| {
-        let what = a
-            .getattr("dtype")
-            .map(|d| d.to_string())
-            .unwrap_or_else(|_| type_name(a));
+        // The dtype of an array; the type of anything else (a container or a NumPy scalar
+        // has a dtype too, but is no array).
+        let what = match a.cast::<numpy::PyUntypedArray>() {
+            Ok(arr) => arr.dtype().to_string(),
+            Err(_) => type_name(a),
+        };
         let nd = a
             .getattr("ndim")
             .and_then(|n| n.extract::<usize>())
@@ -512,13 +521,43 @@ impl Program {
                 None => Context::world()?.0,
             },
         };
-        let abort = comm.size() > 1;
+        // A failure aborts a multi-rank communicator (threads: the world is failed, every rank
+        // waiting in it is released) unless it can recover: under MPI a collective kernel is a
+        // recoverable call (every rank raises, the communicator stays usable; see
+        // `Comm::call_end`), and a non-collective one only fails here.
+        let multi = comm.size() > 1;
+        let recover = multi && comm.recoverable() && f.collective;
+        let abort = multi && !comm.recoverable();
+        if !multi || comm.recoverable() {
+            // A SIGINT that came while no kernel ran on this (long-lived) communicator is
+            // Python's to raise, not this call's.
+            comm.stop_word().clear(stop::INTERRUPTED);
+        }
+        let sigints = stop::sigint_count();
         let prog = &self.prog;
         let info = &self.info;
         let r = py.detach(move || {
             let mut raw = raw;
+            if recover && let Err(e) = comm.call_begin() {
+                return Err(jit::RunError::from(e));
+            }
             let handles = std::mem::take(&mut raw.handles);
-            prog.call_with(&comm, info, f, &raw.args, &handles, abort)
+            let out = prog.call_with(&comm, info, f, &raw.args, &handles, abort);
+            if recover {
+                let mine = out
+                    .as_ref()
+                    .err()
+                    .map(|e| (e.code == Code::R0011, e.message.as_str()));
+                // Another rank's failure becomes this rank's error (also in place of an R0011
+                // echo seen inside the kernel: this one carries the failing rank's message);
+                // a failure of its own stays.
+                if let Err(e) = comm.call_end(mine)
+                    && out.as_ref().err().is_none_or(|o| o.code == Code::R0011)
+                {
+                    return Err(jit::RunError::from(e));
+                }
+            }
+            out
         });
         drop(held);
         match r {
@@ -528,7 +567,7 @@ impl Program {
                 dtl_runtime::error::Code::R0013,
                 "not supported yet: returning a distributed container".into(),
             )),
-            Err(e) => Err(from_code(e.code, e.message)),
+            Err(e) => Err(run_error(py, e, sigints)),
         }
     }
 
@@ -550,7 +589,18 @@ impl Program {
             sink: Some(py_sink()),
         };
         let prog = &self.prog;
+        let sigints = stop::sigint_count();
         py.detach(move || prog.run(&opts))
-            .map_err(|e| from_code(e.code, e.message))
+            .map_err(|e| run_error(py, e, sigints))
     }
+}
+
+/// The Python exception for a failed call or run: `KeyboardInterrupt` when SIGINT stopped it
+/// (R0016 on some rank, or any failure while a SIGINT arrived: the ranks it released report
+/// R0011), else the exception of the error's code.
+fn run_error(py: Python<'_>, e: jit::RunError, sigints: u64) -> PyErr {
+    if e.code == Code::R0016 || stop::sigint_count() != sigints {
+        return interrupted(py, e.message);
+    }
+    from_code(e.code, e.message)
 }

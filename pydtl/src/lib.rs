@@ -19,6 +19,9 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    // Ctrl-C stops kernels, `run` and `spmd` ranks (dtl_runtime::stop): the handler is chained
+    // in front of Python's, which still runs.
+    dtl_runtime::stop::catch_sigint();
     m.add_class::<context::Context>()?;
     m.add_class::<context::Environment>()?;
     m.add_class::<container::Container>()?;

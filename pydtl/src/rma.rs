@@ -164,7 +164,9 @@ impl Window {
             Some(d) if !d.is_none() => convert::any_dtype(d)?,
             _ => dtl_runtime::elem::DType::U8,
         };
-        let g = slf.borrow();
+        let g = slf
+            .try_borrow()
+            .map_err(|_| crate::container::in_use("window"))?;
         if let Some(a) = &g.array {
             return Ok(a.bind(py).clone());
         }
@@ -300,7 +302,9 @@ pub fn rma_put(
     offset: i64,
     data: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let w = win.borrow();
+    let w = win
+        .try_borrow()
+        .map_err(|_| crate::container::in_use("window"))?;
     let t = w.target(target)?;
     let off = offset_of(offset)?;
     let a = contiguous(data)?;
@@ -322,7 +326,9 @@ pub fn rma_get<'py>(
     size: i64,
     dtype: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let w = win.borrow();
+    let w = win
+        .try_borrow()
+        .map_err(|_| crate::container::in_use("window"))?;
     let t = w.target(target)?;
     let off = offset_of(offset)?;
     let n = DtlError::check_size(size, "rma_get size").py()?;
@@ -356,7 +362,9 @@ pub fn rma_accumulate(
         Some(o) => convert::reduce_op(o)?,
         None => ReduceOp::Sum,
     };
-    let w = win.borrow();
+    let w = win
+        .try_borrow()
+        .map_err(|_| crate::container::in_use("window"))?;
     let t = w.target(target)?;
     let off = offset_of(offset)?;
     let a = contiguous(data)?;
@@ -379,7 +387,9 @@ pub fn rma_fetch_and_add<'py>(
     addend: &Bound<'py, PyAny>,
     dtype: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let w = win.borrow();
+    let w = win
+        .try_borrow()
+        .map_err(|_| crate::container::in_use("window"))?;
     let t = w.target(target)?;
     let off = offset_of(offset)?;
     let dt = match dtype {
@@ -407,7 +417,9 @@ pub fn rma_compare_and_swap<'py>(
     swap: &Bound<'py, PyAny>,
     dtype: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let w = win.borrow();
+    let w = win
+        .try_borrow()
+        .map_err(|_| crate::container::in_use("window"))?;
     let t = w.target(target)?;
     let off = offset_of(offset)?;
     let dt = match dtype {

@@ -112,6 +112,13 @@ pub struct RankCtx {
     pub size: i64,
     /// The global slots (`const`/`param` values as bits).
     pub globals: *mut i64,
+    /// The stack-pointer value below which a recursive dtl function fails with R0015 instead
+    /// of overflowing the stack (0: no check); see [`crate::sys::stack_limit`]. Set for the
+    /// thread that creates the context, which is the thread that runs generated code with it.
+    pub stack_limit: u64,
+    /// How many more levels recursive functions that run collectives may nest (R0015 below
+    /// zero); see [`crate::sys::max_collective_depth`].
+    pub collective_depth_left: i64,
     globals_store: Vec<i64>,
     comm: CommRef,
     prog: Arc<ProgramInfo>,
@@ -129,6 +136,9 @@ pub struct RankCtx {
     abort_on_fail: bool,
     /// The full message of this rank's failure (with location and rank), once it failed.
     fail_msg: String,
+    /// The communicator's stop word ([`crate::stop`]), which generated code loads at the head
+    /// of every user loop; valid while `comm` lives. Read through [`cx_offsets::STOP`].
+    stop: *const i64,
 }
 
 /// Offsets of [`RankCtx`] fields read by generated code.
@@ -137,6 +147,11 @@ pub mod cx_offsets {
     pub const RANK: i32 = 8;
     pub const SIZE: i32 = 16;
     pub const GLOBALS: i32 = 24;
+    pub const STACK_LIMIT: i32 = std::mem::offset_of!(super::RankCtx, stack_limit) as i32;
+    pub const COLLECTIVE_DEPTH_LEFT: i32 =
+        std::mem::offset_of!(super::RankCtx, collective_depth_left) as i32;
+    /// The pointer to the stop word (wherever the field sits in the struct).
+    pub const STOP: i32 = std::mem::offset_of!(super::RankCtx, stop) as i32;
 }
 
 impl RankCtx {
@@ -147,6 +162,8 @@ impl RankCtx {
             rank: comm.rank() as i64,
             size: comm.size() as i64,
             globals: g.as_mut_ptr(),
+            stack_limit: crate::sys::stack_limit(),
+            collective_depth_left: crate::sys::max_collective_depth(),
             globals_store: Vec::new(),
             comm: comm.clone(),
             prog,
@@ -158,6 +175,7 @@ impl RankCtx {
             error: None,
             abort_on_fail: true,
             fail_msg: String::new(),
+            stop: comm.stop_word().as_ptr(),
         });
         cx.globals_store = g;
         cx.globals = cx.globals_store.as_mut_ptr();
@@ -817,11 +835,11 @@ impl<T: AbiElem> LocalOps for LocalVec<T> {
     }
 
     fn send(&self, comm: &CommRef, dest: usize, tag: i32) -> Result<()> {
-        comm.send_slice(&self.0, dest, tag)
+        msg_send(comm, &self.0, dest, tag)
     }
 
     fn recv(&mut self, comm: &CommRef, source: usize, tag: i32) -> Result<()> {
-        let (v, _) = comm.recv_vec::<T>(Source::Rank(source), TagSel::Tag(tag))?;
+        let v = msg_recv::<T>(comm, source, tag)?;
         if v.len() != self.0.len() {
             return Err(DtlError::invalid(format!(
                 "recv: the message has {} elements but the buffer has {}",
@@ -925,11 +943,11 @@ impl<T: AbiElem> LocalOps for LocalSlice<T> {
     }
 
     fn send(&self, comm: &CommRef, dest: usize, tag: i32) -> Result<()> {
-        comm.send_slice(self.s(), dest, tag)
+        msg_send(comm, self.s(), dest, tag)
     }
 
     fn recv(&mut self, comm: &CommRef, source: usize, tag: i32) -> Result<()> {
-        let (v, _) = comm.recv_vec::<T>(Source::Rank(source), TagSel::Tag(tag))?;
+        let v = msg_recv::<T>(comm, source, tag)?;
         if v.len() != self.len {
             return Err(DtlError::invalid(format!(
                 "recv: the message has {} elements but the buffer has {}",
@@ -1312,8 +1330,9 @@ pub extern "C" fn dtl_check_aligned(cx: *mut RankCtx, a: *mut Obj, b: *mut Obj, 
 
 /// Before a `forall` over `iter`: how the body reads `h` at the iteration index plus offsets
 /// up to `reach`. Returns 0 when `h` is aligned with `iter` (read at the local row), 1 when `h`
-/// is replicated (read at the global row); anything else is an error (R0008), as is a reach
-/// beyond `h`'s halo. Exchanges `h`'s halo first when it was written since the last exchange.
+/// is replicated (read at the global row, at any offset); anything else is an error (R0008),
+/// as is a reach beyond `h`'s halo. Exchanges `h`'s halo first when it was written since the
+/// last exchange.
 pub extern "C" fn dtl_forall_prepare(
     cx: *mut RankCtx,
     iter: *mut Obj,
@@ -1324,16 +1343,11 @@ pub extern "C" fn dtl_forall_prepare(
     guard(cx, site, 0, |_| {
         let same = std::ptr::eq(iter, h);
         let oh = obj(h)?;
-        if oh.hdr.kind == kind::REPLICATED && !same {
-            let oi = obj(iter)?;
-            if oi.hdr.kind != kind::REPLICATED || oi.hdr.grows != oh.hdr.grows {
-                if reach != 0 {
-                    return Err(DtlError::invalid(
-                        "a replicated container is read at an offset from the iteration index",
-                    ));
-                }
-                return Ok(1);
-            }
+        if oh.hdr.kind == kind::REPLICATED {
+            // Every rank holds every row: read at the global row `i + k` (LANGUAGE §8 allows
+            // any index), bounds-checked against the global length by the generated code. A
+            // replicated iteration container's local rows are its global rows.
+            return Ok(1);
         }
         if !same {
             let oi = obj(iter)?;
@@ -1663,7 +1677,8 @@ pub extern "C" fn dtl_load(
         let part = partition_of_code(part.max(0), bsize)?;
         let comm = &cx.comm;
         with_dtype!(dtype, T => {
-            let d = crate::npy::load::<T>(comm, p, part)?;
+            // `load<T>` is typed as a vector: the file must be 1-D.
+            let d = crate::npy::load_ndim::<T>(comm, p, part, 1)?;
             Ok(cx.new_dist(Box::new(d)))
         })
     })
@@ -1887,13 +1902,71 @@ fn tag_arg(tag: i64) -> Result<i32> {
         .ok_or_else(|| DtlError::invalid(format!("tag {tag} is out of range")))
 }
 
+/// The first word of every point-to-point message a dtl program sends: these bits plus the
+/// element type's code ([`dtype_of_code`]) in the low byte. The receive checks it, so
+/// `send(1.5)` received by `recv<i64>` is R0003 instead of the float's bits read as an
+/// integer.
+const MSG_MAGIC: u64 = 0x6474_6c6d_7367_0000;
+
+/// Sends `x` as a typed message (see [`MSG_MAGIC`]).
+fn msg_send<T: Element>(comm: &CommRef, x: &[T], dest: usize, tag: i32) -> Result<()> {
+    let body = crate::elem::as_bytes(x);
+    let mut buf = Vec::with_capacity(8 + body.len());
+    buf.extend_from_slice(&(MSG_MAGIC | T::DTYPE as u64).to_le_bytes());
+    buf.extend_from_slice(body);
+    comm.send(&buf, dest, tag)
+}
+
+/// Receives a typed message from `source` with `tag` as elements of `T`: R0003 when it was
+/// sent with another element type (or not by [`msg_send`]).
+fn msg_recv<T: Element>(comm: &CommRef, source: usize, tag: i32) -> Result<Vec<T>> {
+    let (raw, _) = comm.recv_vec::<u8>(Source::Rank(source), TagSel::Tag(tag))?;
+    let word = raw
+        .get(..8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map(u64::from_le_bytes);
+    let sent = match word {
+        Some(w) if w & !0xFF == MSG_MAGIC => dtype_of_code((w & 0xFF) as i32).ok(),
+        _ => None,
+    };
+    let Some(sent) = sent else {
+        return Err(DtlError::MessageMismatch {
+            detail: format!(
+                "the message from rank {source} (tag {tag}) is not a typed dtl message; expected {} elements",
+                T::DTYPE
+            ),
+        });
+    };
+    if sent != T::DTYPE {
+        return Err(DtlError::MessageMismatch {
+            detail: format!(
+                "rank {source} sent {sent} (tag {tag}) but it is received as {}",
+                T::DTYPE
+            ),
+        });
+    }
+    let body = &raw[8..];
+    if body.len() % T::DTYPE.size() != 0 {
+        return Err(DtlError::MessageMismatch {
+            detail: format!(
+                "the message from rank {source} holds {} bytes, not whole {} elements",
+                body.len(),
+                T::DTYPE
+            ),
+        });
+    }
+    let mut out = vec![T::ZERO; body.len() / T::DTYPE.size()];
+    crate::elem::as_bytes_mut(&mut out).copy_from_slice(body);
+    Ok(out)
+}
+
 /// `send(x, dest, tag)` of a scalar.
 pub extern "C" fn dtl_send(cx: *mut RankCtx, x: i64, dtype: i32, dest: i64, tag: i64, site: i32) {
     guard(cx, site, (), |cx| {
         let d = rank_arg(cx, dest, "destination rank")?;
         let t = tag_arg(tag)?;
         let comm = &cx.comm;
-        with_dtype!(dtype, T => comm.send_slice(&[T::from_abi(x)], d, t))
+        with_dtype!(dtype, T => msg_send(comm, &[T::from_abi(x)], d, t))
     })
 }
 
@@ -1904,7 +1977,7 @@ pub extern "C" fn dtl_recv(cx: *mut RankCtx, dtype: i32, source: i64, tag: i64, 
         let t = tag_arg(tag)?;
         let comm = &cx.comm;
         with_dtype!(dtype, T => {
-            let (v, _) = comm.recv_vec::<T>(Source::Rank(s), TagSel::Tag(t))?;
+            let v = msg_recv::<T>(comm, s, t)?;
             match v.as_slice() {
                 [x] => Ok(x.to_abi()),
                 _ => Err(DtlError::invalid(format!(
@@ -1953,8 +2026,8 @@ pub extern "C" fn dtl_sendrecv(
         let t = tag_arg(tag)?;
         let comm = &cx.comm;
         with_dtype!(dtype, T => {
-            comm.send_slice(&[T::from_abi(x)], d, t)?;
-            let (v, _) = comm.recv_vec::<T>(Source::Rank(s), TagSel::Tag(t))?;
+            msg_send(comm, &[T::from_abi(x)], d, t)?;
+            let v = msg_recv::<T>(comm, s, t)?;
             match v.as_slice() {
                 [y] => Ok(y.to_abi()),
                 _ => Err(DtlError::invalid("sendrecv: the message is not one element")),
@@ -2064,16 +2137,48 @@ pub extern "C" fn dtl_fail_bounds(cx: *mut RankCtx, index: i64, len: i64, site: 
     })
 }
 
-/// A failure raised by generated code: 0 division by zero (R0002), 1 misaligned containers.
+/// A failure raised by generated code: 0 division by zero (R0002), 1 misaligned containers
+/// (R0008), 2 a `for` loop step that is zero or negative (R0009), 3 a `forall` range with
+/// more indices than an i64 counts (R0006).
 pub extern "C" fn dtl_fail(cx: *mut RankCtx, what: i64, site: i32) {
     guard(cx, site, (), |_| {
         Err(match what {
             0 => DtlError::DivisionByZero,
+            2 => DtlError::invalid("the step of a `for` loop must be positive"),
+            3 => DtlError::BadSize {
+                requested: 1 << 63,
+                what: "the range of a `forall` (more than 2^63 - 1 indices)".into(),
+            },
             _ => DtlError::Misaligned {
                 detail: "the containers of this expression differ in length or partition".into(),
             },
         })
     })
+}
+
+/// A recursive function found the stack pointer below the context's `stack_limit`, or no
+/// `collective_depth_left`, in its prologue (R0015). `name` is the function's name (`len`
+/// bytes).
+pub extern "C" fn dtl_stack_overflow(cx: *mut RankCtx, p: *const u8, len: i64, site: i32) {
+    guard(cx, site, (), |cx| {
+        let name = str_arg(p, len).unwrap_or("?").to_string();
+        if cx.collective_depth_left < 0 {
+            return Err(DtlError::CollectiveRecursion {
+                function: name,
+                limit: crate::sys::max_collective_depth(),
+            });
+        }
+        Err(DtlError::StackOverflow {
+            function: name,
+            stack: crate::sys::stack_size().unwrap_or(0),
+        })
+    })
+}
+
+/// Generated code found the stop word set at a loop head: records why (R0011 when another
+/// rank failed or the watchdog fired, R0016 on SIGINT), and the code returns.
+pub extern "C" fn dtl_poll_stop(cx: *mut RankCtx, site: i32) {
+    guard(cx, site, (), |cx| Err(cx.comm.stop_error()))
 }
 
 /// `assert(c, "msg")` failed (R0005).
@@ -2309,7 +2414,9 @@ entries! {
     dtl_print_all_end: (Cx, i32) -> ();
     dtl_fail_bounds: (Cx, i64, i64, i32) -> ();
     dtl_fail: (Cx, i64, i32) -> ();
+    dtl_poll_stop: (Cx, i32) -> ();
     dtl_assert_fail: (Cx, S, i64, i32) -> ();
+    dtl_stack_overflow: (Cx, S, i64, i32) -> ();
     dtl_param: (Cx, i64, i64) -> i64;
     dtl_has_cuda: () -> i64;
     dtl_wtime: () -> f64;

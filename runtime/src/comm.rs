@@ -137,6 +137,16 @@ pub struct Status {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct WinId(pub u64);
 
+/// One read of [`Comm::win_get_many`]: `buf.len()` bytes at byte `offset` of `target`'s
+/// memory in window `win`.
+#[derive(Debug)]
+pub struct WinRead<'a> {
+    pub win: WinId,
+    pub target: usize,
+    pub offset: usize,
+    pub buf: &'a mut [u8],
+}
+
 /// The communication interface. See the module docs for the collective contract.
 pub trait Comm: Send + Sync {
     /// This rank, in `0..size()`. Local, non-blocking.
@@ -287,6 +297,17 @@ pub trait Comm: Send + Sync {
     /// Bounds are checked (R0001); a bad target is R0004.
     fn win_get(&self, win: WinId, target: usize, offset: usize, buf: &mut [u8]) -> Result<()>;
 
+    /// Several one-sided reads, each as [`Comm::win_get`], that a backend may overlap: the MPI
+    /// backend issues them all and then waits once, so reading a few values of one rank costs
+    /// one round trip instead of one per value (the distributed map reads a slot's state, key
+    /// and value this way). On an error some reads may have happened.
+    fn win_get_many(&self, reads: &mut [WinRead<'_>]) -> Result<()> {
+        for r in reads {
+            self.win_get(r.win, r.target, r.offset, r.buf)?;
+        }
+        Ok(())
+    }
+
     /// One-sided write; visible to the target at the next fence or barrier.
     fn win_put(&self, win: WinId, target: usize, offset: usize, buf: &[u8]) -> Result<()>;
 
@@ -336,6 +357,48 @@ pub trait Comm: Send + Sync {
     /// Marks this rank as failed with `cause`, releasing every other rank's waits with
     /// R0011. Used by launchers when a rank's code returns an error or panics.
     fn abort(&self, cause: &str);
+
+    /// The word generated code polls at loop heads to stop early ([`crate::stop`]). Local,
+    /// non-blocking. The default is a word that is never set.
+    fn stop_word(&self) -> &crate::stop::StopWord {
+        &crate::stop::NEVER
+    }
+
+    /// Whether [`Comm::call_begin`] / [`Comm::call_end`] can turn a failure inside collective
+    /// code into an error on every rank (MPI). Where not, a failing rank aborts the
+    /// communicator ([`Comm::abort`]) as usual.
+    fn recoverable(&self) -> bool {
+        false
+    }
+
+    /// Collective: starts a *recoverable call* of collective code (a kernel called from a host
+    /// program) on every rank. Only where [`Comm::recoverable`]; a no-op elsewhere.
+    fn call_begin(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Collective: ends a recoverable call. `failure` is this rank's failure, if any: whether
+    /// it is an echo of a peer's (R0011) and its full message. Returns `Ok` when no rank
+    /// failed; otherwise `Err` on every rank, with R0011 naming the first rank that failed on
+    /// its own and carrying its message (a rank with its own failure reports that instead).
+    /// Afterwards the communicator is usable again. A no-op elsewhere.
+    fn call_end(&self, failure: Option<(bool, &str)>) -> Result<()> {
+        let _ = failure;
+        Ok(())
+    }
+
+    /// Why [`Comm::stop_word`] is set: R0016 when interrupted, else R0011 naming the rank that
+    /// failed first. Local, non-blocking.
+    fn stop_error(&self) -> DtlError {
+        if self.stop_word().get() & crate::stop::INTERRUPTED != 0 {
+            DtlError::Interrupted
+        } else {
+            DtlError::PeerFailed {
+                rank: 0,
+                cause: "unknown".into(),
+            }
+        }
+    }
 }
 
 /// The typed layer over [`Comm`] for Rust callers: element slices instead of bytes, scalars,

@@ -111,6 +111,27 @@ impl<T: Element> Options<T> {
 
 /// Allocates `len` copies of `x`, reporting failure as R0006 instead of aborting.
 pub(crate) fn alloc_vec<T: Element>(len: usize, x: T) -> Result<Vec<T>> {
+    alloc_vec_shared(len, x, 1)
+}
+
+/// [`alloc_vec`] for one of `sharers` ranks of this machine that allocate the same amount at
+/// once (the parts of a distributed container): R0006 before anything is allocated when all
+/// of them together would not fit in the memory the system has left
+/// ([`crate::sys::available_memory`]), instead of a machine that swaps or a rank the kernel
+/// kills. The elements are written here, so the memory is resident when this returns and the
+/// next check sees it gone.
+pub(crate) fn alloc_vec_shared<T: Element>(len: usize, x: T, sharers: u64) -> Result<Vec<T>> {
+    let bytes = (len as u64).saturating_mul(T::DTYPE.size() as u64);
+    if bytes.saturating_mul(sharers.max(1)) >= crate::sys::MEMORY_CHECK_MIN {
+        crate::sys::check_fits(bytes, sharers, crate::sys::available_memory()).map_err(
+            |available| DtlError::NotEnoughMemory {
+                bytes,
+                ranks: sharers,
+                available,
+                what: format!("a part of {len} {} elements", T::DTYPE),
+            },
+        )?;
+    }
     let mut v = Vec::new();
     v.try_reserve_exact(len)
         .map_err(|_| DtlError::OutOfMemory {
@@ -236,7 +257,6 @@ impl<T: Element> Distributed<T> {
         }
         DtlError::check_size(i64::try_from(total).unwrap_or(i64::MAX), "container size")?;
         let layout = Layout::new(shape[0], comm.size(), opts.partition)?;
-        let row: usize = shape[1..].iter().product();
         let mut uni: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         uni.push(shape.len() as u64);
         uni.push(partition_code(opts.partition));
@@ -245,20 +265,34 @@ impl<T: Element> Distributed<T> {
                 .map_or(0, |h| h.width as u64 * 2 + u64::from(h.periodic)),
         );
         check_uniform(comm, "container construction", &uni, site)?;
-        let plan = match opts.halo {
-            Some(h) => Some(HaloPlan::new(&layout, comm.rank(), h)?),
-            None => None,
-        };
+        let row: usize = shape[1..].iter().product();
+        // Sizes first: a halo wider than memory must fail at once, not after its exchange plan
+        // (which visits every ghost row) or an overflowing buffer length.
         let ghost = opts
             .halo
             .map_or(0, |h| h.width)
             .checked_mul(row)
             .ok_or_else(|| DtlError::BadSize {
-                requested: i128::MAX,
+                requested: opts.halo.map_or(0, |h| h.width as i128) * row as i128,
                 what: "halo".into(),
             })?;
         let owned = layout.local_len(comm.rank()) * row;
-        let mut data = alloc_vec(owned + 2 * ghost, T::ZERO)?;
+        let buffer = owned as i128 + 2 * ghost as i128;
+        if buffer > 1 << 48 {
+            return Err(DtlError::BadSize {
+                requested: buffer,
+                what: format!(
+                    "a container part with a halo of width {}",
+                    opts.halo.map_or(0, |h| h.width)
+                ),
+            });
+        }
+        let sharers = crate::sys::ranks_sharing_memory(comm.backend(), comm.size());
+        let mut data = alloc_vec_shared(owned + 2 * ghost, T::ZERO, sharers)?;
+        let plan = match opts.halo {
+            Some(h) => Some(HaloPlan::new(&layout, comm.rank(), h)?),
+            None => None,
+        };
         data[ghost..ghost + owned].fill(opts.fill);
         let mut c = Distributed {
             comm: comm.clone(),

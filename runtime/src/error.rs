@@ -58,7 +58,8 @@ pub enum Code {
     R0001,
     /// Integer division by zero.
     R0002,
-    /// Mismatched collectives between ranks.
+    /// Mismatched collectives between ranks, or a message received as another element type
+    /// than it was sent with.
     R0003,
     /// Message to or from a rank that does not exist (also: a root out of range).
     R0004,
@@ -82,6 +83,10 @@ pub enum Code {
     R0013,
     /// A communication backend reported an error.
     R0014,
+    /// Stack overflow: recursion too deep (or without a base case).
+    R0015,
+    /// The run was interrupted (SIGINT, Ctrl-C).
+    R0016,
 }
 
 impl fmt::Display for Code {
@@ -115,6 +120,14 @@ pub enum DtlError {
     BadSize { requested: i128, what: String },
     /// R0006
     OutOfMemory { bytes: usize },
+    /// R0006: the memory check before a large allocation refused it; `ranks` ranks of this
+    /// machine each asked for `bytes`, and the system had `available` bytes left.
+    NotEnoughMemory {
+        bytes: u64,
+        ranks: u64,
+        available: u64,
+        what: String,
+    },
     /// R0007
     NoDevice { placement: String },
     /// R0008
@@ -131,6 +144,15 @@ pub enum DtlError {
     Unsupported { what: String },
     /// R0014
     Backend { detail: String },
+    /// R0003: a point-to-point message received as another element type or shape than sent.
+    MessageMismatch { detail: String },
+    /// R0015: the stack-depth check in the prologue of `function` found the stack (of `stack`
+    /// bytes, 0 if unknown) used up.
+    StackOverflow { function: String, stack: usize },
+    /// R0015: recursive functions that run collectives nested more than `limit` deep.
+    CollectiveRecursion { function: String, limit: i64 },
+    /// R0016: stopped by SIGINT (Ctrl-C) while running.
+    Interrupted,
 }
 
 impl DtlError {
@@ -141,7 +163,9 @@ impl DtlError {
             DtlError::CollectiveMismatch { .. } => Code::R0003,
             DtlError::NoSuchRank { .. } => Code::R0004,
             DtlError::AssertionFailed { .. } => Code::R0005,
-            DtlError::BadSize { .. } | DtlError::OutOfMemory { .. } => Code::R0006,
+            DtlError::BadSize { .. }
+            | DtlError::OutOfMemory { .. }
+            | DtlError::NotEnoughMemory { .. } => Code::R0006,
             DtlError::NoDevice { .. } => Code::R0007,
             DtlError::Misaligned { .. } => Code::R0008,
             DtlError::InvalidArgument { .. } => Code::R0009,
@@ -150,6 +174,9 @@ impl DtlError {
             DtlError::Io { .. } => Code::R0012,
             DtlError::Unsupported { .. } => Code::R0013,
             DtlError::Backend { .. } => Code::R0014,
+            DtlError::MessageMismatch { .. } => Code::R0003,
+            DtlError::StackOverflow { .. } | DtlError::CollectiveRecursion { .. } => Code::R0015,
+            DtlError::Interrupted => Code::R0016,
         }
     }
 
@@ -213,7 +240,7 @@ impl fmt::Display for DtlError {
             DtlError::Timeout { report } => {
                 write!(
                     f,
-                    "watchdog: a wait exceeded its limit (deadlock?)\n{report}"
+                    "watchdog: no rank communicated within the watchdog limit (deadlock?)\n{report}"
                 )
             }
             DtlError::PeerFailed { rank, cause } => {
@@ -222,6 +249,45 @@ impl fmt::Display for DtlError {
             DtlError::Io { path, detail } => write!(f, "{path}: {detail}"),
             DtlError::Unsupported { what } => write!(f, "not supported yet: {what}"),
             DtlError::Backend { detail } => write!(f, "backend error: {detail}"),
+            DtlError::NotEnoughMemory {
+                bytes,
+                ranks,
+                available,
+                what,
+            } => {
+                let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+                if *ranks > 1 {
+                    write!(
+                        f,
+                        "out of memory: {what} needs {:.2} GiB on each of the {ranks} ranks of this machine ({:.2} GiB in all) but only {:.2} GiB are available",
+                        gib(*bytes),
+                        gib(bytes.saturating_mul(*ranks)),
+                        gib(*available)
+                    )
+                } else {
+                    write!(
+                        f,
+                        "out of memory: {what} needs {:.2} GiB but only {:.2} GiB are available",
+                        gib(*bytes),
+                        gib(*available)
+                    )
+                }
+            }
+            DtlError::MessageMismatch { detail } => {
+                write!(f, "message does not match the receive: {detail}")
+            }
+            DtlError::StackOverflow { function, stack } => {
+                write!(f, "stack overflow in `{function}`: recursion too deep")?;
+                if *stack > 0 {
+                    write!(f, " (the {} MiB stack is used up)", stack >> 20)?;
+                }
+                Ok(())
+            }
+            DtlError::CollectiveRecursion { function, limit } => write!(
+                f,
+                "recursion too deep in `{function}`: recursive functions that run collectives may nest at most {limit} levels (DTL_MAX_COLLECTIVE_DEPTH)"
+            ),
+            DtlError::Interrupted => f.write_str("interrupted (SIGINT)"),
         }
     }
 }

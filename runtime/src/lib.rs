@@ -33,6 +33,8 @@ pub mod partition;
 pub mod random;
 pub mod sort;
 pub mod stats;
+pub mod stop;
+pub mod sys;
 
 /// The names most users need.
 pub mod prelude {

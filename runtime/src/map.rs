@@ -9,7 +9,7 @@
 //! sync, where the windows are re-created.
 
 use crate::algo::Num;
-use crate::comm::{CommExt, CommRef, WinId};
+use crate::comm::{CommExt, CommRef, WinId, WinRead};
 use crate::container::{alloc_vec, create_window};
 use crate::elem::as_bytes_mut;
 use crate::error::{DtlError, Result, Site};
@@ -321,21 +321,31 @@ impl<K: SortKey, V: Num> DistMap<K, V> {
         }
         let mut s = slot_of(h, cap);
         for _ in 0..cap {
-            let mut occ = [0u8];
-            self.comm.win_get(wo, o, s, as_bytes_mut(&mut occ))?;
+            // A slot's state, key and value in one overlapped read (one round trip on MPI).
+            let (mut occ, mut key, mut v) = ([0u8], [K::ZERO], [V::ZERO]);
+            self.comm.win_get_many(&mut [
+                WinRead {
+                    win: wo,
+                    target: o,
+                    offset: s,
+                    buf: as_bytes_mut(&mut occ),
+                },
+                WinRead {
+                    win: wk,
+                    target: o,
+                    offset: s * K::DTYPE.size(),
+                    buf: as_bytes_mut(&mut key),
+                },
+                WinRead {
+                    win: wv,
+                    target: o,
+                    offset: s * V::DTYPE.size(),
+                    buf: as_bytes_mut(&mut v),
+                },
+            ])?;
             match occ[0] {
                 EMPTY => return Ok(None),
-                FULL => {
-                    let mut key = [K::ZERO];
-                    self.comm
-                        .win_get(wk, o, s * K::DTYPE.size(), as_bytes_mut(&mut key))?;
-                    if key[0] == k {
-                        let mut v = [V::ZERO];
-                        self.comm
-                            .win_get(wv, o, s * V::DTYPE.size(), as_bytes_mut(&mut v))?;
-                        return Ok(Some(v[0]));
-                    }
-                }
+                FULL if key[0] == k => return Ok(Some(v[0])),
                 _ => {}
             }
             s = (s + 1) & (cap - 1);

@@ -1,7 +1,8 @@
 //! `.npy` save and load of whole distributed containers: one NumPy file, written collectively.
 //!
 //! [`save`] writes the header on rank 0 and lets every rank write its block of rows at its
-//! offset (containers that are not block-partitioned are redistributed to block first, one
+//! offset of a temporary file that rank 0 renames to the destination once every part is
+//! written (containers that are not block-partitioned are redistributed to block first, one
 //! all-to-all). [`load`] reads the header on every rank and each rank reads the rows it owns
 //! under block, then redistributes to the requested partition. Both are collective and return
 //! the same result on every rank: when one rank fails, every rank returns an error (R0012).
@@ -134,18 +135,60 @@ fn descr_matches(descr: &str, dtype: DType) -> bool {
 }
 
 /// Collective agreement on a per-rank outcome: every rank gets `Ok` only if every rank did.
+/// A rank that succeeded while another failed gets R0011 naming the lowest failing rank, so
+/// the run reports that rank's own error (its cause) rather than this echo.
 fn agree<X>(comm: &CommRef, path: &str, r: Result<X>) -> Result<X> {
-    let bad = u8::from(r.is_err());
-    let any = comm.allreduce_scalar(bad, ReduceOp::Max)?;
+    let me = if r.is_err() {
+        comm.rank() as u64
+    } else {
+        u64::MAX
+    };
+    // The others may stop the run as soon as they have the result (R0011 naming this rank):
+    // then this rank's own error, the cause, is the one to report.
+    let first = match comm.allreduce_scalar(me, ReduceOp::Min) {
+        Ok(f) => f,
+        Err(e) => return Err(r.err().unwrap_or(e)),
+    };
     match r {
         Err(e) => Err(e),
-        Ok(_) if any != 0 => Err(io_err(path, "another rank failed to access the file")),
+        Ok(_) if first != u64::MAX => Err(DtlError::PeerFailed {
+            rank: first as usize,
+            cause: format!("it could not access {path}"),
+        }),
         Ok(x) => Ok(x),
     }
 }
 
+/// The temporary file [`save`] writes before renaming it to `path`: a hidden name in the
+/// same directory (so the rename stays on one file system), unique per `nonce`.
+fn temp_path(path: &str, nonce: u64) -> std::path::PathBuf {
+    let p = std::path::Path::new(path);
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "save".into());
+    let tmp = format!(".{name}.dtl-tmp-{nonce:016x}");
+    match p.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp),
+        _ => std::path::PathBuf::from(tmp),
+    }
+}
+
+/// A number that differs between concurrent saves: process id and clock.
+fn save_nonce() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    (u64::from(std::process::id()) << 40) ^ t
+}
+
 /// Collective: writes the whole container to `path` as one `.npy` file (shape = the
 /// container's shape, C order).
+///
+/// Atomic: every rank writes its part into a temporary file next to `path`
+/// (`.NAME.dtl-tmp-…`), and rank 0 renames it to `path` only once every rank has written and
+/// synced its part. When any rank fails (before or during the save), the temporary file is
+/// removed and an existing file at `path` is left as it was.
 #[track_caller]
 pub fn save<T: Element>(c: &Distributed<T>, path: &str) -> Result<()> {
     if cfg!(target_endian = "big") {
@@ -161,38 +204,69 @@ pub fn save<T: Element>(c: &Distributed<T>, path: &str) -> Result<()> {
     };
     let comm = c.comm();
     let me = comm.rank();
+    // Rank 0 names the temporary file; this broadcast is also where a rank that already failed
+    // stops the save before any file is touched.
+    let nonce = comm.broadcast_scalar(if me == 0 { save_nonce() } else { 0 }, 0)?;
+    let tmp = temp_path(path, nonce);
     let head = header(T::DTYPE, c.shape());
     let total = head.len() as u64 + (c.global_len() * T::DTYPE.size()) as u64;
     let created = if me == 0 {
         (|| -> std::io::Result<()> {
-            let mut f = File::create(path)?;
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(&head)?;
             f.set_len(total)?;
             Ok(())
         })()
-        .map_err(|e| io_err(path, e))
+        .map_err(|e| io_err(path, format!("cannot create {}: {e}", tmp.display())))
     } else {
         Ok(())
     };
-    agree(comm, path, created)?;
-    let (offset, data): (usize, &[T]) = match c.partition() {
-        Partition::Replicated => (0, if me == 0 { c.local() } else { &[] }),
-        _ => (c.local_offset()?, c.local()),
-    };
-    let wrote = if data.is_empty() {
-        Ok(())
-    } else {
-        (|| -> std::io::Result<()> {
-            let mut f = OpenOptions::new().write(true).open(path)?;
-            f.seek(SeekFrom::Start(
-                head.len() as u64 + (offset * T::DTYPE.size()) as u64,
-            ))?;
-            f.write_all(as_bytes(data))?;
-            f.sync_data()
-        })()
-        .map_err(|e| io_err(path, e))
-    };
-    agree(comm, path, wrote)
+    let made_it = me == 0 && created.is_ok();
+    let out = (|| -> Result<()> {
+        agree(comm, path, created)?;
+        let (offset, data): (usize, &[T]) = match c.partition() {
+            Partition::Replicated => (0, if me == 0 { c.local() } else { &[] }),
+            _ => (c.local_offset()?, c.local()),
+        };
+        let wrote = if data.is_empty() {
+            Ok(())
+        } else {
+            (|| -> std::io::Result<()> {
+                let mut f = OpenOptions::new().write(true).open(&tmp)?;
+                f.seek(SeekFrom::Start(
+                    head.len() as u64 + (offset * T::DTYPE.size()) as u64,
+                ))?;
+                f.write_all(as_bytes(data))?;
+                f.sync_data()
+            })()
+            .map_err(|e| io_err(path, e))
+        };
+        agree(comm, path, wrote)?;
+        let renamed = if me == 0 {
+            std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+        } else {
+            Ok(())
+        };
+        if me == 0 && renamed.is_ok() {
+            // Best effort: make the rename itself durable.
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                let dir = if dir.as_os_str().is_empty() {
+                    std::path::Path::new(".")
+                } else {
+                    dir
+                };
+                if let Ok(d) = File::open(dir) {
+                    let _ = d.sync_all();
+                }
+            }
+        }
+        agree(comm, path, renamed)
+    })();
+    if out.is_err() && made_it {
+        // Nothing was renamed (or the rename failed): the old file stays, the partial one goes.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    out
 }
 
 /// Collective: reads a `.npy` file written by [`save`] or NumPy (C order, little endian, the
@@ -203,7 +277,29 @@ pub fn load<T: Element>(
     path: &str,
     partition: Partition,
 ) -> Result<Distributed<T>> {
-    let site = Site::caller();
+    load_at(comm, path, partition, None, Site::caller())
+}
+
+/// [`load`] of a file that must hold an array of `ndim` dimensions (R0012 otherwise, before
+/// anything is allocated): `load<T>` in a dtl program gives a vector, so a 2-D file is an
+/// error there, not a vector with a hidden second dimension.
+#[track_caller]
+pub fn load_ndim<T: Element>(
+    comm: &CommRef,
+    path: &str,
+    partition: Partition,
+    ndim: usize,
+) -> Result<Distributed<T>> {
+    load_at(comm, path, partition, Some(ndim), Site::caller())
+}
+
+fn load_at<T: Element>(
+    comm: &CommRef,
+    path: &str,
+    partition: Partition,
+    ndim: Option<usize>,
+    site: Site,
+) -> Result<Distributed<T>> {
     if cfg!(target_endian = "big") {
         return Err(DtlError::unsupported(".npy on big-endian machines"));
     }
@@ -221,6 +317,48 @@ pub fn load<T: Element>(
         }
         if h.shape.is_empty() {
             return Err(io_err(path, "0-d arrays are not containers"));
+        }
+        if let Some(want) = ndim
+            && h.shape.len() != want
+        {
+            let dims: Vec<String> = h.shape.iter().map(|d| d.to_string()).collect();
+            return Err(io_err(
+                path,
+                format!(
+                    "holds a {}-d array of shape ({}), but a {want}-d container was asked for{}",
+                    h.shape.len(),
+                    dims.join(", "),
+                    if want == 1 {
+                        " (`load<T>` gives a vector: save a flattened array, e.g. NumPy's `a.ravel()`)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        // A truncated file (or a header that promises more than the file holds) is an error
+        // before anything is allocated for it.
+        let want = h
+            .shape
+            .iter()
+            .try_fold(T::DTYPE.size() as u64, |a, &d| a.checked_mul(d as u64))
+            .and_then(|b| b.checked_add(h.data_offset as u64));
+        let have = f.metadata().map_err(|e| io_err(path, e))?.len();
+        match want {
+            Some(w) if w <= have => {}
+            _ => {
+                return Err(io_err(
+                    path,
+                    format!(
+                        "file too short: its header describes {} bytes of data, the file holds {}",
+                        want.map_or_else(
+                            || "more than 2^64".to_string(),
+                            |w| (w - h.data_offset as u64).to_string()
+                        ),
+                        have.saturating_sub(h.data_offset as u64)
+                    ),
+                ));
+            }
         }
         Ok((f, h))
     })();

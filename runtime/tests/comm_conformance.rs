@@ -2,7 +2,7 @@
 //! backend and on the threads backend at 1, 2, 3, 4 and 8 ranks.
 
 use dtl_runtime::comm::local;
-use dtl_runtime::comm::{CollKind, Status};
+use dtl_runtime::comm::{CollKind, Status, WinRead};
 use dtl_runtime::elem::{LocPair, as_bytes, as_bytes_mut, loc_as_bytes, loc_as_bytes_mut};
 use dtl_runtime::error::Code;
 use dtl_runtime::ops;
@@ -632,6 +632,74 @@ fn windows_get_put_and_atomics() {
     everywhere("windows", check_windows_get_put_and_atomics);
 }
 
+pub fn check_win_get_many_reads_several_windows_and_ranks(c: &CommRef) -> Result<()> {
+    let (r, p) = (c.rank(), c.size());
+    let mut a = vec![10 * r as i64, 10 * r as i64 + 1];
+    let mut b = [r as u8 + 100; 3];
+    // SAFETY: `a` and `b` outlive their windows (freed below) and are not written locally.
+    let wa = unsafe { c.win_create(a.as_mut_ptr().cast(), 16, Site::caller())? };
+    // SAFETY: as above.
+    let wb = unsafe { c.win_create(b.as_mut_ptr(), 3, Site::caller())? };
+    let right = (r + 1) % p;
+    let (mut x, mut y, mut z) = ([0i64], [0u8; 2], [0i64]);
+    c.win_get_many(&mut [
+        WinRead {
+            win: wa,
+            target: right,
+            offset: 8,
+            buf: as_bytes_mut(&mut x),
+        },
+        WinRead {
+            win: wb,
+            target: right,
+            offset: 1,
+            buf: &mut y,
+        },
+        WinRead {
+            win: wa,
+            target: 0,
+            offset: 0,
+            buf: as_bytes_mut(&mut z),
+        },
+    ])?;
+    assert_eq!(x, [10 * right as i64 + 1]);
+    assert_eq!(y, [right as u8 + 100; 2]);
+    assert_eq!(z, [0]);
+    // An empty list reads nothing; any read out of bounds is R0001, a bad rank R0004.
+    c.win_get_many(&mut [])?;
+    let mut w = [0u8; 2];
+    let e = c
+        .win_get_many(&mut [WinRead {
+            win: wb,
+            target: 0,
+            offset: 2,
+            buf: &mut w,
+        }])
+        .unwrap_err();
+    assert_eq!(e.code(), Code::R0001);
+    let e = c
+        .win_get_many(&mut [WinRead {
+            win: wb,
+            target: p,
+            offset: 0,
+            buf: &mut w,
+        }])
+        .unwrap_err();
+    assert_eq!(e.code(), Code::R0004);
+    c.win_fence(wa, Site::caller())?;
+    c.win_free(wb, Site::caller())?;
+    c.win_free(wa, Site::caller())?;
+    Ok(())
+}
+
+#[test]
+fn win_get_many_reads_several_windows_and_ranks() {
+    everywhere(
+        "win_get_many",
+        check_win_get_many_reads_several_windows_and_ranks,
+    );
+}
+
 pub fn check_counters_count_exactly(c: &CommRef) -> Result<()> {
     c.barrier(Site::caller())?;
     let before = c.stats().snapshot();
@@ -705,6 +773,10 @@ pub const CHECKS: &[Check] = &[
     (
         "windows_get_put_and_atomics",
         check_windows_get_put_and_atomics,
+    ),
+    (
+        "win_get_many_reads_several_windows_and_ranks",
+        check_win_get_many_reads_several_windows_and_ranks,
     ),
     ("counters_count_exactly", check_counters_count_exactly),
 ];

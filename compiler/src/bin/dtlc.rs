@@ -301,16 +301,45 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
 /// MPI when built with it and started by an MPI launcher, else threads.
 fn default_backend() -> Backend {
     #[cfg(feature = "mpi")]
-    if dtl_runtime::comm::mpi::launched_under_mpi() {
+    if dtl_runtime::sys::launched_under_mpi() {
         return Backend::Mpi;
     }
     Backend::Threads
 }
 
-/// Runs this process's rank under MPI. A failing rank prints its error and aborts the job with
-/// exit status 2.
+/// Runs this process's rank under MPI on a thread with the same stack as a thread rank
+/// (`Program::run`), so the recursion depth limit (R0015) does not depend on the backend or
+/// on `ulimit -s`. MPI is initialised, used and finalized on that one thread. A failing rank
+/// prints its error and aborts the job with exit status 2.
 #[cfg(feature = "mpi")]
 fn run_mpi(
+    prog: &dtl_compiler::jit::Program,
+    opts: &dtl_compiler::jit::RunOptions,
+    ranks: Option<usize>,
+) -> Result<(), dtl_compiler::jit::RunError> {
+    let backend_error = |message: String| dtl_compiler::jit::RunError {
+        code: dtl_runtime::error::Code::R0014,
+        message: format!("error[R0014]: {message}"),
+    };
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("dtl-rank".into())
+            .stack_size(dtl_compiler::jit::RANK_STACK)
+            .spawn_scoped(s, || run_mpi_rank(prog, opts, ranks))
+        {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(backend_error("the rank's thread panicked".into()))),
+            Err(e) => Err(backend_error(format!(
+                "could not start the rank's thread: {e}"
+            ))),
+        }
+    })
+}
+
+/// The MPI rank itself (see [`run_mpi`]).
+#[cfg(feature = "mpi")]
+fn run_mpi_rank(
     prog: &dtl_compiler::jit::Program,
     opts: &dtl_compiler::jit::RunOptions,
     ranks: Option<usize>,
@@ -354,6 +383,10 @@ fn run_mpi(
     })
 }
 
+/// How long `dtlc run` waits for the ranks to stop after the run failed before it exits
+/// without them (ranks that poll stop within microseconds).
+const STUCK_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct RunArgs {
     file: PathBuf,
     ranks: Option<usize>,
@@ -378,6 +411,14 @@ fn run(a: &RunArgs) -> ExitCode {
         }
     }
     let backend = a.backend.unwrap_or_else(default_backend);
+    if a.backend.is_none() && !cfg!(feature = "mpi") && dtl_runtime::sys::launched_under_mpi() {
+        // Without this, `mpirun -n P` would run P independent copies of the whole program,
+        // each printing everything and writing the same files.
+        eprintln!(
+            "error: this dtlc was built without MPI, but an MPI launcher (mpirun/mpiexec/srun) started it; rebuild with `cargo build --release --bin dtlc --features mpi`, or pass `--backend threads` to run independent copies on purpose"
+        );
+        return ExitCode::from(2);
+    }
     if backend == Backend::Mpi && !cfg!(feature = "mpi") {
         errln!(
             "error: this dtlc was built without MPI; rebuild with `cargo build --release --bin dtlc --features mpi`"
@@ -443,7 +484,13 @@ fn run(a: &RunArgs) -> ExitCode {
     let r = if backend == Backend::Mpi {
         run_mpi(&prog, &ropts, a.ranks)
     } else {
-        prog.run(&ropts)
+        // A rank that does not stop after the run failed (one that never reaches a loop head
+        // or a runtime call) is not waited for: print the error and leave.
+        prog.run_watched(&ropts, STUCK_GRACE, |msg| {
+            let _ = std::io::stdout().flush();
+            eprintln!("{msg}");
+            std::process::exit(2);
+        })
     };
     let t_run = t0.elapsed();
     if a.time {

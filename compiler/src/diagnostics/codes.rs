@@ -333,6 +333,34 @@ codes! {
     E0305 => "forall assigns an outer scalar",
 
     /// ## What it means
+    /// Two accesses of one distributed container can race: a remote access (`get`, an element
+    /// read outside a `forall`, `put`, `atomic_add`, a map `lookup` or `insert`) and an earlier
+    /// access by other ranks (a `forall` write, a put, an atomic, an insert, or a read that a
+    /// later write could overtake), with no point between them that every rank passes together.
+    ///
+    /// ## Why
+    /// Ranks run at their own pace. dtl guarantees that an access sees every access made before
+    /// it in program order, on any rank: where a point that every rank reaches lies between the
+    /// two, the compiler inserts a `barrier()` there. Inside one `forall` body, inside one
+    /// branch that only some ranks take, or inside one statement that every rank runs, there is
+    /// no such point, and the result would depend on timing.
+    ///
+    /// ## Example
+    /// ```dtl
+    /// forall i in u { u[i] = get(u, n - 1 - i); }   // E0306: reverses u in place
+    /// if rank() < 2 { put(u, rank(), 1.0); print(get(u, 1 - rank())); }   // E0306
+    /// if rank() == 0 { put(u, 5, 1.0); print(get(u, 5)); }   // fine: one rank, in order
+    /// u[0] += 1.0;   // E0306 outside a forall: every rank reads, then writes, u[0]
+    /// ```
+    ///
+    /// ## How to fix
+    /// Read from a copy made before the `forall` (`let old = copy(u);`), split the work into two
+    /// `forall`s, move the later access out of the rank-dependent branch, after a `barrier()`
+    /// that every rank reaches, or split a statement in two (`let t = u[0]; u[0] = t + 1.0;`)
+    /// or let one rank run it (`if rank() == 0 { u[0] += 1.0; }`).
+    E0306 => "remote access can race with an earlier access",
+
+    /// ## What it means
     /// An annotation is not valid here: a halo on a non-block partition, two partition (or two
     /// placement) annotations on one container, an unknown or ill-typed annotation argument, or
     /// `@hash` on something that is not a map.

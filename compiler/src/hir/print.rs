@@ -142,7 +142,22 @@ impl Printer<'_> {
                 let _ = write!(self.out, " {}= ", op.map_or("", |o| o.symbol()));
                 self.expr(value);
             }
-            Stmt::Expr(e) => self.expr(e),
+            Stmt::Expr(e) => {
+                self.expr(e);
+                let barrier = matches!(
+                    e.kind,
+                    ExprKind::Call {
+                        callee: Callee::Builtin(Builtin::Barrier),
+                        ..
+                    }
+                );
+                if let Some(s) = self
+                    .f
+                    .and_then(|f| f.syncs.iter().find(|s| barrier && s.before == e.span))
+                {
+                    let _ = write!(self.out, "  // inserted by the sync pass: {}", s.reason);
+                }
+            }
             Stmt::If {
                 cond, then, els, ..
             } => {

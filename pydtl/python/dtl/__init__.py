@@ -274,9 +274,9 @@ class DistributedTensor(_native._Container):
         return t
 
 
-def _int(n: Any) -> int:
+def _int(n: Any, what: str = "sizes") -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise InvalidArgumentError(f"sizes must be integers, not {n!r}")
+        raise InvalidArgumentError(f"{what} must be integers, not {n!r}")
     return int(n)
 
 
@@ -781,7 +781,7 @@ def spmd(nranks: int) -> Callable[[Callable[..., Any]], Callable[..., list[Any]]
     Returns every rank's result in rank order. When a rank raises, the others are released
     from their waits and that first exception is re-raised here.
     """
-    n = _int(nranks)
+    n = _int(nranks, "spmd(nranks): rank counts")
     if n < 1:
         raise InvalidArgumentError(f"spmd needs at least one rank, not {n}")
 

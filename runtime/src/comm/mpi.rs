@@ -6,25 +6,44 @@
 //!   semantics, MPI's operator. Float `Min`/`Max` (NaN propagation), `Land`/`Lor` on floats and
 //!   `MinLoc`/`MaxLoc` ([`LocPair`](crate::elem::LocPair) records) use user-defined operators
 //!   that run the runtime's own byte-level reductions ([`crate::ops`]).
-//! - Every collective starts with one *header* `MPI_Allreduce` of a 56-byte record under a
-//!   user-defined operator. It carries the packed [`CollSig`], a lowest-bad-rank field (so an
-//!   argument error on one rank reaches every rank, as on the threads backend) and sums that
-//!   check counts between ranks. Mismatched collectives therefore meet in the header and give
-//!   R0003 on every rank instead of a hang. Small payloads ride in the header: an allreduce or
+//! - Every collective starts with one *header* allreduce of a 56-byte record under a
+//!   user-defined operator (a persistent request per communicator, `MPI_Allreduce_init`,
+//!   started and waited for in our own loop; see *Waiting*). It carries the packed
+//!   [`CollSig`], a lowest-bad-rank field (so an argument error on one rank reaches every
+//!   rank, as on the threads backend) and sums that check counts between ranks. Mismatched
+//!   collectives therefore meet in the header and give R0003 on every rank instead of a hang. Small payloads ride in the header: an allreduce or
 //!   reduce of at most [`PAYLOAD`] bytes and a broadcast of at most [`PAYLOAD`] bytes are that
 //!   one MPI call and nothing else.
 //! - Point-to-point: sends copy the message and post `MPI_Isend` (a send never waits for the
 //!   receiver, as on the threads backend); receives probe first (R0009 for a message longer
-//!   than the buffer leaves the message queued), then `MPI_Recv` the probed message.
+//!   than the buffer leaves the message queued, and the probe is our own `MPI_Iprobe` loop),
+//!   then `MPI_Recv` the probed message.
 //! - Windows: `MPI_Win_create` over the caller's memory with a passive-target `lock_all` epoch
-//!   for the window's whole life. Puts, gets and atomics (`MPI_Accumulate`,
-//!   `MPI_Fetch_and_op`, `MPI_Compare_and_swap`) are locally complete when they return; they
-//!   are flushed to their targets at `win_flush`, `win_fence` and `barrier`, which then
-//!   `MPI_Win_sync` so local loads see remote updates.
+//!   for the window's whole life. Puts, gets and atomics (`MPI_Rput`, `MPI_Rget`,
+//!   `MPI_Raccumulate`, `MPI_Rget_accumulate`, waited for in our own loop, and
+//!   `MPI_Compare_and_swap`) are locally complete when they return; they are flushed to their
+//!   targets at `win_flush`, `win_fence` and `barrier`, which then `MPI_Win_sync` so local
+//!   loads see remote updates.
 //! - Failure: [`launch`] (and [`Comm::abort`]) print the failing rank's error and call
-//!   `MPI_Abort`, so one failing rank ends the job instead of leaving the others waiting. A
-//!   watchdog thread aborts the job when one blocking call exceeds `DTL_WATCHDOG_SECS`
-//!   (default 60 s, `0` disables), so no wait is silent forever.
+//!   `MPI_Abort` (status 2), so one failing rank ends the job instead of leaving the others
+//!   waiting. The watchdog (`DTL_WATCHDOG_SECS`, default 60 s, `0` disables) reports R0010
+//!   when no rank of the world has completed any communication for that long, with where
+//!   every rank waits, so no wait is silent forever and no working job is stopped.
+//!
+//! ## Waiting
+//! MPICH's blocking calls spin on the processor for as long as they wait. With more processes
+//! than cores that starves the rank being waited for, and a one-sided read needs its target
+//! to run MPI's progress engine: a map lookup cost 2.5-10 ms on 3 processes over 2 cores. So
+//! every wait for another rank (a collective's header, a probe, a one-sided operation) is our
+//! own loop over a nonblocking call ([`MpiComm::wait_for`]): polls for 200 µs (20 µs for a
+//! one-sided operation), then a `sched_yield` between polls, or a short nap (about 55 µs) once
+//! a yield has been seen to give the core to a process outside the job for a whole time
+//! slice. Each process publishes a progress counter and what it waits in through a small
+//! window over the world (the *progress window*); a rank that has waited a while reads every
+//! rank's record, which is how the watchdog knows whether anyone progressed and where each
+//! rank waits. Calls that wait inside MPI after every rank
+//! has joined (the body of a large collective, flushes, compare-and-swap, window free, split)
+//! are timed per call by a watchdog thread instead.
 //!
 //! ## Lifetime of MPI
 //! [`world`] initialises MPI (with `MPI_THREAD_MULTIPLE`) when nobody has, keeping rsmpi's
@@ -44,11 +63,12 @@ use std::time::{Duration, Instant};
 use mpi::ffi;
 use mpi::ffi::{MPI_Comm, MPI_Datatype, MPI_Op, MPI_Request, MPI_Win};
 
-use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId};
+use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId, WinRead};
 use crate::elem::{DType, ReduceOp};
 use crate::error::{DtlError, Result, Site};
 use crate::ops;
 use crate::stats::Stats;
+use crate::stop::{self, StopWord};
 
 /// Payload bytes that travel inside the header of a collective (small allreduce, reduce and
 /// broadcast need no second MPI call).
@@ -110,8 +130,9 @@ static PROGRAM_OWNS_MPI: AtomicBool = AtomicBool::new(false);
 /// `multiple`); by default `serialized` for a program started by [`launch`] (`dtlc run`) and
 /// `multiple` otherwise (a library in a host program, Python, mpi4py). A lower level saves
 /// MPICH a lock per call (about 0.02 µs of a 0.4 µs allreduce on 2 processes here), but then
-/// only one thread of a process may call MPI at a time (no watchdog abort from its thread
-/// under `single`/`funneled`: the launcher's timeout must end a hung job).
+/// only one thread of a process may call MPI at a time. Waits for other ranks run their
+/// watchdog on the rank's own thread at every level; only the watchdog thread's abort of a
+/// call blocked inside MPI steps outside `single`/`funneled`.
 fn threading_from_env(program: bool) -> mpi::Threading {
     match std::env::var("DTL_MPI_THREADING").as_deref().map(str::trim) {
         Ok("single") => mpi::Threading::Single,
@@ -128,6 +149,7 @@ fn threading_from_env(program: bool) -> mpi::Threading {
 pub fn finalize() {
     let universe = lock(&UNIVERSE).take();
     if universe.is_some() {
+        close_progress_window();
         if let Some(Ok(reg)) = REGISTRY.get() {
             free_registry(reg);
         }
@@ -165,12 +187,15 @@ pub fn world() -> Result<CommRef> {
 }
 
 /// [`world`] as its concrete handle.
+/// R0009 when `DTL_WATCHDOG_SECS` is not a valid setting (checked before MPI is touched).
 pub fn world_handle() -> Result<Arc<MpiComm>> {
+    let limit = super::threads::watchdog_from_env()?;
     init()?;
     // SAFETY: MPI is initialised; MPI_COMM_WORLD is a predefined handle.
     let w = unsafe { ffi::RSMPI_COMM_WORLD };
     let c = MpiComm::dup_of(w)?;
-    start_watchdog();
+    open_progress_window(c.comm, c.rank, c.size)?;
+    start_watchdog(limit);
     Ok(c)
 }
 
@@ -178,6 +203,7 @@ pub fn world_handle() -> Result<Arc<MpiComm>> {
 /// `comm.py2f()`). The communicator is duplicated first, so the caller keeps ownership of
 /// its own handle. MPI must already be initialised (R0014 otherwise).
 pub fn from_raw_comm(fhandle: c_int) -> Result<CommRef> {
+    let limit = super::threads::watchdog_from_env()?;
     if !mpi_usable() {
         return Err(backend("from_raw_comm: MPI is not initialised"));
     }
@@ -191,13 +217,14 @@ pub fn from_raw_comm(fhandle: c_int) -> Result<CommRef> {
         )));
     }
     let comm = MpiComm::dup_of(c)?;
-    start_watchdog();
+    start_watchdog(limit);
     Ok(comm)
 }
 
 /// Runs `f` on the MPI world (initialising MPI if needed) without finalizing it. A rank whose
 /// `f` returns an error or panics prints the error to stderr and aborts the whole job with
-/// `MPI_Abort` (exit status 1), so this returns `Err` only when MPI cannot be set up. At the
+/// `MPI_Abort` (exit status 2, like every run-time error), so this returns `Err` only when
+/// MPI cannot be set up (or `DTL_WATCHDOG_SECS` is invalid, R0009). At the
 /// end every rank joins one last header exchange, so a rank still waiting in a collective
 /// that another rank never called gets R0003 instead of a hang.
 pub fn run<R>(f: impl FnOnce(&CommRef) -> Result<R>) -> Result<R> {
@@ -233,14 +260,15 @@ pub fn run_with<R>(
     }
 }
 
-/// The default failure report: `dtl: rank R failed: error[Rxxxx]: message` on stderr, status 1.
+/// The default failure report: `dtl: rank R failed: error[Rxxxx]: message` on stderr, status 2
+/// (the status of every run-time error, as `dtlc run` on threads).
 pub fn default_report(rank: usize, e: &DtlError) -> i32 {
     use std::io::Write;
     let msg = format!("dtl: rank {rank} failed: error[{}]: {e}\n", e.code());
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(msg.as_bytes());
     let _ = err.flush();
-    1
+    2
 }
 
 /// This process's rank in `MPI_COMM_WORLD` (None before init or after finalize).
@@ -287,6 +315,23 @@ fn backend(detail: impl Into<String>) -> DtlError {
     }
 }
 
+/// What a one-sided operation waits in, for watchdog reports.
+fn rma_desc(verb: &str, target: usize, win: WinId) -> String {
+    format!("one-sided {verb} rank {target} (window {})", win.0)
+}
+
+/// Tests a request: whether it completed (R0014 for an MPI error).
+fn test(req: &mut MPI_Request, what: &str) -> Result<bool> {
+    let mut flag: c_int = 0;
+    // SAFETY: `req` is a request handle of ours (active, or null/inactive, which MPI_Test
+    // reports as complete).
+    check(
+        unsafe { ffi::MPI_Test(req, &mut flag, ffi::RSMPI_STATUS_IGNORE) },
+        what,
+    )?;
+    Ok(flag != 0)
+}
+
 /// Turns an MPI return code into R0014 with MPI's message.
 fn check(rc: c_int, what: &str) -> Result<()> {
     if rc == 0 {
@@ -305,14 +350,380 @@ fn check(rc: c_int, what: &str) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Watchdog: one process-wide "blocked since" stamp, checked by a background thread.
+// Progress, waiting and the watchdog.
+//
+// Every wait for *another rank* (the header that opens each collective, a probe, the
+// completion of a one-sided operation) is a loop of our own over a nonblocking MPI call: a
+// short spin, then `sched_yield` between tests (see [`MpiComm::wait_for`]). MPICH's blocking
+// calls spin without ever giving up the processor, so with more processes than cores a
+// waiting rank used to hold a core for its whole time slice while the rank it waited for (or
+// the target of a one-sided operation, which needs its own process to run MPI's progress
+// engine) could not run: a lookup cost 2.5-10 ms. A yielding waiter hands the core over.
+//
+// Each process publishes a small record (its progress counter, what it waits in) in a window
+// over all processes of the world. A rank that has waited a while reads every other rank's
+// record with `MPI_Rget`; the watchdog reports a deadlock (R0010) only when no rank's counter
+// moved for `DTL_WATCHDOG_SECS`, with where every rank waits. Calls that wait inside MPI after
+// every rank has joined (the body of a large collective after its header, flushes,
+// compare-and-swap, window free, split) are still timed per call by a watchdog thread.
 
-/// The blocking call in progress: `(sequence << 8) | (what + 1)`, 0 when none. Two plain
-/// stores per call (no clock read); the watchdog thread times how long one value persists.
-static BLOCKED: AtomicU64 = AtomicU64::new(0);
-static SEQ: AtomicU64 = AtomicU64::new(0);
+/// Words of one process's published record: progress counter, the blocked-call stamp of the
+/// watchdog thread, the wait state and a short description of the wait.
+const REC_WORDS: usize = 16;
+const W_PROGRESS: usize = 0;
+const W_BLOCKED: usize = 1;
+const W_STATE: usize = 2;
+const W_DESC: usize = 3;
+const DESC_BYTES: usize = (REC_WORDS - W_DESC) * 8;
+/// `W_STATE` values.
+const STATE_RUNNING: u64 = 0;
+const STATE_WAITING: u64 = 1;
+const REC_BYTES: usize = REC_WORDS * 8;
+
+/// This process's published record, exposed to every rank through the progress window.
+#[repr(C, align(128))]
+struct Published([AtomicU64; REC_WORDS]);
+
+static PUBLISHED: Published = Published([const { AtomicU64::new(0) }; REC_WORDS]);
+
+/// The watchdog limit in nanoseconds (0: none), set by [`start_watchdog`].
+static LIMIT_NS: AtomicU64 = AtomicU64::new(0);
 static WATCHDOG: OnceLock<()> = OnceLock::new();
 static WATCH_RANK: AtomicU64 = AtomicU64::new(0);
+
+/// How many times a wait tests its MPI call before it looks at the clock (a peer that is
+/// running answers well within it).
+const SPIN_TESTS: u32 = 64;
+/// How long a wait for other ranks to arrive (a collective's header, a probe) keeps polling
+/// before it starts giving the processor away. Ranks of a collective arrive at about the same
+/// time unless one was preempted; napping sooner than this added a nap (about 55 µs) to many
+/// collectives on a loaded machine (a 1-f64 allreduce on 2 pinned ranks: 2-7 µs with 20 µs,
+/// 1.0-1.5 µs with 200 µs, 1.9-6.5 µs before waits were ours).
+const SPIN_COLLECTIVE: Duration = Duration::from_micros(200);
+/// The same for the completion of a one-sided operation, whose target may be napping (see
+/// [`NAP`]): a shorter spin leaves the core to a target that shares it (map lookups with
+/// `mpirun -n 3` on 2 cores: 3.2 per ms with 20 µs, 2.3 with 200 µs).
+const SPIN_RMA: Duration = Duration::from_micros(20);
+
+/// A `sched_yield` that takes longer than this gave the core away for a time slice, to a
+/// process outside the job (Linux schedules process groups fairly, and a yield skips the
+/// whole group): waits then nap instead of yielding.
+const SLOW_YIELD: Duration = Duration::from_micros(200);
+/// One nap (about 55 µs with Linux's default timer slack of 50 µs). A napping process that
+/// wakes up preempts CPU-bound ones, so it answers one-sided requests within about that long
+/// even on a loaded machine.
+const NAP: Duration = Duration::from_micros(1);
+/// While napping, every this many naps a wait tries one yield to see if contention is gone.
+const NAPS_PER_PROBE: u32 = 64;
+/// Whether waits nap (contention from outside the job seen) or yield; process-wide, so each
+/// new wait starts with what the last one learned.
+static NAPPING: AtomicBool = AtomicBool::new(false);
+
+/// Gives the processor away once, while a wait polls: a yield, or a nap while yields are
+/// slow (see [`SLOW_YIELD`]).
+fn pause(naps: &mut u32) {
+    if NAPPING.load(Ordering::Relaxed) {
+        *naps = naps.wrapping_add(1);
+        if !naps.is_multiple_of(NAPS_PER_PROBE) {
+            std::thread::sleep(NAP);
+            return;
+        }
+    }
+    let t = Instant::now();
+    std::thread::yield_now();
+    NAPPING.store(t.elapsed() > SLOW_YIELD, Ordering::Relaxed);
+}
+
+fn published(i: usize) -> &'static AtomicU64 {
+    &PUBLISHED.0[i]
+}
+
+/// Counts one completed communication of this process (the watchdog's measure of progress).
+/// A load and a store: threads of one process racing here can only lose a count.
+fn progressed() -> u64 {
+    let p = published(W_PROGRESS);
+    let v = p.load(Ordering::Relaxed).wrapping_add(1);
+    p.store(v, Ordering::Relaxed);
+    v
+}
+
+/// Publishes what this process waits in (for other ranks' watchdog reports).
+fn publish_wait(desc: &str) {
+    let mut end = desc.len().min(DESC_BYTES);
+    while !desc.is_char_boundary(end) {
+        end -= 1;
+    }
+    let b = &desc.as_bytes()[..end];
+    for (i, w) in PUBLISHED.0[W_DESC..].iter().enumerate() {
+        let mut chunk = [0u8; 8];
+        let lo = (8 * i).min(b.len());
+        let hi = (8 * i + 8).min(b.len());
+        chunk[..hi - lo].copy_from_slice(&b[lo..hi]);
+        w.store(u64::from_le_bytes(chunk), Ordering::Relaxed);
+    }
+    published(W_STATE).store(STATE_WAITING, Ordering::Release);
+}
+
+fn unpublish_wait() {
+    published(W_STATE).store(STATE_RUNNING, Ordering::Release);
+}
+
+/// The state line of one rank's record in a watchdog report.
+fn describe_record(rec: &[u64; REC_WORDS]) -> String {
+    if rec[W_STATE] == STATE_WAITING {
+        let bytes: Vec<u8> = rec[W_DESC..]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take_while(|&b| b != 0)
+            .collect();
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    match rec[W_BLOCKED] {
+        0 => "running (computing, not waiting for another rank)".to_string(),
+        b => format!("blocked inside MPI in {}", what_name(b)),
+    }
+}
+
+fn what_name(blocked: u64) -> &'static str {
+    WHAT.get(((blocked & 0xFF) as usize).wrapping_sub(1))
+        .copied()
+        .unwrap_or("an MPI call")
+}
+
+/// A rank's record as this process last read it.
+struct Peer {
+    /// The `MPI_Rget` in flight into `buf` (`MPI_REQUEST_NULL` when none).
+    req: MPI_Request,
+    /// Where the read lands; boxed so it stays put while a read is in flight.
+    buf: Box<[u64; REC_WORDS]>,
+    /// When the read in flight (or the last one) was issued.
+    issued: Instant,
+    /// The last record read completely.
+    known: Option<[u64; REC_WORDS]>,
+}
+
+/// The progress window and this process's view of every rank's record.
+struct Watch {
+    win: Option<MPI_Win>,
+    rank: usize,
+    peers: Vec<Peer>,
+    /// The last time a read showed another rank's progress counter move.
+    changed: Option<Instant>,
+}
+
+// SAFETY: MPI handles are plain values; the window and requests are only used under the
+// `WATCH` mutex, from threads allowed to call MPI.
+unsafe impl Send for Watch {}
+
+static WATCH: Mutex<Watch> = Mutex::new(Watch {
+    win: None,
+    rank: 0,
+    peers: Vec::new(),
+    changed: None,
+});
+
+/// Creates the progress window over `comm` (a duplicate of the world; collective) unless it
+/// exists. Without it (a host that only passed us its own communicator) a wait's watchdog
+/// knows only its own process and reports after `DTL_WATCHDOG_SECS` of waiting.
+fn open_progress_window(comm: MPI_Comm, rank: usize, size: usize) -> Result<()> {
+    let mut w = lock(&WATCH);
+    if w.win.is_some() {
+        return Ok(());
+    }
+    // SAFETY: reading a predefined handle.
+    let mut win = unsafe { ffi::RSMPI_WIN_NULL };
+    // SAFETY: PUBLISHED is a static of REC_BYTES bytes that lives as long as the process, and
+    // is only ever accessed through atomics here and by MPI's one-sided reads; collective over
+    // `comm`, which every process calls (`world_handle`).
+    unsafe {
+        check(
+            ffi::MPI_Win_create(
+                std::ptr::from_ref(&PUBLISHED).cast_mut().cast(),
+                REC_BYTES as ffi::MPI_Aint,
+                1,
+                ffi::RSMPI_INFO_NULL,
+                comm,
+                &mut win,
+            ),
+            "MPI_Win_create (progress window)",
+        )?;
+        check(
+            ffi::MPI_Win_set_errhandler(win, ffi::RSMPI_ERRORS_RETURN),
+            "MPI_Win_set_errhandler",
+        )?;
+        check(
+            ffi::MPI_Win_lock_all(ffi::MPI_MODE_NOCHECK as c_int, win),
+            "MPI_Win_lock_all",
+        )?;
+    }
+    let now = Instant::now();
+    w.win = Some(win);
+    w.rank = rank;
+    w.peers = (0..size)
+        .map(|_| Peer {
+            // SAFETY: reading a predefined handle.
+            req: unsafe { ffi::RSMPI_REQUEST_NULL },
+            buf: Box::new([0; REC_WORDS]),
+            issued: now,
+            known: None,
+        })
+        .collect();
+    Ok(())
+}
+
+/// Frees the progress window (collective; from [`finalize`]), completing reads in flight.
+fn close_progress_window() {
+    let mut w = lock(&WATCH);
+    let Some(mut win) = w.win.take() else {
+        return;
+    };
+    for p in &mut w.peers {
+        // SAFETY: `p.req` is null or an active read into `p.buf`, which is still alive; every
+        // process is in `finalize`, inside MPI, so the targets answer.
+        unsafe { ffi::MPI_Wait(&mut p.req, ffi::RSMPI_STATUS_IGNORE) };
+    }
+    w.peers.clear();
+    // SAFETY: the window is live and in its lock_all epoch; every process frees it here.
+    unsafe {
+        ffi::MPI_Win_unlock_all(win);
+        ffi::MPI_Win_free(&mut win);
+    }
+}
+
+/// The watchdog limit, if any.
+fn watchdog_limit() -> Option<Duration> {
+    match LIMIT_NS.load(Ordering::Relaxed) {
+        0 => None,
+        ns => Some(Duration::from_nanos(ns)),
+    }
+}
+
+/// How often a waiting rank re-reads the other ranks' records.
+fn look_interval(limit: Duration) -> Duration {
+    (limit / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
+/// One watchdog step of a wait that started at `since` and waits in `desc`: completes reads
+/// in flight, issues new ones, and returns the R0010 report once no rank progressed for
+/// `limit`. Of the waiting ranks the lowest reports first; the others allow it a grace
+/// period, so a deadlock is normally reported once.
+fn watch_step(since: Instant, limit: Duration, desc: &str) -> Option<String> {
+    let now = Instant::now();
+    let look = look_interval(limit);
+    let mut w = lock(&WATCH);
+    let Watch {
+        win,
+        rank,
+        peers,
+        changed,
+    } = &mut *w;
+    let me = *rank;
+    if let Some(win) = *win {
+        for (q, p) in peers.iter_mut().enumerate() {
+            if q == me {
+                continue;
+            }
+            // SAFETY: reading a predefined handle.
+            let null = unsafe { ffi::RSMPI_REQUEST_NULL };
+            if p.req != null {
+                let mut flag: c_int = 0;
+                // SAFETY: an active read into `p.buf`, alive and untouched until it completes.
+                let rc = unsafe { ffi::MPI_Test(&mut p.req, &mut flag, ffi::RSMPI_STATUS_IGNORE) };
+                if rc != 0 || flag == 0 {
+                    continue;
+                }
+                let rec = *p.buf;
+                // Observed now: the counter moved at the latest now, so measuring idleness
+                // from here never reports early.
+                if p.known.is_some_and(|k| k[W_PROGRESS] != rec[W_PROGRESS]) {
+                    *changed = Some(now);
+                }
+                p.known = Some(rec);
+            }
+            if now.saturating_duration_since(p.issued) >= look {
+                p.issued = now;
+                // SAFETY: `p.buf` holds REC_BYTES bytes and stays alive and untouched until
+                // the read completes (tested above, waited for in `close_progress_window`);
+                // the window is in its lock_all epoch and `q` is a rank of it.
+                let rc = unsafe {
+                    ffi::MPI_Rget(
+                        p.buf.as_mut_ptr().cast(),
+                        REC_BYTES as c_int,
+                        ffi::RSMPI_UINT8_T,
+                        q as c_int,
+                        0,
+                        REC_BYTES as c_int,
+                        ffi::RSMPI_UINT8_T,
+                        win,
+                        &mut p.req,
+                    )
+                };
+                if rc != 0 {
+                    p.req = null;
+                }
+            }
+        }
+    }
+    let last = changed.map_or(since, |c| c.max(since));
+    let idle = now.saturating_duration_since(last);
+    if idle < limit {
+        return None;
+    }
+    // Am I the lowest rank known to wait? Others give it time to report (and abort) first.
+    let waits = |rec: &[u64; REC_WORDS]| rec[W_STATE] == STATE_WAITING || rec[W_BLOCKED] != 0;
+    let first = (0..peers.len())
+        .find(|&q| {
+            q == me
+                || peers
+                    .get(q)
+                    .and_then(|p| p.known)
+                    .is_some_and(|r| waits(&r))
+        })
+        .unwrap_or(me);
+    let grace = (2 * look).max(Duration::from_secs(2));
+    if first != me && idle < limit + grace {
+        return None;
+    }
+    if win.is_none() {
+        let r = WATCH_RANK.load(Ordering::Relaxed);
+        return Some(format!(
+            "  rank {r}: {desc}\n  (other ranks unknown: no progress window on this communicator)\n  \
+             this wait saw no communication for {limit:?} (DTL_WATCHDOG_SECS)"
+        ));
+    }
+    let mut lines = Vec::with_capacity(peers.len());
+    for q in 0..peers.len() {
+        let state = if q == me {
+            desc.to_string()
+        } else {
+            // SAFETY: reading a predefined handle.
+            let null = unsafe { ffi::RSMPI_REQUEST_NULL };
+            match peers.get(q) {
+                Some(Peer {
+                    known: Some(rec),
+                    req,
+                    issued,
+                    ..
+                }) if *req != null && now.saturating_duration_since(*issued) > 2 * look => format!(
+                    "{} as last seen; has not answered for {:?} (computing outside MPI, or stopped)",
+                    describe_record(rec),
+                    now.saturating_duration_since(*issued)
+                ),
+                Some(Peer {
+                    known: Some(rec), ..
+                }) => describe_record(rec),
+                _ => {
+                    "did not answer (has not entered MPI since: computing, or stopped)".to_string()
+                }
+            }
+        };
+        lines.push(format!("  rank {q}: {state}"));
+    }
+    lines.push(format!(
+        "  no rank completed any communication for {limit:?} (DTL_WATCHDOG_SECS)"
+    ));
+    Some(lines.join("\n"))
+}
 
 const WHAT: [&str; 8] = [
     "a collective",
@@ -325,67 +736,72 @@ const WHAT: [&str; 8] = [
     "a communicator split",
 ];
 
-/// Marks a blocking MPI call for the watchdog while alive.
+/// Marks a blocking MPI call (one that waits inside MPI) for the watchdog thread while alive.
 struct Blocked;
 
 impl Blocked {
     fn enter(what: usize) -> Blocked {
-        // Load and store rather than fetch_add: a lost increment between two threads of one
-        // rank only merges two calls' stamps, and the uncontended path stays two moves.
-        let seq = SEQ.load(Ordering::Relaxed).wrapping_add(1);
-        SEQ.store(seq, Ordering::Relaxed);
-        BLOCKED.store((seq << 8) | (what as u64 + 1), Ordering::Relaxed);
+        let seq = progressed();
+        published(W_BLOCKED).store((seq << 8) | (what as u64 + 1), Ordering::Relaxed);
         Blocked
     }
 }
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        BLOCKED.store(0, Ordering::Relaxed);
+        published(W_BLOCKED).store(0, Ordering::Relaxed);
     }
 }
 
-fn start_watchdog() {
-    let Some(limit) = super::threads::watchdog_from_env() else {
+/// Starts the watchdog (once per process) with the limit from `DTL_WATCHDOG_SECS`: waits in
+/// our own loops check it themselves ([`watch_step`]); a thread times the calls that block
+/// inside MPI ([`Blocked`]) and aborts the job with R0010 (status 2) when one exceeds it.
+fn start_watchdog(limit: Option<Duration>) {
+    let Some(limit) = limit else {
+        LIMIT_NS.store(0, Ordering::Relaxed);
         return;
     };
+    LIMIT_NS.store(
+        u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX).max(1),
+        Ordering::Relaxed,
+    );
     if let Some(r) = world_rank() {
         WATCH_RANK.store(r as u64, Ordering::Relaxed);
     }
     WATCHDOG.get_or_init(|| {
-        let tick = (limit / 8).clamp(Duration::from_millis(20), Duration::from_secs(1));
         let spawned = std::thread::Builder::new()
             .name("dtl-mpi-watchdog".into())
             .spawn(move || {
                 let mut seen = (0u64, Instant::now());
                 loop {
-                    std::thread::sleep(tick);
+                    let Some(limit) = watchdog_limit() else {
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    };
+                    std::thread::sleep(look_interval(limit));
                     if !mpi_usable() {
                         return;
                     }
-                    let cur = BLOCKED.load(Ordering::Relaxed);
+                    let cur = published(W_BLOCKED).load(Ordering::Relaxed);
                     if cur == 0 || cur != seen.0 {
                         seen = (cur, Instant::now());
                         continue;
                     }
                     // The same call has been blocked since `seen.1`.
                     if seen.1.elapsed() >= limit {
-                        let what = WHAT
-                            .get(((cur & 0xFF) as usize).wrapping_sub(1))
-                            .copied()
-                            .unwrap_or("an MPI call");
                         let rank = WATCH_RANK.load(Ordering::Relaxed);
                         let e = DtlError::Timeout {
                             report: format!(
-                                "  rank {rank}: waited longer than {limit:?} in {what} (MPI backend)"
+                                "  rank {rank}: blocked inside MPI in {} for longer than {limit:?} (DTL_WATCHDOG_SECS)",
+                                what_name(cur)
                             ),
                         };
                         abort_job(rank as usize, &e);
                     }
                 }
             });
-        // Without a watchdog thread the job still runs; waits are then only ended by the
-        // launcher.
+        // Without a watchdog thread the job still runs; calls blocked inside MPI are then
+        // only ended by the launcher.
         drop(spawned);
     });
 }
@@ -652,12 +1068,18 @@ fn to_int(n: usize, what: &str) -> Result<c_int> {
 
 const KEY_MISMATCH: u8 = 1;
 const AUX_MISMATCH: u8 = 2;
+/// The contributing rank failed during a recoverable call and waits in [`MpiComm::call_end`].
+const CALL_FAILED: u8 = 4;
 const MODE_NONE: u8 = 0;
 const MODE_REDUCE: u8 = 1;
 const MODE_PICK: u8 = 2;
 const MODE_CHECK: u8 = 3;
 /// The key of the exchange that ends [`run`] ("this rank finished").
 const KEY_FINISH: u64 = u64::MAX;
+/// The key of the exchange that ends a recoverable call ([`MpiComm::call_end`]).
+const KEY_CALL_END: u64 = u64::MAX - 1;
+/// Tag of the zero-byte failure notices on a communicator's notice duplicate.
+const NOTICE_TAG: c_int = 1;
 
 /// The record every rank contributes to the header allreduce: 24 bytes plus [`PAYLOAD`], kept
 /// small because its size is most of the latency of a small collective.
@@ -674,7 +1096,11 @@ struct Header {
     op: u8,
     len: u8,
     has: u8,
-    pad: [u8; 6],
+    /// With [`CALL_FAILED`]: how many ranks sent failure notices (summed).
+    notices: u16,
+    /// With [`CALL_FAILED`]: the lowest rank whose failure is its own (not an echo of a
+    /// peer's), `u32::MAX` if none.
+    root: u32,
     /// `MODE_REDUCE`: elements reduced with (dtype, op); `MODE_PICK`: the root's bytes;
     /// `MODE_CHECK`: three u64 (a value every rank passes equal, and two wrapping sums that
     /// must come out equal).
@@ -692,7 +1118,8 @@ impl Header {
             op: 0,
             len: 0,
             has: 0,
-            pad: [0; 6],
+            notices: 0,
+            root: u32::MAX,
             payload: [0; PAYLOAD],
         }
     }
@@ -791,6 +1218,8 @@ fn combine(a: &mut Header, b: &Header) {
     }
     a.flags |= b.flags;
     a.bad = a.bad.min(b.bad);
+    a.root = a.root.min(b.root);
+    a.notices = a.notices.saturating_add(b.notices);
     if a.flags != 0 || a.bad != u32::MAX || a.mode != b.mode || a.len != b.len {
         return;
     }
@@ -827,8 +1256,8 @@ fn sig_key(s: &CollSig) -> u64 {
     let k = mix(mix(
         mix(kind | (dtype << 8) | (op << 16) | (has << 24)) ^ s.root.unwrap_or(0) as u64
     ) ^ s.count.unwrap_or(0) as u64);
-    // KEY_FINISH is reserved.
-    k.min(u64::MAX - 1)
+    // KEY_FINISH and KEY_CALL_END are reserved.
+    k.min(u64::MAX - 2)
 }
 
 /// [`sig_key`] of an allreduce of one element (the general path computes the same key).
@@ -952,6 +1381,37 @@ pub struct MpiComm {
     windows: Mutex<HashMap<u64, WinState>>,
     next_win: AtomicU64,
     pending: Mutex<Vec<Pending>>,
+    /// Polled by generated code ([`crate::stop`]): SIGINT, and failure notices from peers
+    /// during a recoverable call.
+    stop: StopWord,
+    /// The recoverable-call state ([`MpiComm::call_begin`]).
+    calls: Mutex<CallState>,
+    /// This handle itself (for the notice watcher).
+    me: std::sync::Weak<MpiComm>,
+    /// The persistent header allreduce (`MPI_Allreduce_init`) that every collective starts.
+    header: Mutex<HeaderReq>,
+}
+
+/// What [`MpiComm::call_begin`] / [`MpiComm::call_end`] keep between them.
+struct CallState {
+    /// The duplicate that carries failure notices (made by the first call, collectively).
+    notice: Option<MPI_Comm>,
+    /// Inside a call: receives and probes also watch for notices.
+    active: bool,
+    /// Notices this rank sent in the current call (completed at its end).
+    sent: Vec<MPI_Request>,
+    /// The rank whose notice set the stop word.
+    from: usize,
+}
+
+/// A persistent header exchange: the request and the buffers it reads and writes.
+struct HeaderReq {
+    req: MPI_Request,
+    /// `[send, receive]`, boxed so they stay put for the request's whole life.
+    bufs: Box<[Header; 2]>,
+    /// Started and not completed: a wait on it failed (watchdog, MPI error), and the
+    /// communicator is unusable for collectives from then on.
+    active: bool,
 }
 
 // SAFETY: the handles are plain values; MPI is initialised with MPI_THREAD_MULTIPLE (or by a
@@ -970,6 +1430,32 @@ impl Drop for MpiComm {
         for mut p in pending {
             // SAFETY: `p.req` is an active send request whose buffer we still own.
             unsafe { ffi::MPI_Wait(&mut p.req, ffi::RSMPI_STATUS_IGNORE) };
+        }
+        let calls = match self.calls.get_mut() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        for mut r in std::mem::take(&mut calls.sent) {
+            // SAFETY: an active zero-byte send request of ours.
+            unsafe { ffi::MPI_Wait(&mut r, ffi::RSMPI_STATUS_IGNORE) };
+        }
+        if let Some(mut n) = calls.notice.take() {
+            // SAFETY: our own duplicate, unused from now on.
+            unsafe { ffi::MPI_Comm_free(&mut n) };
+        }
+        let h = self
+            .header
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if h.active {
+            // MPI may still write the buffers of the unfinished exchange: keep them.
+            std::mem::forget(std::mem::replace(
+                &mut h.bufs,
+                Box::new([Header::new(0); 2]),
+            ));
+        } else {
+            // SAFETY: an inactive persistent request of ours.
+            unsafe { ffi::MPI_Request_free(&mut h.req) };
         }
         // Windows still open are left to MPI (freeing one is collective).
         // SAFETY: we own this duplicate; freeing is local for pending-free communicators.
@@ -998,7 +1484,31 @@ impl MpiComm {
             check(ffi::MPI_Comm_rank(c, &mut r), "MPI_Comm_rank")?;
             check(ffi::MPI_Comm_size(c, &mut s), "MPI_Comm_size")?;
         }
-        let comm = MpiComm {
+        let reg = registry()?;
+        let mut bufs = Box::new([Header::new(0); 2]);
+        // SAFETY: reading a predefined handle.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+        let [send, recv] = &mut *bufs;
+        // SAFETY: both buffers hold one header of the registered header type and live (boxed,
+        // owned by the communicator, leaked if the request is left active) as long as the
+        // request; collective over `c`, which every member calls right after creating it.
+        check(
+            unsafe {
+                ffi::MPI_Allreduce_init(
+                    std::ptr::from_ref(send).cast(),
+                    std::ptr::from_mut(recv).cast(),
+                    1,
+                    reg.header_type,
+                    reg.header_op,
+                    c,
+                    ffi::RSMPI_INFO_NULL,
+                    &mut req,
+                )
+            },
+            "MPI_Allreduce_init (collective header)",
+        )?;
+        let comm = Arc::new_cyclic(|me| MpiComm {
+            me: me.clone(),
             comm: c,
             rank: r.max(0) as usize,
             size: s.max(1) as usize,
@@ -1006,9 +1516,23 @@ impl MpiComm {
             windows: Mutex::new(HashMap::new()),
             next_win: AtomicU64::new(1),
             pending: Mutex::new(Vec::new()),
-        };
-        registry()?;
-        Ok(Arc::new(comm))
+            stop: StopWord::new(),
+            calls: Mutex::new(CallState {
+                notice: None,
+                active: false,
+                sent: Vec::new(),
+                from: 0,
+            }),
+            header: Mutex::new(HeaderReq {
+                req,
+                bufs,
+                active: false,
+            }),
+        });
+        let weak: std::sync::Weak<dyn stop::Interruptible> =
+            Arc::downgrade(&comm) as std::sync::Weak<dyn stop::Interruptible>;
+        stop::register(weak);
+        Ok(comm)
     }
 
     /// The MPI communicator handle (valid while `self` lives).
@@ -1052,7 +1576,6 @@ impl MpiComm {
         checks: Checks,
         fill: impl FnOnce(&mut Header),
     ) -> Result<Header> {
-        let reg = registry()?;
         let mut h = Header::new(key);
         if err.is_some() {
             h.bad = u32::try_from(self.rank).unwrap_or(u32::MAX - 1);
@@ -1065,30 +1588,132 @@ impl MpiComm {
         } else {
             fill(&mut h);
         }
-        let out = self.exchange(reg, &h)?;
+        let what = || {
+            if key == KEY_FINISH {
+                "finished (returned from the program), waiting for the other ranks".to_string()
+            } else {
+                sig.to_string()
+            }
+        };
+        let out = self.exchange(&h, &what)?;
         self.resolve(out, sig, key, err, checks)
     }
 
-    /// The header allreduce itself.
-    fn exchange(&self, reg: &Registry, h: &Header) -> Result<Header> {
-        let mut out = *h;
-        let _b = Blocked::enter(0);
-        // SAFETY: both headers are valid `Header`s of the registered header type's size; the
-        // operator is the registered header operator.
+    /// The header allreduce itself: the communicator's persistent request, started and waited
+    /// for in [`MpiComm::wait_for`]. `what` describes the collective for watchdog reports.
+    fn exchange(&self, h: &Header, what: &dyn Fn() -> String) -> Result<Header> {
+        if self.size == 1 {
+            // The allreduce of one header is that header; no MPI call needed.
+            return Ok(*h);
+        }
+        let Ok(mut hr) = self.header.try_lock() else {
+            return Err(DtlError::invalid(format!(
+                "rank {} called a collective while another collective of the same communicator was running on it \
+                 (one communicator handle must not be used by two threads at once)",
+                self.rank
+            )));
+        };
+        if hr.active {
+            return Err(backend(
+                "this communicator is unusable: an earlier collective on it never completed (watchdog or MPI error)",
+            ));
+        }
+        hr.bufs[0] = *h;
+        let HeaderReq { req, active, .. } = &mut *hr;
+        // SAFETY: an inactive persistent request over the boxed buffers it was created with.
         check(
-            unsafe {
-                ffi::MPI_Allreduce(
-                    std::ptr::from_ref(h).cast(),
-                    (&raw mut out).cast(),
-                    1,
-                    reg.header_type,
-                    reg.header_op,
-                    self.comm,
-                )
-            },
-            "MPI_Allreduce (collective header)",
+            unsafe { ffi::MPI_Start(req) },
+            "MPI_Start (collective header)",
         )?;
-        Ok(out)
+        *active = true;
+        self.wait_for(SPIN_COLLECTIVE, what, &mut || {
+            test(req, "MPI_Test (collective header)")
+        })?;
+        *active = false;
+        Ok(hr.bufs[1])
+    }
+
+    /// Waits until `poll` says the awaited operation completed: polls for `spin_for`, then
+    /// gives the processor away between polls ([`pause`]: a yield, or a nap while yields are
+    /// slow), so that with more processes than cores the ranks we wait for (or serve one-sided
+    /// operations to) get to run. Counts the completion as progress.
+    /// The slow path publishes what we wait in and runs the watchdog: R0010 once no rank of
+    /// the world has communicated for `DTL_WATCHDOG_SECS` (see [`watch_step`]).
+    #[inline]
+    fn wait_for(
+        &self,
+        spin_for: Duration,
+        what: &dyn Fn() -> String,
+        poll: &mut dyn FnMut() -> Result<bool>,
+    ) -> Result<()> {
+        for _ in 0..SPIN_TESTS {
+            if poll()? {
+                progressed();
+                return Ok(());
+            }
+            std::hint::spin_loop();
+        }
+        self.wait_slow(spin_for, what, poll)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wait_slow(
+        &self,
+        spin_for: Duration,
+        what: &dyn Fn() -> String,
+        poll: &mut dyn FnMut() -> Result<bool>,
+    ) -> Result<()> {
+        let since = Instant::now();
+        while since.elapsed() < spin_for {
+            for _ in 0..SPIN_TESTS {
+                if poll()? {
+                    progressed();
+                    return Ok(());
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let desc = what();
+        publish_wait(&desc);
+        let limit = watchdog_limit();
+        let look = limit.map(look_interval);
+        // Waits shorter than this never touch the watchdog's state.
+        let mut next = since + look.map_or(Duration::ZERO, |l| l.min(Duration::from_millis(50)));
+        let mut naps = 0u32;
+        let res = loop {
+            match poll() {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) => break Err(e),
+            }
+            pause(&mut naps);
+            if let (Some(limit), Some(look)) = (limit, look) {
+                let now = Instant::now();
+                if now >= next {
+                    next = now + look.min(Duration::from_millis(50));
+                    if let Some(report) = watch_step(since, limit, &desc) {
+                        break Err(DtlError::Timeout { report });
+                    }
+                }
+            }
+        };
+        unpublish_wait();
+        if res.is_ok() {
+            progressed();
+        }
+        res
+    }
+
+    /// [`MpiComm::wait_for`] for a one-sided operation whose request reads or writes the
+    /// caller's buffer: returning early would hand that buffer back while MPI may still use
+    /// it, so a failed wait (watchdog, MPI error) aborts the job instead.
+    fn wait_rma(&self, req: &mut MPI_Request, what: &dyn Fn() -> String) {
+        if let Err(e) = self.wait_for(SPIN_RMA, what, &mut || {
+            test(req, "MPI_Test (one-sided operation)")
+        }) {
+            self.fail(&e);
+        }
     }
 
     /// The combined header, or the uniform error it reports (see [`MpiComm::enter`]).
@@ -1100,6 +1725,12 @@ impl MpiComm {
         err: Option<DtlError>,
         checks: Checks,
     ) -> Result<Header> {
+        if out.flags & CALL_FAILED != 0 {
+            // A rank failed in the recoverable call this collective belongs to and waits in
+            // `call_end`: every rank here learns its error and fails too (see `call_end`).
+            let (rank, cause) = self.failure_of(&out, None)?;
+            return Err(DtlError::PeerFailed { rank, cause });
+        }
         if out.flags & KEY_MISMATCH != 0 {
             return Err(self.mismatch(sig, key));
         }
@@ -1125,6 +1756,8 @@ impl MpiComm {
     fn mismatch(&self, sig: &CollSig, key: u64) -> DtlError {
         let mine = if key == KEY_FINISH {
             "finished (returned from the program)".to_string()
+        } else if key == KEY_CALL_END {
+            "returned from the collective kernel call".to_string()
         } else {
             sig.to_string()
         };
@@ -1220,6 +1853,40 @@ impl MpiComm {
             },
             "MPI_Bcast",
         )
+    }
+
+    /// Waits for a message matching (source, tag) in our own loop of `MPI_Iprobe` (see
+    /// [`MpiComm::wait_for`]); `verb` names the call in watchdog reports.
+    /// Waits for a message (`probe`, and `recv` before it receives). Inside a recoverable call
+    /// the wait also ends on a peer's failure notice ([`Self::probe_watching`]).
+    fn probe_wait(&self, verb: &str, source: Source, tag: TagSel) -> Result<Status> {
+        let (s, t) = self.check_source(source, tag)?;
+        self.progress_sends();
+        if let Some(nc) = self.active_notice() {
+            return self.probe_watching(s, t, nc);
+        }
+        let mut raw = Self::empty_status();
+        let what = || {
+            let from = match source {
+                Source::Rank(r) => format!("rank {r}"),
+                Source::Any => "any rank".into(),
+            };
+            let tag = match tag {
+                TagSel::Tag(t) => format!("tag {t}"),
+                TagSel::Any => "any tag".into(),
+            };
+            format!("{verb} from {from}, {tag}")
+        };
+        self.wait_for(SPIN_COLLECTIVE, &what, &mut || {
+            let mut flag: c_int = 0;
+            // SAFETY: valid source/tag selectors and out-parameters.
+            check(
+                unsafe { ffi::MPI_Iprobe(s, t, self.comm, &mut flag, &mut raw) },
+                "MPI_Iprobe",
+            )?;
+            Ok(flag != 0)
+        })?;
+        Self::status_of(&raw)
     }
 
     /// Completes finished sends (their copies are dropped).
@@ -1378,6 +2045,227 @@ impl MpiComm {
                 "one-sided `{op}` on {dtype} with the MPI backend (MPI accumulates take only built-in operators)"
             ))
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recoverable calls: a failure inside a collective kernel called from a host program (Python)
+// becomes an error on every rank instead of `MPI_Abort`.
+//
+// Between `call_begin` and `call_end` (both collective: every rank calls the same kernel):
+// - A rank whose kernel failed on its own (not an R0011 echo) first sends a zero-byte notice to
+//   every other rank on the communicator's *notice duplicate*, then enters `call_end`.
+// - `call_end` is a loop of header exchanges with the key `KEY_CALL_END`; a failed rank sets
+//   `CALL_FAILED` (and `root`, its rank, when the failure is its own). A rank still inside the
+//   kernel meets such an exchange in its next collective: the header shows `CALL_FAILED`,
+//   every rank of that exchange receives the root's message (one broadcast) and the kernel
+//   rank fails with R0011, returns and enters `call_end` too. The loop ends with the first
+//   exchange in which every rank is in `call_end` (all keys equal): all ranks see the same
+//   header, so they leave together, each having received the same root message.
+// - A rank waiting in a receive or probe polls the notice duplicate (R0011 when a notice is
+//   there) and its stop word (R0016 on SIGINT); a rank computing in a loop is stopped by the
+//   notice watcher thread, which sets the stop word when a notice arrives (only with
+//   `MPI_THREAD_MULTIPLE`; otherwise such a rank is released by the watchdog).
+// - At the end every rank receives the notices addressed to it (the headers sum how many ranks
+//   sent them), completes its own, and clears the stop word: the communicator is in step again
+//   and usable for the next call.
+
+/// A byte for zero-length sends (MPI wants a valid address).
+static NO_DATA: u8 = 0;
+
+/// Communicators inside a recoverable call, for the notice watcher.
+static WATCHED: Mutex<Vec<std::sync::Weak<MpiComm>>> = Mutex::new(Vec::new());
+static NOTICE_WATCHER: OnceLock<()> = OnceLock::new();
+
+/// How often the notice watcher looks for notices.
+const NOTICE_TICK: Duration = Duration::from_millis(20);
+
+fn watch_call(c: std::sync::Weak<MpiComm>) {
+    {
+        let mut w = lock(&WATCHED);
+        w.retain(|x| x.strong_count() > 0);
+        w.push(c);
+    }
+    if !matches!(
+        mpi::environment::threading_support(),
+        mpi::Threading::Multiple
+    ) {
+        return;
+    }
+    NOTICE_WATCHER.get_or_init(|| {
+        let spawned = std::thread::Builder::new()
+            .name("dtl-mpi-notices".into())
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(NOTICE_TICK);
+                    if !mpi_usable() {
+                        return;
+                    }
+                    let live: Vec<Arc<MpiComm>> = lock(&WATCHED)
+                        .iter()
+                        .filter_map(std::sync::Weak::upgrade)
+                        .collect();
+                    for c in live {
+                        c.poll_notice();
+                    }
+                }
+            });
+        // Without the watcher, calls still end cleanly; only a rank that computes without
+        // communicating is not stopped early.
+        drop(spawned);
+    });
+}
+
+fn unwatch_call(c: &MpiComm) {
+    lock(&WATCHED).retain(|x| x.strong_count() > 0 && !std::ptr::eq(x.as_ptr(), c));
+}
+
+impl MpiComm {
+    /// The notice duplicate when a recoverable call is in progress.
+    fn active_notice(&self) -> Option<MPI_Comm> {
+        let c = lock(&self.calls);
+        if c.active { c.notice } else { None }
+    }
+
+    /// The watcher's look for a notice: sets the stop word when one is queued.
+    fn poll_notice(&self) {
+        let mut c = lock(&self.calls);
+        let Some(nc) = c.notice.filter(|_| c.active) else {
+            return;
+        };
+        let mut raw = Self::empty_status();
+        let mut flag: c_int = 0;
+        // SAFETY: a live communicator of ours; valid out-parameters.
+        let rc =
+            unsafe { ffi::MPI_Iprobe(ffi::RSMPI_ANY_SOURCE, NOTICE_TAG, nc, &mut flag, &mut raw) };
+        if rc == 0 && flag != 0 {
+            c.from = raw.MPI_SOURCE.max(0) as usize;
+            self.stop.set(stop::FAILED);
+        }
+    }
+
+    /// The failure of a header with [`CALL_FAILED`]: the root rank's message, broadcast from
+    /// it to every rank of the exchange (`mine`: the message, on the root).
+    fn failure_of(&self, out: &Header, mine: Option<&str>) -> Result<(usize, String)> {
+        if out.root == u32::MAX {
+            return Ok((0, "a rank failed in this collective call".into()));
+        }
+        let q = out.root as usize;
+        let mut v = match mine {
+            Some(m) if q == self.rank => m.as_bytes().to_vec(),
+            _ => Vec::new(),
+        };
+        self.bcast_bytes(&mut v, q)?;
+        Ok((q, String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Tells every other rank that this one failed (zero-byte notices, completed at the end).
+    fn send_notices(&self) -> Result<()> {
+        let mut c = lock(&self.calls);
+        let Some(nc) = c.notice else {
+            return Ok(());
+        };
+        for q in (0..self.size).filter(|&q| q != self.rank) {
+            // SAFETY: reading a predefined handle.
+            let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+            // SAFETY: a zero-byte send from a static byte on our notice duplicate.
+            check(
+                unsafe {
+                    ffi::MPI_Isend(
+                        (&raw const NO_DATA).cast(),
+                        0,
+                        ffi::RSMPI_UINT8_T,
+                        q as c_int,
+                        NOTICE_TAG,
+                        nc,
+                        &mut req,
+                    )
+                },
+                "MPI_Isend (failure notice)",
+            )?;
+            c.sent.push(req);
+        }
+        Ok(())
+    }
+
+    /// Ends a call on every rank: receives the `incoming` notices addressed to this rank,
+    /// completes its own, and clears the stop word.
+    fn finish_call(&self, incoming: usize) -> Result<()> {
+        unwatch_call(self);
+        let mut c = lock(&self.calls);
+        c.active = false;
+        if let Some(nc) = c.notice {
+            let _b = Blocked::enter(1);
+            for _ in 0..incoming {
+                let mut b = 0u8;
+                // SAFETY: a zero-byte receive into a valid byte on our notice duplicate; every
+                // notice counted was sent before its sender entered `call_end`.
+                check(
+                    unsafe {
+                        ffi::MPI_Recv(
+                            (&raw mut b).cast(),
+                            0,
+                            ffi::RSMPI_UINT8_T,
+                            ffi::RSMPI_ANY_SOURCE,
+                            NOTICE_TAG,
+                            nc,
+                            ffi::RSMPI_STATUS_IGNORE,
+                        )
+                    },
+                    "MPI_Recv (failure notice)",
+                )?;
+            }
+        }
+        for mut r in std::mem::take(&mut c.sent) {
+            // SAFETY: an active zero-byte send request of ours; its receiver just took it.
+            check(
+                unsafe { ffi::MPI_Wait(&mut r, ffi::RSMPI_STATUS_IGNORE) },
+                "MPI_Wait (failure notice)",
+            )?;
+        }
+        self.stop.clear(stop::FAILED);
+        Ok(())
+    }
+
+    /// A probe inside a recoverable call: also ends on a peer's failure notice (R0011) and on
+    /// SIGINT (R0016).
+    fn probe_watching(&self, s: c_int, t: c_int, nc: MPI_Comm) -> Result<Status> {
+        let _b = Blocked::enter(2);
+        let mut spins = 0u32;
+        loop {
+            let mut raw = Self::empty_status();
+            let mut flag: c_int = 0;
+            // SAFETY: valid selectors and out-parameters.
+            check(
+                unsafe { ffi::MPI_Iprobe(s, t, self.comm, &mut flag, &mut raw) },
+                "MPI_Iprobe",
+            )?;
+            if flag != 0 {
+                return Self::status_of(&raw);
+            }
+            if self.stop.get() & stop::INTERRUPTED != 0 {
+                return Err(DtlError::Interrupted);
+            }
+            // SAFETY: as above, on our notice duplicate.
+            check(
+                unsafe {
+                    ffi::MPI_Iprobe(ffi::RSMPI_ANY_SOURCE, NOTICE_TAG, nc, &mut flag, &mut raw)
+                },
+                "MPI_Iprobe (failure notices)",
+            )?;
+            if flag != 0 {
+                return Err(DtlError::PeerFailed {
+                    rank: raw.MPI_SOURCE.max(0) as usize,
+                    cause: "it failed during this collective call (its error is reported on every rank at the end of the call)".into(),
+                });
+            }
+            spins = spins.saturating_add(1);
+            if spins < 2000 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
     }
 }
 
@@ -1612,11 +2500,17 @@ impl Comm for MpiComm {
             && !matches!(op, ReduceOp::MinLoc | ReduceOp::MaxLoc)
             && op.valid_for(dtype)
         {
-            let reg = registry()?;
             let key = small_key(dtype, op);
             let mut h = Header::new(key);
             reduce_payload(&mut h, send, dtype, op);
-            let out = self.exchange(reg, &h)?;
+            let what = || {
+                let mut sig = CollSig::new(CollKind::Allreduce, site);
+                sig.dtype = Some(dtype);
+                sig.op = Some(op);
+                sig.count = Some(1);
+                sig.to_string()
+            };
+            let out = self.exchange(&h, &what)?;
             if out.flags != 0 || out.bad != u32::MAX {
                 let mut sig = CollSig::new(CollKind::Allreduce, site);
                 sig.dtype = Some(dtype);
@@ -2002,12 +2896,13 @@ impl Comm for MpiComm {
             "MPI_Isend",
         )?;
         lock(&self.pending).push(Pending { req, _data: data });
+        progressed();
         self.stats.record_send(buf.len());
         Ok(())
     }
 
     fn recv(&self, buf: &mut [u8], source: Source, tag: TagSel) -> Result<Status> {
-        let st = self.probe(source, tag)?;
+        let st = self.probe_wait("recv", source, tag)?;
         if st.bytes > buf.len() {
             return Err(DtlError::invalid(format!(
                 "message of {} bytes from rank {} (tag {}) does not fit a receive buffer of {} bytes",
@@ -2043,16 +2938,7 @@ impl Comm for MpiComm {
     }
 
     fn probe(&self, source: Source, tag: TagSel) -> Result<Status> {
-        let (s, t) = self.check_source(source, tag)?;
-        self.progress_sends();
-        let mut raw = Self::empty_status();
-        let _b = Blocked::enter(2);
-        // SAFETY: valid source/tag selectors and out-parameter.
-        check(
-            unsafe { ffi::MPI_Probe(s, t, self.comm, &mut raw) },
-            "MPI_Probe",
-        )?;
-        Self::status_of(&raw)
+        self.probe_wait("probe", source, tag)
     }
 
     fn iprobe(&self, source: Source, tag: TagSel) -> Result<Option<Status>> {
@@ -2252,12 +3138,14 @@ impl Comm for MpiComm {
         let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let n = to_int(buf.len(), "one-sided get")?;
         self.flush_if_dirty(win)?;
-        let _b = Blocked::enter(5);
+        // SAFETY: reading a predefined handle.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
         // SAFETY: bounds were checked against the target's exposed length; the get completes
-        // locally (flush_local) before `buf` is released to the caller.
-        unsafe {
-            check(
-                ffi::MPI_Get(
+        // locally (its request, `wait_rma`, which never returns early) before `buf` is
+        // released to the caller.
+        check(
+            unsafe {
+                ffi::MPI_Rget(
                     buf.as_mut_ptr().cast(),
                     n,
                     ffi::RSMPI_UINT8_T,
@@ -2266,26 +3154,68 @@ impl Comm for MpiComm {
                     n,
                     ffi::RSMPI_UINT8_T,
                     w,
-                ),
-                "MPI_Get",
-            )?;
-            check(
-                ffi::MPI_Win_flush_local(target as c_int, w),
-                "MPI_Win_flush_local",
-            )?;
-        }
+                    &mut req,
+                )
+            },
+            "MPI_Rget",
+        )?;
+        self.wait_rma(&mut req, &|| rma_desc("get from", target, win));
         self.stats.record_rma(buf.len());
         Ok(())
+    }
+
+    fn win_get_many(&self, reads: &mut [WinRead<'_>]) -> Result<()> {
+        let mut targets = Vec::with_capacity(reads.len());
+        for r in reads.iter() {
+            let (w, disp) = self.rma_target(r.win, r.target, r.offset, r.buf.len())?;
+            targets.push((w, disp, to_int(r.buf.len(), "one-sided get")?));
+            self.flush_if_dirty(r.win)?;
+        }
+        // SAFETY: reading a predefined handle.
+        let mut reqs = vec![unsafe { ffi::RSMPI_REQUEST_NULL }; reads.len()];
+        let mut issued = Ok(());
+        for ((r, &(w, disp, n)), req) in reads.iter_mut().zip(&targets).zip(&mut reqs) {
+            // SAFETY: bounds were checked against each target's exposed length; every issued
+            // get completes (`wait_rma` below, which never returns early) before the buffers
+            // are released to the caller.
+            issued = check(
+                unsafe {
+                    ffi::MPI_Rget(
+                        r.buf.as_mut_ptr().cast(),
+                        n,
+                        ffi::RSMPI_UINT8_T,
+                        r.target as c_int,
+                        disp,
+                        n,
+                        ffi::RSMPI_UINT8_T,
+                        w,
+                        req,
+                    )
+                },
+                "MPI_Rget",
+            );
+            if issued.is_err() {
+                break;
+            }
+        }
+        // The first wait takes the round trip; the others have completed by then.
+        for (r, req) in reads.iter().zip(&mut reqs) {
+            self.wait_rma(req, &|| rma_desc("get from", r.target, r.win));
+            self.stats.record_rma(r.buf.len());
+        }
+        issued
     }
 
     fn win_put(&self, win: WinId, target: usize, offset: usize, buf: &[u8]) -> Result<()> {
         let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let n = to_int(buf.len(), "one-sided put")?;
-        let _b = Blocked::enter(5);
-        // SAFETY: bounds checked; the put completes locally before `buf` is released.
-        unsafe {
-            check(
-                ffi::MPI_Put(
+        // SAFETY: reading a predefined handle.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: bounds checked; the put completes locally (`wait_rma`) before `buf` is
+        // released.
+        check(
+            unsafe {
+                ffi::MPI_Rput(
                     buf.as_ptr().cast(),
                     n,
                     ffi::RSMPI_UINT8_T,
@@ -2294,14 +3224,12 @@ impl Comm for MpiComm {
                     n,
                     ffi::RSMPI_UINT8_T,
                     w,
-                ),
-                "MPI_Put",
-            )?;
-            check(
-                ffi::MPI_Win_flush_local(target as c_int, w),
-                "MPI_Win_flush_local",
-            )?;
-        }
+                    &mut req,
+                )
+            },
+            "MPI_Rput",
+        )?;
+        self.wait_rma(&mut req, &|| rma_desc("put to", target, win));
         self.mark_dirty(win);
         self.stats.record_rma(buf.len());
         Ok(())
@@ -2320,11 +3248,13 @@ impl Comm for MpiComm {
         let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let o = Self::rma_op(dtype, op)?;
         let n = to_int(buf.len() / dtype.size(), "one-sided accumulate")?;
-        let _b = Blocked::enter(5);
-        // SAFETY: bounds and alignment checked; completes locally before `buf` is released.
-        unsafe {
-            check(
-                ffi::MPI_Accumulate(
+        // SAFETY: reading a predefined handle.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: bounds and alignment checked; completes locally (`wait_rma`) before `buf`
+        // is released.
+        check(
+            unsafe {
+                ffi::MPI_Raccumulate(
                     buf.as_ptr().cast(),
                     n,
                     mpi_type(dtype),
@@ -2334,14 +3264,12 @@ impl Comm for MpiComm {
                     mpi_type(dtype),
                     o,
                     w,
-                ),
-                "MPI_Accumulate",
-            )?;
-            check(
-                ffi::MPI_Win_flush_local(target as c_int, w),
-                "MPI_Win_flush_local",
-            )?;
-        }
+                    &mut req,
+                )
+            },
+            "MPI_Raccumulate",
+        )?;
+        self.wait_rma(&mut req, &|| rma_desc("accumulate to", target, win));
         self.mark_dirty(win);
         self.stats.record_rma(buf.len());
         Ok(())
@@ -2367,26 +3295,32 @@ impl Comm for MpiComm {
         }
         let (w, disp) = self.rma_target(win, target, offset, unit)?;
         let o = Self::rma_op(dtype, op)?;
-        let _b = Blocked::enter(5);
-        // SAFETY: one element in bounds; completes locally (result written) before return.
-        unsafe {
-            check(
-                ffi::MPI_Fetch_and_op(
+        // SAFETY: reading a predefined handle.
+        let mut req = unsafe { ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: one element in bounds; completes locally (`result` written, `wait_rma`)
+        // before return. `MPI_Rget_accumulate` of one element is `MPI_Fetch_and_op` with a
+        // request.
+        check(
+            unsafe {
+                ffi::MPI_Rget_accumulate(
                     operand.as_ptr().cast(),
+                    1,
+                    mpi_type(dtype),
                     result.as_mut_ptr().cast(),
+                    1,
                     mpi_type(dtype),
                     target as c_int,
                     disp,
+                    1,
+                    mpi_type(dtype),
                     o,
                     w,
-                ),
-                "MPI_Fetch_and_op",
-            )?;
-            check(
-                ffi::MPI_Win_flush_local(target as c_int, w),
-                "MPI_Win_flush_local",
-            )?;
-        }
+                    &mut req,
+                )
+            },
+            "MPI_Rget_accumulate",
+        )?;
+        self.wait_rma(&mut req, &|| rma_desc("fetch-and-op on", target, win));
         self.mark_dirty(win);
         self.stats.record_rma(operand.len());
         Ok(())
@@ -2484,5 +3418,109 @@ impl Comm for MpiComm {
         let _ = err.flush();
         drop(err);
         abort_with(2)
+    }
+
+    fn stop_word(&self) -> &StopWord {
+        &self.stop
+    }
+
+    fn stop_error(&self) -> DtlError {
+        if self.stop.get() & stop::INTERRUPTED != 0 {
+            return DtlError::Interrupted;
+        }
+        DtlError::PeerFailed {
+            rank: lock(&self.calls).from,
+            cause: "it failed during this collective call (its error is reported on every rank at the end of the call)".into(),
+        }
+    }
+
+    fn recoverable(&self) -> bool {
+        true
+    }
+
+    fn call_begin(&self) -> Result<()> {
+        {
+            let mut c = lock(&self.calls);
+            if c.notice.is_none() {
+                // SAFETY: reading a predefined handle.
+                let mut d = unsafe { ffi::RSMPI_COMM_NULL };
+                let _b = Blocked::enter(7);
+                // SAFETY: collective over our communicator (every rank starts the same call);
+                // valid out-parameter.
+                check(
+                    unsafe { ffi::MPI_Comm_dup(self.comm, &mut d) },
+                    "MPI_Comm_dup (failure notices)",
+                )?;
+                c.notice = Some(d);
+            }
+            c.active = true;
+            c.from = 0;
+        }
+        watch_call(self.me.clone());
+        Ok(())
+    }
+
+    fn call_end(&self, failure: Option<(bool, &str)>) -> Result<()> {
+        registry()?;
+        // This rank's own failure (not an echo of a peer's): tell every rank at once.
+        let own = failure
+            .filter(|(echo, _)| !*echo)
+            .map(|(_, m)| m.to_string());
+        let sent = if own.is_some() {
+            self.send_notices()?;
+            1u16
+        } else {
+            0
+        };
+        let mut failed = failure.is_some();
+        let mut mine = own;
+        let mut result: Option<DtlError> = None;
+        loop {
+            let mut h = Header::new(KEY_CALL_END);
+            if failed {
+                h.flags |= CALL_FAILED;
+                h.notices = sent;
+                if mine.is_some() {
+                    h.root = u32::try_from(self.rank).unwrap_or(u32::MAX - 1);
+                }
+            }
+            let out = self.exchange(&h, &|| "the end of a recoverable call".to_string())?;
+            if out.flags & CALL_FAILED != 0 {
+                let (q, cause) = self.failure_of(&out, mine.as_deref())?;
+                failed = true;
+                if result.is_none() {
+                    result = Some(DtlError::PeerFailed { rank: q, cause });
+                }
+                if out.flags & KEY_MISMATCH != 0 {
+                    // Ranks still in the call's collectives fail now and come here.
+                    continue;
+                }
+                self.finish_call(usize::from(out.notices).saturating_sub(usize::from(sent)))?;
+                return Err(result.unwrap_or_else(|| DtlError::PeerFailed {
+                    rank: q,
+                    cause: String::new(),
+                }));
+            }
+            if out.flags & KEY_MISMATCH != 0 {
+                // Another rank is still in a collective this one never called: R0003 on both,
+                // and both meet here again.
+                let sig = CollSig::new(CollKind::Barrier, Site::NONE);
+                let e = self.mismatch(&sig, KEY_CALL_END);
+                mine = Some(format!("error[{}]: {e} (rank {})", e.code(), self.rank));
+                failed = true;
+                result = Some(e);
+                continue;
+            }
+            self.finish_call(0)?;
+            return Ok(());
+        }
+    }
+}
+
+impl stop::Interruptible for MpiComm {
+    /// SIGINT: kernels on this rank stop at their next loop head, and receives of a
+    /// recoverable call end with R0016; the rest of the call ends as for any failure.
+    fn interrupt(&self) {
+        self.stop.set(stop::INTERRUPTED);
     }
 }

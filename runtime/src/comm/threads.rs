@@ -22,9 +22,11 @@
 //! Waits spin briefly, then yield, then park on a condition variable; wakers only touch the
 //! mutex when someone sleeps. Every wait that may block on another rank is released with R0011
 //! when a rank fails ([`Comm::abort`]), and with R0010 (a report of where every rank waits)
-//! when it exceeds the watchdog limit. A rank that leaves a commit phase early (failure,
-//! watchdog) first *retracts* its increment, so no other rank can start touching its buffers;
-//! the completion phase is never cancelled. Any early exit fails the whole world: the
+//! when no rank of the world has completed any communication for the watchdog limit (the
+//! per-rank [`Stats`] counters are the progress measure, so a rank that keeps communicating
+//! while others wait restarts everyone's clock). A rank that leaves a commit phase early
+//! (failure, watchdog) first *retracts* its increment, so no other rank can start touching its
+//! buffers; the completion phase is never cancelled. Any early exit fails the whole world: the
 //! communicator is out of step for good.
 //!
 //! This module is one of the runtime's allowed `unsafe` sites: shared slots, raw buffer
@@ -42,6 +44,7 @@ use crate::elem::{DType, ReduceOp};
 use crate::error::{DtlError, Result, Site};
 use crate::ops;
 use crate::stats::Stats;
+use crate::stop::{self, StopWord};
 
 /// Messages of at most this many bytes per rank travel through the slots (one barrier phase).
 pub const SMALL: usize = 64;
@@ -66,17 +69,57 @@ const STRIPES: usize = 64;
 /// Default watchdog limit when neither the launcher config nor `DTL_WATCHDOG_SECS` sets one.
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(60);
 
-/// The watchdog limit from `DTL_WATCHDOG_SECS` (seconds, fractions allowed; `0` disables it),
-/// or [`DEFAULT_WATCHDOG`].
-pub fn watchdog_from_env() -> Option<Duration> {
+/// The largest watchdog limit `DTL_WATCHDOG_SECS` accepts, in seconds (about 116 days; `0`
+/// disables the watchdog instead).
+pub const MAX_WATCHDOG_SECS: f64 = 1e7;
+/// The smallest nonzero watchdog limit, in seconds.
+pub const MIN_WATCHDOG_SECS: f64 = 1e-3;
+
+/// The watchdog limit from `DTL_WATCHDOG_SECS` (see [`parse_watchdog`]), or
+/// [`DEFAULT_WATCHDOG`] when the variable is unset or empty. R0009 for a value that is not a
+/// number of seconds in range: a typo never silently becomes "no watchdog" or a panic.
+pub fn watchdog_from_env() -> Result<Option<Duration>> {
     match std::env::var("DTL_WATCHDOG_SECS") {
-        Ok(s) => match s.trim().parse::<f64>() {
-            Ok(0.0) => None,
-            Ok(x) if x.is_finite() && x > 0.0 => Some(Duration::from_secs_f64(x)),
-            _ => Some(DEFAULT_WATCHDOG),
-        },
-        Err(_) => Some(DEFAULT_WATCHDOG),
+        Ok(s) => parse_watchdog(&s),
+        Err(std::env::VarError::NotPresent) => Ok(Some(DEFAULT_WATCHDOG)),
+        Err(std::env::VarError::NotUnicode(v)) => Err(DtlError::invalid(format!(
+            "DTL_WATCHDOG_SECS={} is not a number of seconds",
+            v.to_string_lossy()
+        ))),
     }
+}
+
+/// Parses a watchdog setting: seconds as a decimal number (fractions and exponents allowed),
+/// `0` for no watchdog, empty for the default. Values must lie in
+/// [`MIN_WATCHDOG_SECS`]..=[`MAX_WATCHDOG_SECS`]; anything else (negative, NaN, infinite,
+/// `1e20`, text) is R0009 with the accepted range in the message.
+pub fn parse_watchdog(text: &str) -> Result<Option<Duration>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(Some(DEFAULT_WATCHDOG));
+    }
+    let range = format!(
+        "use a number of seconds from {MIN_WATCHDOG_SECS} to {MAX_WATCHDOG_SECS:e}, or 0 to disable the watchdog"
+    );
+    let x = t.parse::<f64>().map_err(|_| {
+        DtlError::invalid(format!(
+            "DTL_WATCHDOG_SECS=`{t}` is not a number of seconds ({range})"
+        ))
+    })?;
+    if x.is_nan() {
+        return Err(DtlError::invalid(format!(
+            "DTL_WATCHDOG_SECS=`{t}` is not a number of seconds ({range})"
+        )));
+    }
+    if x == 0.0 {
+        return Ok(None);
+    }
+    if !(MIN_WATCHDOG_SECS..=MAX_WATCHDOG_SECS).contains(&x) {
+        return Err(DtlError::invalid(format!(
+            "DTL_WATCHDOG_SECS=`{t}` is out of range ({range})"
+        )));
+    }
+    Ok(Some(Duration::from_secs_f64(x)))
 }
 
 /// Aligns `T` to 128 bytes (two cache lines, which also defeats adjacent-line prefetching) so
@@ -114,6 +157,8 @@ struct World {
     cv: Condvar,
     watchdog: Option<Duration>,
     next_id: AtomicU64,
+    /// Polled by generated code at loop heads: set with `failed`, and on SIGINT.
+    stop: StopWord,
 }
 
 impl World {
@@ -125,6 +170,7 @@ impl World {
                 *f = Some((rank, cause.to_string()));
             }
             self.failed.store(true, Ordering::SeqCst);
+            self.stop.set(stop::FAILED);
         }
         self.wake_all();
     }
@@ -161,6 +207,20 @@ impl World {
         self.cv.notify_all();
     }
 
+    /// Communication operations completed by every rank so far (sends, receives, one-sided
+    /// operations, collectives): the watchdog's measure of progress. It is read from the
+    /// per-rank [`Stats`] counters, which every operation updates anyway, so the hot paths pay
+    /// nothing for it; a waiting rank sums them a few times per watchdog period.
+    fn progress(&self) -> u64 {
+        self.stats.iter().fold(0u64, |acc, s| {
+            let x = s.snapshot();
+            acc.wrapping_add(x.messages_sent)
+                .wrapping_add(x.messages_received)
+                .wrapping_add(x.rma_ops)
+                .wrapping_add(x.total_collectives())
+        })
+    }
+
     fn report(&self) -> String {
         let mut lines = Vec::with_capacity(self.size);
         for r in 0..self.size {
@@ -174,6 +234,21 @@ impl World {
             lines.push(format!("  rank {r}: {state}"));
         }
         lines.join("\n")
+    }
+}
+
+impl stop::Interruptible for World {
+    /// SIGINT: ranks polling the stop word return R0016. A world of more than one rank also
+    /// fails, so that ranks waiting for each other are released too (a one-rank world never
+    /// waits, and stays usable for the next call once its caller clears the bit).
+    fn interrupt(&self) {
+        self.stop.set(stop::INTERRUPTED);
+        if self.size > 1 {
+            let first = (0..self.size)
+                .find(|&r| !self.finished[r].load(Ordering::Acquire))
+                .unwrap_or(0);
+            self.fail(first, "interrupted (SIGINT)");
+        }
     }
 }
 
@@ -679,7 +754,11 @@ fn world_group(nranks: usize, watchdog: Option<Duration>) -> Group {
         cv: Condvar::new(),
         watchdog,
         next_id: AtomicU64::new(0),
+        stop: StopWord::new(),
     });
+    let weak: std::sync::Weak<dyn stop::Interruptible> =
+        Arc::downgrade(&world) as std::sync::Weak<dyn stop::Interruptible>;
+    stop::register(weak);
     Group::new(world, (0..nranks).collect())
 }
 
@@ -831,6 +910,20 @@ impl ThreadsComm {
         lock(&self.world().failure).clone()
     }
 
+    /// The world ranks whose code has not returned yet (see [`ThreadsComm::mark_finished`]).
+    pub fn unfinished(&self) -> Vec<usize> {
+        let w = self.world();
+        (0..w.size)
+            .filter(|&r| !w.finished[r].load(Ordering::Acquire))
+            .collect()
+    }
+
+    /// Where every rank of the world is: `  rank r: finished | running | <what it waits in>`,
+    /// one line each (the report of an R0010 timeout).
+    pub fn report(&self) -> String {
+        self.world().report()
+    }
+
     /// The generic wait: spins, yields, then parks until `poll` is ready. `cancellable` waits
     /// also end on failure, on a watchdog timeout and when `poll` fails; they then call
     /// `retract`, which returns `false` if the operation completed after all (the wait then
@@ -848,6 +941,8 @@ impl ThreadsComm {
         let mut spin_start: Option<Instant> = None;
         let mut slow = false;
         let mut start: Option<Instant> = None;
+        // The watchdog: (progress seen, when it last changed, when to look again).
+        let mut watch: Option<(u64, Instant, Instant)> = None;
         let mut described = false;
         let mut carried: Option<Poll> = None;
         let mut nap: Option<Duration> = None;
@@ -882,7 +977,23 @@ impl ThreadsComm {
             let elapsed = t0.elapsed();
             let mut park_for = PARK_MAX;
             if cancellable && let Some(limit) = world.watchdog {
-                if elapsed >= limit {
+                // A deadlock is when no rank completes any communication for `limit`: any
+                // rank's progress restarts every waiter's clock, so a rank that works (and
+                // communicates) for longer than the limit while others wait is never reported.
+                let look = (limit / 4).clamp(PARK_MAX, Duration::from_secs(3600));
+                let now = Instant::now();
+                let (seen, changed, next) =
+                    watch.get_or_insert_with(|| (world.progress(), t0, now + look));
+                if now >= *next {
+                    let p = world.progress();
+                    if p != *seen {
+                        *seen = p;
+                        *changed = now;
+                    }
+                    *next = now + look;
+                }
+                let idle = now.saturating_duration_since(*changed);
+                if idle >= limit {
                     if !described {
                         *lock(&world.waits[me]) = Some(what());
                         described = true;
@@ -892,7 +1003,7 @@ impl ThreadsComm {
                         world.fail(
                             me,
                             &format!(
-                                "watchdog: rank {me} waited longer than {limit:?} in {}",
+                                "watchdog: rank {me} waited in {} while no rank communicated for {limit:?}",
                                 what()
                             ),
                         );
@@ -900,7 +1011,9 @@ impl ThreadsComm {
                     }
                     break Ok(());
                 }
-                park_for = park_for.min(limit - elapsed);
+                park_for = park_for
+                    .min(limit - idle)
+                    .min(next.saturating_duration_since(now));
             }
             if elapsed < YIELD_FOR {
                 std::thread::yield_now();
@@ -1957,6 +2070,19 @@ impl Comm for ThreadsComm {
 
     fn abort(&self, cause: &str) {
         self.world().fail(self.world_rank(), cause);
+    }
+
+    fn stop_word(&self) -> &StopWord {
+        &self.world().stop
+    }
+
+    fn stop_error(&self) -> DtlError {
+        let w = self.world();
+        if w.stop.get() & stop::INTERRUPTED != 0 {
+            DtlError::Interrupted
+        } else {
+            w.peer_failed()
+        }
     }
 }
 
