@@ -35,20 +35,38 @@ use crate::hir::{
 use crate::source::SourceMap;
 use crate::vmath;
 
-/// A lowering failure: a construct the code generator does not handle (reported to the user as
-/// "not supported yet") or a broken invariant.
-#[derive(Debug, Clone)]
-pub struct CodegenError {
-    pub message: String,
-    pub span: Option<Span>,
+/// A lowering failure. `driver::compile` turns it into what the user sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodegenError {
+    /// A valid program uses a construct the code generator does not handle yet: E0501 at the
+    /// construct's `span`, with `help` when there is a way around it.
+    Unsupported {
+        what: String,
+        help: Option<String>,
+        span: Span,
+    },
+    /// A broken invariant of the compiler itself (IR that does not verify, a case the checker
+    /// rules out, a Cranelift module error): an internal compiler error, never a diagnostic
+    /// with an E-code. `span` is where lowering was, when known.
+    Internal { detail: String, span: Option<Span> },
 }
 
 type CResult<T> = Result<T, CodegenError>;
 
 fn unsupported(what: impl Into<String>, span: &Span) -> CodegenError {
-    CodegenError {
-        message: format!("not supported yet: {}", what.into()),
-        span: Some(span.clone()),
+    CodegenError::Unsupported {
+        what: what.into(),
+        help: None,
+        span: span.clone(),
+    }
+}
+
+/// [`unsupported`] with a way around it.
+fn unsupported_help(what: impl Into<String>, help: impl Into<String>, span: &Span) -> CodegenError {
+    CodegenError::Unsupported {
+        what: what.into(),
+        help: Some(help.into()),
+        span: span.clone(),
     }
 }
 
@@ -318,11 +336,8 @@ pub fn compile<M: Module>(
     })
 }
 
-fn ice(msg: String) -> CodegenError {
-    CodegenError {
-        message: format!("internal compiler error: {msg}"),
-        span: None,
-    }
+fn ice(detail: String) -> CodegenError {
+    CodegenError::Internal { detail, span: None }
 }
 
 struct Gen<'a, M: Module> {
@@ -1357,8 +1372,8 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
     fn scalar_of(t: Ty, span: &Span) -> CResult<Scalar> {
         match t {
             Ty::Scalar(s) => Ok(s),
-            _ => Err(CodegenError {
-                message: format!("internal compiler error: expected a scalar, found `{t}`"),
+            _ => Err(CodegenError::Internal {
+                detail: format!("expected a scalar, found `{t}`"),
                 span: Some(span.clone()),
             }),
         }
@@ -1368,8 +1383,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
         // Whole-container expressions used as values (e.g. passed to a function) are computed
         // into a fresh container.
         if e.ty.is_elementwise_container() && self.is_elementwise_op(e) {
-            return Err(unsupported(
-                "a whole-container expression used as a value; assign it to a container first",
+            return Err(unsupported_help(
+                "a whole-container expression used as a value",
+                "assign it to a container first (`let t = ...;`) and use that",
                 &e.span,
             ));
         }
@@ -3958,8 +3974,9 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             }
             B::Sendrecv => {
                 if matches!(args[0].ty, Ty::Local(_)) {
-                    return Err(unsupported(
-                        "`sendrecv` of a `local<T>` array (send and recv it separately)",
+                    return Err(unsupported_help(
+                        "`sendrecv` of a `local<T>` array",
+                        "send and receive it separately (`send` and `recv`)",
                         span,
                     ));
                 }

@@ -1,7 +1,8 @@
 //! The pipeline, written out once: parse → resolve → typeck → spmd → sync → typed HIR.
 //! Only the driver stops between phases (after syntax errors, and after name/type errors).
 
-use crate::diagnostics::{Code, Diagnostic, Diagnostics, Label, Span};
+use crate::codegen::CodegenError;
+use crate::diagnostics::{Code, Diagnostic, Diagnostics, Label, Span, Style, render};
 use crate::hir::{self, ParsedModule};
 use crate::source::{FileId, SourceMap};
 use crate::{resolve, spmd, sync, typeck};
@@ -127,22 +128,95 @@ pub fn check_kernel_source(name: &str, text: &str) -> (SourceMap, Checked) {
     (sources, checked)
 }
 
+/// Why [`compile`] produced no program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// The program uses constructs the code generator does not handle yet (`E0501`, each at
+    /// the construct).
+    Diagnostics(Vec<Diagnostic>),
+    /// The compiler broke one of its own invariants: a bug in dtl, not in the program.
+    Internal(InternalError),
+}
+
+/// An internal compiler error: what broke and, when known, where lowering was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalError {
+    pub detail: String,
+    pub span: Option<Span>,
+}
+
+/// The request that closes every internal compiler error report.
+pub const ICE_NOTE: &str = "note: this is a bug in the dtl compiler, not in your program; please report it with the input that caused it";
+
+impl CompileError {
+    /// The plain or colored text shown to the user: the diagnostics, or the one internal
+    /// compiler error report (headline, location when known, the request to report it).
+    pub fn render(&self, sources: &SourceMap, style: Style) -> String {
+        match self {
+            CompileError::Diagnostics(ds) => render(ds, sources, style),
+            CompileError::Internal(ice) => {
+                let mut out = format!("error: internal compiler error: {}\n", ice.detail);
+                if let Some(sp) = &ice.span
+                    && let Some(f) = sources.try_get(sp.file)
+                {
+                    let (l, c) = f.line_col(sp.range.start);
+                    out.push_str(&format!("  --> {}:{l}:{c}\n", f.name()));
+                }
+                out.push_str(ICE_NOTE);
+                out.push('\n');
+                out
+            }
+        }
+    }
+
+    /// The diagnostics (none for an internal compiler error).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            CompileError::Diagnostics(ds) => ds,
+            CompileError::Internal(_) => &[],
+        }
+    }
+
+    /// Whether this is an internal compiler error.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, CompileError::Internal(_))
+    }
+}
+
+/// Maps a code generation failure to what the user sees: a construct that is not supported
+/// yet becomes `E0501` at that construct; a broken invariant becomes an internal compiler
+/// error (never an E-code at a made-up position).
+pub fn report(e: CodegenError) -> CompileError {
+    match e {
+        CodegenError::Unsupported { what, help, span } => {
+            let d = Diagnostic::error(
+                Code::E0501,
+                format!("not supported yet: {what}"),
+                Label::new(span, "not supported yet by the code generator"),
+            )
+            .with_help(help.unwrap_or_else(|| {
+                "the program is valid dtl, but the code generator does not handle this \
+                 construct yet (`dtlc explain E0501`)"
+                    .to_string()
+            }));
+            CompileError::Diagnostics(vec![d])
+        }
+        CodegenError::Internal { detail, span } => {
+            CompileError::Internal(InternalError { detail, span })
+        }
+    }
+}
+
 /// Compiles a checked, error-free module to native code. Code generation problems come back
-/// as diagnostics (`E0501` for constructs that are not supported yet).
+/// through [`report`]: `E0501` diagnostics for constructs that are not supported yet, an
+/// internal compiler error for broken invariants.
 pub fn compile(
     hir: &hir::Module,
     sources: &SourceMap,
     opts: crate::codegen::CodegenOptions,
     want_text: bool,
-) -> Result<crate::jit::Program, Vec<Diagnostic>> {
-    crate::jit::Program::compile(hir, sources, opts, want_text).map_err(|e| {
-        let span = e.span.unwrap_or_else(|| Span::new(FileId(0), 0..0));
-        vec![Diagnostic::error(
-            Code::E0501,
-            e.message,
-            Label::new(span, "here"),
-        )]
-    })
+) -> Result<crate::jit::Program, CompileError> {
+    crate::jit::Program::compile(hir, sources, opts, want_text).map_err(report)
 }
 
 /// Checks one source text under display name `name`; convenience for tests and bindings.
@@ -151,4 +225,80 @@ pub fn check_source(name: &str, text: &str) -> (SourceMap, Checked) {
     let file = sources.add(name, text);
     let checked = check(&mut sources, file);
     (sources, checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_file() -> (SourceMap, FileId) {
+        let mut sources = SourceMap::new();
+        let file = sources.add("k.dtl", "fn main() {\n    let x = 1;\n}\n");
+        (sources, file)
+    }
+
+    /// A broken invariant is one internal compiler error report: named as such, with the
+    /// detail, where lowering was, and the request to report it; no E-code, no diagnostics.
+    #[test]
+    fn an_internal_error_is_reported_as_an_internal_compiler_error() {
+        let (sources, file) = one_file();
+        let e = report(CodegenError::Internal {
+            detail: "IR of `main` does not verify: v3 undefined".into(),
+            span: Some(Span::new(file, 16..26)),
+        });
+        assert!(e.is_internal());
+        assert!(e.diagnostics().is_empty());
+        let text = e.render(&sources, Style::Plain);
+        assert_eq!(
+            text,
+            format!(
+                "error: internal compiler error: IR of `main` does not verify: v3 undefined\n  \
+                 --> k.dtl:2:5\n{ICE_NOTE}\n"
+            )
+        );
+        assert!(!text.contains("E0501") && !text.contains("[E"), "{text}");
+    }
+
+    /// Without a position (a Cranelift module error) the report says nothing about one, and a
+    /// span of another source map is left out rather than looked up.
+    #[test]
+    fn an_internal_error_without_a_usable_span_has_no_location() {
+        let (sources, _) = one_file();
+        for span in [None, Some(Span::new(FileId(7), 0..1))] {
+            let e = report(CodegenError::Internal {
+                detail: "finalize: bad relocation".into(),
+                span,
+            });
+            assert_eq!(
+                e.render(&sources, Style::Plain),
+                format!("error: internal compiler error: finalize: bad relocation\n{ICE_NOTE}\n")
+            );
+        }
+    }
+
+    /// A construct that is not supported yet is E0501 at that construct, with the help given
+    /// (or the generic one).
+    #[test]
+    fn an_unsupported_construct_is_e0501_at_its_span() {
+        let (_, file) = one_file();
+        let span = Span::new(file, 16..26);
+        for (help, want) in [
+            (Some("do it another way".to_string()), "do it another way"),
+            (None, "`dtlc explain E0501`"),
+        ] {
+            let e = report(CodegenError::Unsupported {
+                what: "this".into(),
+                help,
+                span: span.clone(),
+            });
+            assert!(!e.is_internal());
+            let [d] = e.diagnostics() else {
+                panic!("{e:?}")
+            };
+            assert_eq!(d.code, Code::E0501);
+            assert_eq!(d.message, "not supported yet: this");
+            assert_eq!(d.primary.span, span);
+            assert!(d.help.as_deref().is_some_and(|h| h.contains(want)), "{d:?}");
+        }
+    }
 }

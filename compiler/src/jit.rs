@@ -143,8 +143,8 @@ pub struct RunOptions {
 }
 
 fn isa() -> Result<Arc<dyn cranelift_codegen::isa::TargetIsa>, CodegenError> {
-    let err = |m: String| CodegenError {
-        message: format!("internal compiler error: JIT setup: {m}"),
+    let err = |m: String| CodegenError::Internal {
+        detail: format!("JIT setup: {m}"),
         span: None,
     };
     let mut fb = settings::builder();
@@ -183,10 +183,12 @@ impl Program {
         }
         let mut module = JITModule::new(jb);
         let out = codegen::compile(&mut module, m, sources, opts, want_text)?;
-        module.finalize_definitions().map_err(|e| CodegenError {
-            message: format!("internal compiler error: finalize: {e}"),
-            span: None,
-        })?;
+        module
+            .finalize_definitions()
+            .map_err(|e| CodegenError::Internal {
+                detail: format!("finalize: {e}"),
+                span: None,
+            })?;
         let init_p = module.get_finalized_function(out.init);
         // SAFETY: `__init` was declared with the signature `fn(*mut RankCtx)` (one pointer
         // parameter, no result) in `codegen::compile` and is now finalized.

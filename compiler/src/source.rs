@@ -152,6 +152,11 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// The file with this id, or `None` for an id of another map.
+    pub fn try_get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
     /// Looks a file up by its display name.
     pub fn find(&self, name: &str) -> Option<FileId> {
         self.files

@@ -120,7 +120,12 @@ pub fn _compile(py: Python<'_>, src: &str) -> PyResult<CompileOutcome> {
             },
             false,
         )
-        .map_err(|ds| diags_of(&ds))
+        .map_err(|e| match e {
+            // An internal compiler error still raises CompileError (`str(e)` the report, no
+            // diagnostics): a bug in dtl, not in the kernel.
+            driver::CompileError::Internal(_) => (e.render(&sources, Style::Plain), Vec::new()),
+            driver::CompileError::Diagnostics(ds) => diags_of(&ds),
+        })
     });
     match r {
         Ok(prog) => {

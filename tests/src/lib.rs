@@ -1,8 +1,9 @@
 //! Test harness for golden and end-to-end tests: one `check_*` function per kind of case.
 //!
 //! - `cases/check/*.dtl`: UI tests. A line carrying `//~ ERROR E0xxx` must be the line of the
-//!   primary label of an `E0xxx` diagnostic; every diagnostic must be expected. The full plain
-//!   rendering is snapshotted with insta.
+//!   primary label of an `E0xxx` diagnostic; every diagnostic must be expected. A case that
+//!   checks without errors is also compiled, so code generation's `E0501` is expected the same
+//!   way. The full plain rendering is snapshotted with insta.
 //! - `spec/errors/*.dtl`: `// error: CODE` and `// line: N [M ...]` headers.
 //! - `spec/examples/*.dtl`: must check clean.
 //! - `cases/hir/*.dtl`: snapshot of the HIR dump.
@@ -69,6 +70,36 @@ pub fn check_path(path: &Path) -> Outcome {
         checked,
         rendered,
     }
+}
+
+/// [`check_path`], then, when the file checks without errors, code generation: its `E0501`
+/// diagnostics join the outcome. An internal compiler error fails the calling test (no UI case
+/// may reach one).
+pub fn check_and_compile_path(path: &Path) -> Outcome {
+    let mut out = check_path(path);
+    if out.checked.has_errors() {
+        return out;
+    }
+    let Some(hir) = out.checked.hir.as_ref() else {
+        return out;
+    };
+    match driver::compile(hir, &out.sources, Default::default(), false) {
+        Ok(_) => {}
+        Err(e) if e.is_internal() => {
+            panic!(
+                "{}: {}",
+                path.display(),
+                e.render(&out.sources, Style::Plain)
+            )
+        }
+        Err(e) => {
+            out.checked
+                .diagnostics
+                .extend(e.diagnostics().iter().cloned());
+            out.rendered = render(&out.checked.diagnostics, &out.sources, Style::Plain);
+        }
+    }
+    out
 }
 
 /// The `//~ ERROR CODE` expectations of a source: `(code, line)`, sorted.

@@ -293,8 +293,8 @@ fn compiles_on_a_small_stack(src: String) {
         );
         let hir = checked.hir.expect("hir");
         let _ = dtl_compiler::hir::print(&hir);
-        if let Err(ds) = dtl_compiler::driver::compile(&hir, &sources, Default::default(), true) {
-            panic!("{}", render(&ds, &sources, Style::Plain));
+        if let Err(e) = dtl_compiler::driver::compile(&hir, &sources, Default::default(), true) {
+            panic!("{}", e.render(&sources, Style::Plain));
         }
     });
 }

@@ -303,7 +303,7 @@ fn unsupported_constructs_are_e0501() {
     let src = "fn main() {\n    let b = 4 * size();\n    let u = vector<f64>(100) @block_cyclic(b);\n    print(len(u));\n}\n";
     let (sources, checked) = driver::check_source("bc.dtl", src);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let Err(d) = driver::compile(
+    let Err(e) = driver::compile(
         &checked.hir.unwrap(),
         &sources,
         CodegenOptions::default(),
@@ -311,8 +311,14 @@ fn unsupported_constructs_are_e0501() {
     ) else {
         panic!("must not compile");
     };
+    let d = e.diagnostics();
+    assert_eq!(d.len(), 1, "{e:?}");
     assert_eq!(d[0].code.as_str(), "E0501");
     assert!(d[0].message.contains("not supported yet") && d[0].message.contains("block_cyclic"));
+    // At the construct (line 3), not at a made-up position.
+    let sp = &d[0].primary.span;
+    assert_eq!(sources.get(sp.file).line_col(sp.range.start).0, 3);
+    assert!(!sp.range.is_empty());
 }
 
 /// A function with more than 64 container locals keeps their handles in stack slots for the

@@ -118,7 +118,7 @@ enum Command {
     },
     /// Compile a program with the JIT and run it on N ranks.
     #[command(
-        after_help = "Exit status: 0 on success, 1 on compile errors, 2 on run-time errors (printed as `error[Rxxxx]: ... at FILE:LINE:COL (rank r)`)."
+        after_help = "Exit status: 0 on success, 1 on compile errors, 2 on run-time errors (printed as `error[Rxxxx]: ... at FILE:LINE:COL (rank r)`), 101 on an internal compiler error."
     )]
     Run {
         /// The program.
@@ -163,6 +163,16 @@ fn load(sources: &mut SourceMap, path: &PathBuf) -> Result<(FileId, Option<Diagn
             .with_help("re-save the file as UTF-8");
             Ok((id, Some(d)))
         }
+    }
+}
+
+/// The exit status after a failed compile: 1 for diagnostics, 101 for an internal compiler
+/// error (as for a panic in dtlc: a bug in the compiler, not in the program).
+fn compile_failure_status(e: &driver::CompileError) -> ExitCode {
+    if e.is_internal() {
+        ExitCode::from(101)
+    } else {
+        ExitCode::from(1)
     }
 }
 
@@ -275,9 +285,9 @@ fn emit(what: Emit, path: &PathBuf) -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(ds) => {
-                    err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
-                    ExitCode::from(1)
+                Err(e) => {
+                    err!("{}", e.render(&sources, stderr_style()));
+                    compile_failure_status(&e)
                 }
             }
         }
@@ -468,10 +478,10 @@ fn run(a: &RunArgs) -> ExitCode {
     };
     let prog = match driver::compile(&hir, &sources, opts, false) {
         Ok(p) => p,
-        Err(ds) => {
-            err!("{}", diagnostics::render(&ds, &sources, stderr_style()));
+        Err(e) => {
+            err!("{}", e.render(&sources, stderr_style()));
             errln!("error: could not compile");
-            return ExitCode::from(1);
+            return compile_failure_status(&e);
         }
     };
     let t_compile = t0.elapsed();

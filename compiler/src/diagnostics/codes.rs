@@ -435,7 +435,9 @@ codes! {
     /// whole-container expression passed directly as a function argument).
     ///
     /// ## Why
-    /// Rather than miscompile or silently drop the construct, `dtlc` stops and names it.
+    /// Rather than miscompile or silently drop the construct, `dtlc` stops and names it, at
+    /// the construct. (A broken invariant inside the compiler is not E0501: it is reported as
+    /// an "internal compiler error" with a request to report it, and `dtlc` exits with 101.)
     ///
     /// ## Example
     /// ```dtl
