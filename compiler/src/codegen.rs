@@ -51,6 +51,20 @@ pub enum CodegenError {
     Internal { detail: String, span: Option<Span> },
 }
 
+impl CodegenError {
+    /// An internal error without a position gets `span` (the function being lowered), so the
+    /// report says where; other errors are unchanged.
+    fn or_at(self, span: &Span) -> CodegenError {
+        match self {
+            CodegenError::Internal { detail, span: None } => CodegenError::Internal {
+                detail,
+                span: Some(span.clone()),
+            },
+            e => e,
+        }
+    }
+}
+
 type CResult<T> = Result<T, CodegenError>;
 
 fn unsupported(what: impl Into<String>, span: &Span) -> CodegenError {
@@ -264,10 +278,11 @@ pub fn compile<M: Module>(
         let legend = {
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
             let mut fx = FnGen::new(&mut g, b, Some(f), &f.locals);
-            fx.function(f, recursive[i])?;
+            fx.function(f, recursive[i]).map_err(|e| e.or_at(&f.span))?;
             fx.legend()
         };
-        g.define(g.funcs[i], &mut ctx, &f.name, &legend)?;
+        g.define(g.funcs[i], &mut ctx, &f.name, &legend)
+            .map_err(|e| e.or_at(&f.span))?;
     }
     // __init: const and param values in declaration order.
     ctx.func.signature = init_sig;
@@ -5351,4 +5366,32 @@ fn vec_plan<'e>(
         shifted,
         disp,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    /// An internal error raised without a position takes the function's span; one with a
+    /// position, and an unsupported construct, keep theirs.
+    #[test]
+    fn an_internal_error_without_a_position_takes_the_functions_span() {
+        let f = Span::new(FileId(0), 0..40);
+        let own = Span::new(FileId(0), 10..12);
+        assert_eq!(
+            ice("forall var".into()).or_at(&f),
+            CodegenError::Internal {
+                detail: "forall var".into(),
+                span: Some(f.clone()),
+            }
+        );
+        let placed = CodegenError::Internal {
+            detail: "x".into(),
+            span: Some(own.clone()),
+        };
+        assert_eq!(placed.clone().or_at(&f), placed);
+        let u = unsupported("this", &own);
+        assert_eq!(u.clone().or_at(&f), u);
+    }
 }
