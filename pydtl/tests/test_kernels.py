@@ -77,6 +77,24 @@ def test_compile_error_diagnostics() -> None:
     assert "KernelDiagnostic" in repr(d)
 
 
+def test_unsupported_construct_is_e0501_at_the_construct() -> None:
+    # Checks clean, but code generation does not handle it yet: E0501 on line 3, not at 1:1.
+    src = (
+        "fn f(x: vector<f64>) -> f64 { sum(x) }\n"
+        "fn g(u: vector<f64>, v: vector<f64>) -> f64 {\n"
+        "    return f(u + v);\n"
+        "}\n"
+    )
+    with pytest.raises(dtl.CompileError) as info:
+        dtl.compile(src)
+    e = info.value
+    assert "not supported yet" in str(e)
+    assert "internal compiler error" not in str(e)
+    assert e.code == "E0501"  # type: ignore[attr-defined]
+    [d] = e.diagnostics  # type: ignore[attr-defined]
+    assert (d.code, d.line, d.column) == ("E0501", 3, 14)
+
+
 def test_compile_errors_are_not_cached() -> None:
     bad = "fn f( { }"
     for _ in range(2):
