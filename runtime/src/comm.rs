@@ -15,6 +15,7 @@
 //!
 //! Counts and offsets are in elements of the given dtype unless a name says `bytes`.
 
+mod check;
 pub mod local;
 #[cfg(feature = "mpi")]
 pub mod mpi;

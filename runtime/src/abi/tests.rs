@@ -1,4 +1,9 @@
+use std::sync::{Arc, Mutex};
+
 use super::*;
+use crate::container::{Distributed, Options};
+use crate::elem::DType;
+use crate::error::Site;
 use crate::launch;
 
 fn prog() -> Arc<ProgramInfo> {

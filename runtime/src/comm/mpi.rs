@@ -63,7 +63,7 @@ use std::time::{Duration, Instant};
 use mpi::ffi;
 use mpi::ffi::{MPI_Comm, MPI_Datatype, MPI_Op, MPI_Request, MPI_Win};
 
-use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId, WinRead};
+use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId, WinRead, check};
 use crate::elem::{DType, ReduceOp};
 use crate::error::{DtlError, Result, Site};
 use crate::ops;
@@ -1558,12 +1558,7 @@ impl MpiComm {
     }
 
     fn check_root(&self, root: usize) -> Option<DtlError> {
-        DtlError::check_rank(
-            i64::try_from(root).unwrap_or(i64::MAX),
-            self.size,
-            "root rank",
-        )
-        .err()
+        check::root(root, self.size)
     }
 
     /// Opens a collective: one header allreduce. Returns the combined header, or the uniform
@@ -1607,11 +1602,7 @@ impl MpiComm {
             return Ok(*h);
         }
         let Ok(mut hr) = self.header.try_lock() else {
-            return Err(DtlError::invalid(format!(
-                "rank {} called a collective while another collective of the same communicator was running on it \
-                 (one communicator handle must not be used by two threads at once)",
-                self.rank
-            )));
+            return Err(check::concurrent_use(self.rank));
         };
         if hr.active {
             return Err(backend(
@@ -1902,19 +1893,12 @@ impl MpiComm {
 
     fn check_source(&self, source: Source, tag: TagSel) -> Result<(c_int, c_int)> {
         let s = match source {
-            Source::Rank(s) => DtlError::check_rank(
-                i64::try_from(s).unwrap_or(i64::MAX),
-                self.size,
-                "source rank",
-            )? as c_int,
+            Source::Rank(s) => check::rank(s, self.size, "source rank")? as c_int,
             // SAFETY: reading a predefined constant.
             Source::Any => unsafe { ffi::RSMPI_ANY_SOURCE },
         };
         let t = match tag {
-            TagSel::Tag(t) if t < 0 => {
-                return Err(DtlError::invalid(format!("tag {t} is negative")));
-            }
-            TagSel::Tag(t) => t,
+            TagSel::Tag(t) => check::tag(t)?,
             // SAFETY: reading a predefined constant.
             TagSel::Any => unsafe { ffi::RSMPI_ANY_TAG },
         };
@@ -1979,27 +1963,10 @@ impl MpiComm {
         len: usize,
     ) -> Result<(MPI_Win, ffi::MPI_Aint)> {
         let w = lock(&self.windows);
-        let s = w.get(&win.0).ok_or_else(|| {
-            DtlError::invalid(format!(
-                "window {} does not exist on this communicator (freed?)",
-                win.0
-            ))
-        })?;
-        let t = DtlError::check_rank(
-            i64::try_from(target).unwrap_or(i64::MAX),
-            self.size,
-            "target rank",
-        )?;
+        let s = w.get(&win.0).ok_or_else(|| check::no_window(win.0))?;
+        let t = check::rank(target, self.size, "target rank")?;
         let tl = s.lens[t] as usize;
-        if offset.checked_add(len).is_none_or(|e| e > tl) {
-            let index =
-                i64::try_from(offset.saturating_add(len.saturating_sub(1))).unwrap_or(i64::MAX);
-            return Err(DtlError::OutOfBounds {
-                index,
-                len: tl,
-                what: format!("window {} of rank {target} (bytes)", win.0),
-            });
-        }
+        check::window_range(win.0, target, offset, len, tl)?;
         let disp = offset as u64 + s.deltas.get(t).copied().unwrap_or(0);
         Ok((s.win, disp as ffi::MPI_Aint))
     }
@@ -2025,18 +1992,6 @@ impl MpiComm {
             s.dirty = false;
         }
         Ok(())
-    }
-
-    fn check_atomic(offset: usize, len: usize, dtype: DType, op: ReduceOp) -> Result<usize> {
-        ops::check_op(dtype, op)?;
-        ops::unit_count(len, dtype, op)?;
-        let unit = ops::unit_size(dtype, op);
-        if !offset.is_multiple_of(unit) {
-            return Err(DtlError::invalid(format!(
-                "one-sided atomic at byte offset {offset}, not a multiple of the element size {unit}"
-            )));
-        }
-        Ok(unit)
     }
 
     fn rma_op(dtype: DType, op: ReduceOp) -> Result<MPI_Op> {
@@ -2284,15 +2239,6 @@ fn int_counts(counts: &[usize], what: &str) -> Result<Vec<c_int>> {
     counts.iter().map(|&c| to_int(c, what)).collect()
 }
 
-fn whole(len: usize, dtype: DType, what: &str) -> Result<usize> {
-    if !len.is_multiple_of(dtype.size()) {
-        return Err(DtlError::invalid(format!(
-            "{what}: {len} bytes are not a whole number of {dtype} elements"
-        )));
-    }
-    Ok(len / dtype.size())
-}
-
 fn total_elems(counts: &[usize]) -> Option<usize> {
     counts.iter().try_fold(0usize, |a, &c| a.checked_add(c))
 }
@@ -2306,27 +2252,19 @@ fn counts_error(
     what: &str,
     buf_name: &str,
 ) -> Option<DtlError> {
-    if counts.len() != size {
-        return Some(DtlError::invalid(format!(
-            "{what}: {} counts for {size} ranks",
-            counts.len()
-        )));
-    }
-    let t = total_elems(counts).and_then(|t| t.checked_mul(dtype.size()));
-    match t {
-        Some(t) if t == buf_len => int_counts(counts, what)
-            .err()
-            .or_else(|| to_int(total_elems(counts).unwrap_or(0), what).err()),
-        Some(t) => Some(DtlError::invalid(format!(
-            "{what}: counts total {t} bytes but the {buf_name} buffer has {buf_len}"
-        ))),
-        None => Some(DtlError::BadSize {
-            requested: i128::MAX,
-            what: format!("{what} counts"),
-        }),
-    }
+    check::counts(counts, size, buf_len, what, buf_name, || {
+        total_elems(counts)
+            .and_then(|t| t.checked_mul(dtype.size()))
+            .ok_or_else(|| DtlError::BadSize {
+                requested: i128::MAX,
+                what: format!("{what} counts"),
+            })
+    })
+    .or_else(|| int_counts(counts, what).err())
+    .or_else(|| to_int(total_elems(counts).unwrap_or(0), what).err())
 }
 
+/// [`check::reduction`], plus the count must fit MPI's `c_int`.
 fn reduction_args(
     send: &[u8],
     recv_len: Option<usize>,
@@ -2334,19 +2272,8 @@ fn reduction_args(
     op: ReduceOp,
     what: &str,
 ) -> (usize, Option<DtlError>) {
-    let count = send.len() / ops::unit_size(dtype, op);
-    let err = ops::check_op(dtype, op)
-        .and_then(|_| ops::unit_count(send.len(), dtype, op))
-        .and_then(|_| match recv_len {
-            Some(r) if r != send.len() => Err(DtlError::invalid(format!(
-                "{what}: send buffer of {} bytes but receive buffer of {r} bytes",
-                send.len()
-            ))),
-            _ => Ok(()),
-        })
-        .and_then(|_| to_int(count, what).map(|_| ()))
-        .err();
-    (count, err)
+    let (count, err) = check::reduction(send, recv_len, dtype, op, what);
+    (count, err.or_else(|| to_int(count, what).err()))
 }
 
 fn reduce_payload(h: &mut Header, send: &[u8], dtype: DType, op: ReduceOp) {
@@ -2390,7 +2317,7 @@ impl Comm for MpiComm {
         sig.count = Some(buf.len() / dtype.size());
         let err = self
             .check_root(root)
-            .or_else(|| whole(buf.len(), dtype, "broadcast").err())
+            .or_else(|| check::whole(buf.len(), dtype, "broadcast").err())
             .or_else(|| to_int(buf.len() / dtype.size(), "broadcast").err());
         let len = buf.len();
         let small = len <= PAYLOAD;
@@ -2567,7 +2494,7 @@ impl Comm for MpiComm {
     ) -> Result<()> {
         let is_root = self.rank == root;
         let size = self.size;
-        let mine = whole(send.len(), dtype, "gatherv");
+        let mine = check::whole(send.len(), dtype, "gatherv");
         let err = self
             .check_root(root)
             .or_else(|| mine.as_ref().err().cloned())
@@ -2634,7 +2561,7 @@ impl Comm for MpiComm {
     ) -> Result<()> {
         let is_root = self.rank == root;
         let size = self.size;
-        let mine = whole(recv.len(), dtype, "scatterv");
+        let mine = check::whole(recv.len(), dtype, "scatterv");
         let err = self
             .check_root(root)
             .or_else(|| mine.as_ref().err().cloned())
@@ -2698,19 +2625,8 @@ impl Comm for MpiComm {
         site: Site,
     ) -> Result<()> {
         let size = self.size;
-        let sz = dtype.size();
-        let err =
-            counts_error(counts, size, dtype, recv.len(), "allgatherv", "receive").or_else(|| {
-                (counts[self.rank].checked_mul(sz) != Some(send.len())).then(|| {
-                    DtlError::invalid(format!(
-                        "allgatherv: rank {} sends {} bytes but counts[{}] = {}",
-                        self.rank,
-                        send.len(),
-                        self.rank,
-                        counts[self.rank]
-                    ))
-                })
-            });
+        let err = counts_error(counts, size, dtype, recv.len(), "allgatherv", "receive")
+            .or_else(|| check::allgatherv_own(self.rank, counts, dtype, send.len()));
         let mut sig = CollSig::new(CollKind::Allgatherv, site);
         sig.dtype = Some(dtype);
         let checks = Checks {
@@ -2866,14 +2782,8 @@ impl Comm for MpiComm {
     }
 
     fn send(&self, buf: &[u8], dest: usize, tag: i32) -> Result<()> {
-        let dest = DtlError::check_rank(
-            i64::try_from(dest).unwrap_or(i64::MAX),
-            self.size,
-            "destination rank",
-        )?;
-        if tag < 0 {
-            return Err(DtlError::invalid(format!("tag {tag} is negative")));
-        }
+        let dest = check::rank(dest, self.size, "destination rank")?;
+        check::tag(tag)?;
         let n = to_int(buf.len(), "message")?;
         self.progress_sends();
         let data = buf.to_vec();
@@ -2904,13 +2814,7 @@ impl Comm for MpiComm {
     fn recv(&self, buf: &mut [u8], source: Source, tag: TagSel) -> Result<Status> {
         let st = self.probe_wait("recv", source, tag)?;
         if st.bytes > buf.len() {
-            return Err(DtlError::invalid(format!(
-                "message of {} bytes from rank {} (tag {}) does not fit a receive buffer of {} bytes",
-                st.bytes,
-                st.source,
-                st.tag,
-                buf.len()
-            )));
+            return Err(check::too_long(st.bytes, st.source, st.tag, buf.len()));
         }
         let mut raw = Self::empty_status();
         {
@@ -3007,14 +2911,12 @@ impl Comm for MpiComm {
 
     unsafe fn win_create(&self, base: *mut u8, len_bytes: usize, site: Site) -> Result<WinId> {
         let sig = CollSig::new(CollKind::WinCreate, site);
-        let err = (base.is_null() && len_bytes > 0)
-            .then(|| DtlError::invalid("win_create: null base with a nonzero length"))
-            .or_else(|| {
-                (isize::try_from(len_bytes).is_err()).then(|| DtlError::BadSize {
-                    requested: len_bytes as i128,
-                    what: "window".into(),
-                })
-            });
+        let err = check::win_create(base, len_bytes).or_else(|| {
+            (isize::try_from(len_bytes).is_err()).then(|| DtlError::BadSize {
+                requested: len_bytes as i128,
+                what: "window".into(),
+            })
+        });
         self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {})?;
         // (Nothing to align for an empty window, whose base may be a dangling pointer.)
         let delta = if len_bytes == 0 {
@@ -3090,12 +2992,7 @@ impl Comm for MpiComm {
     fn win_free(&self, win: WinId, site: Site) -> Result<()> {
         let sig = CollSig::new(CollKind::WinFree, site);
         let state = lock(&self.windows).remove(&win.0);
-        let err = state.is_none().then(|| {
-            DtlError::invalid(format!(
-                "window {} does not exist on this communicator (freed?)",
-                win.0
-            ))
-        });
+        let err = state.is_none().then(|| check::no_window(win.0));
         if let Err(e) = self.enter(&sig, sig_key(&sig), err, Checks::default(), |_| {}) {
             if let Some(s) = state {
                 lock(&self.windows).insert(win.0, s);
@@ -3118,12 +3015,7 @@ impl Comm for MpiComm {
 
     fn win_fence(&self, win: WinId, site: Site) -> Result<()> {
         let sig = CollSig::new(CollKind::WinFence, site);
-        let err = (!lock(&self.windows).contains_key(&win.0)).then(|| {
-            DtlError::invalid(format!(
-                "window {} does not exist on this communicator (freed?)",
-                win.0
-            ))
-        });
+        let err = (!lock(&self.windows).contains_key(&win.0)).then(|| check::no_window(win.0));
         let _b = Blocked::enter(3);
         if err.is_none() {
             self.flush_dirty()?;
@@ -3244,7 +3136,7 @@ impl Comm for MpiComm {
         dtype: DType,
         op: ReduceOp,
     ) -> Result<()> {
-        Self::check_atomic(offset, buf.len(), dtype, op)?;
+        check::atomic(offset, buf.len(), dtype, op)?;
         let (w, disp) = self.rma_target(win, target, offset, buf.len())?;
         let o = Self::rma_op(dtype, op)?;
         let n = to_int(buf.len() / dtype.size(), "one-sided accumulate")?;
@@ -3285,14 +3177,8 @@ impl Comm for MpiComm {
         dtype: DType,
         op: ReduceOp,
     ) -> Result<()> {
-        let unit = Self::check_atomic(offset, operand.len(), dtype, op)?;
-        if operand.len() != unit || result.len() != unit {
-            return Err(DtlError::invalid(format!(
-                "fetch_op needs one element ({unit} bytes), got {} and {} bytes",
-                operand.len(),
-                result.len()
-            )));
-        }
+        let unit = check::atomic(offset, operand.len(), dtype, op)?;
+        check::fetch_op(unit, operand.len(), result.len())?;
         let (w, disp) = self.rma_target(win, target, offset, unit)?;
         let o = Self::rma_op(dtype, op)?;
         // SAFETY: reading a predefined handle.
@@ -3336,17 +3222,7 @@ impl Comm for MpiComm {
         result: &mut [u8],
         dtype: DType,
     ) -> Result<()> {
-        let unit = dtype.size();
-        if !offset.is_multiple_of(unit) {
-            return Err(DtlError::invalid(format!(
-                "compare_and_swap at unaligned byte offset {offset}"
-            )));
-        }
-        if compare.len() != unit || swap.len() != unit || result.len() != unit {
-            return Err(DtlError::invalid(format!(
-                "compare_and_swap needs one {dtype} element"
-            )));
-        }
+        let unit = check::compare_and_swap(offset, dtype, compare.len(), swap.len(), result.len())?;
         let (w, disp) = self.rma_target(win, target, offset, unit)?;
         let _b = Blocked::enter(5);
         // SAFETY: one element in bounds, compared bitwise as an unsigned integer of its size;
@@ -3376,20 +3252,11 @@ impl Comm for MpiComm {
 
     fn win_flush(&self, win: WinId, target: Option<usize>) -> Result<()> {
         let mut ws = lock(&self.windows);
-        let s = ws.get_mut(&win.0).ok_or_else(|| {
-            DtlError::invalid(format!(
-                "window {} does not exist on this communicator (freed?)",
-                win.0
-            ))
-        })?;
+        let s = ws.get_mut(&win.0).ok_or_else(|| check::no_window(win.0))?;
         let _b = Blocked::enter(4);
         match target {
             Some(t) => {
-                let t = DtlError::check_rank(
-                    i64::try_from(t).unwrap_or(i64::MAX),
-                    self.size,
-                    "target rank",
-                )?;
+                let t = check::rank(t, self.size, "target rank")?;
                 // SAFETY: live window in its lock_all epoch; `t` is a valid rank.
                 check(
                     unsafe { ffi::MPI_Win_flush(t as c_int, s.win) },

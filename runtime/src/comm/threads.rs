@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId};
+use super::{CollKind, CollSig, Comm, CommRef, Source, Status, TagSel, WinId, check};
 use crate::elem::{DType, ReduceOp};
 use crate::error::{DtlError, Result, Site};
 use crate::ops;
@@ -474,12 +474,9 @@ impl Group {
 
     fn window(&self, win: WinId) -> Result<Arc<Window>> {
         let map = self.windows.read().unwrap_or_else(PoisonError::into_inner);
-        map.get(&win.0).cloned().ok_or_else(|| {
-            DtlError::invalid(format!(
-                "window {} does not exist on this communicator (freed?)",
-                win.0
-            ))
-        })
+        map.get(&win.0)
+            .cloned()
+            .ok_or_else(|| check::no_window(win.0))
     }
 }
 
@@ -546,16 +543,7 @@ impl Window {
             size: self.targets.len(),
             what: "target rank",
         })?;
-        let end = offset.checked_add(len);
-        if end.is_none_or(|e| e > t.len) {
-            let index =
-                i64::try_from(offset.saturating_add(len.saturating_sub(1))).unwrap_or(i64::MAX);
-            return Err(DtlError::OutOfBounds {
-                index,
-                len: t.len,
-                what: format!("window {} of rank {target} (bytes)", self.id),
-            });
-        }
+        check::window_range(self.id, target, offset, len, t.len)?;
         let gate = t.revoked.read().unwrap_or_else(PoisonError::into_inner);
         if *gate {
             return Err(DtlError::invalid(format!(
@@ -586,18 +574,6 @@ impl Window {
         })
     }
 
-    fn check_atomic(offset: usize, len: usize, dtype: DType, op: ReduceOp) -> Result<usize> {
-        ops::check_op(dtype, op)?;
-        ops::unit_count(len, dtype, op)?;
-        let unit = ops::unit_size(dtype, op);
-        if !offset.is_multiple_of(unit) {
-            return Err(DtlError::invalid(format!(
-                "one-sided atomic at byte offset {offset}, not a multiple of the element size {unit}"
-            )));
-        }
-        Ok(unit)
-    }
-
     fn accumulate(
         &self,
         target: usize,
@@ -606,7 +582,7 @@ impl Window {
         dtype: DType,
         op: ReduceOp,
     ) -> Result<()> {
-        Self::check_atomic(offset, buf.len(), dtype, op)?;
+        check::atomic(offset, buf.len(), dtype, op)?;
         self.access(target, offset, buf.len(), |p| {
             let mut done = 0;
             while done < buf.len() {
@@ -632,14 +608,8 @@ impl Window {
         dtype: DType,
         op: ReduceOp,
     ) -> Result<()> {
-        let unit = Self::check_atomic(offset, operand.len(), dtype, op)?;
-        if operand.len() != unit || result.len() != unit {
-            return Err(DtlError::invalid(format!(
-                "fetch_op needs one element ({unit} bytes), got {} and {} bytes",
-                operand.len(),
-                result.len()
-            )));
-        }
+        let unit = check::atomic(offset, operand.len(), dtype, op)?;
+        check::fetch_op(unit, operand.len(), result.len())?;
         self.access(target, offset, unit, |p| {
             let _g = lock(self.stripe(target, offset));
             // SAFETY: in bounds and live (access); serialised by the stripe lock.
@@ -658,17 +628,7 @@ impl Window {
         result: &mut [u8],
         dtype: DType,
     ) -> Result<()> {
-        let unit = dtype.size();
-        if !offset.is_multiple_of(unit) {
-            return Err(DtlError::invalid(format!(
-                "compare_and_swap at unaligned byte offset {offset}"
-            )));
-        }
-        if compare.len() != unit || swap.len() != unit || result.len() != unit {
-            return Err(DtlError::invalid(format!(
-                "compare_and_swap needs one {dtype} element"
-            )));
-        }
+        let unit = check::compare_and_swap(offset, dtype, compare.len(), swap.len(), result.len())?;
         self.access(target, offset, unit, |p| {
             let _g = lock(self.stripe(target, offset));
             // SAFETY: in bounds and live (access); serialised by the stripe lock.
@@ -823,15 +783,6 @@ fn total_bytes(counts: &[usize], size: usize, what: &str) -> Result<usize> {
             })?;
     }
     Ok(t)
-}
-
-fn whole(len: usize, dtype: DType, what: &str) -> Result<usize> {
-    if !len.is_multiple_of(dtype.size()) {
-        return Err(DtlError::invalid(format!(
-            "{what}: {len} bytes are not a whole number of {dtype} elements"
-        )));
-    }
-    Ok(len / dtype.size())
 }
 
 /// Messages from this many bytes on are written with non-temporal stores: the destination
@@ -1068,11 +1019,7 @@ impl ThreadsComm {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return Err(DtlError::invalid(format!(
-                "rank {} called a collective while another collective of the same communicator was running on it \
-                 (one communicator handle must not be used by two threads at once)",
-                self.rank
-            )));
+            return Err(check::concurrent_use(self.rank));
         }
         let busy = Busy(&slot.busy);
         let e = slot.epoch.load(Ordering::Relaxed) + 1;
@@ -1236,12 +1183,7 @@ impl ThreadsComm {
     }
 
     fn check_root(&self, root: usize) -> Option<DtlError> {
-        DtlError::check_rank(
-            i64::try_from(root).unwrap_or(i64::MAX),
-            self.size(),
-            "root rank",
-        )
-        .err()
+        check::root(root, self.size())
     }
 
     /// The chunk `[lo, hi)` in bytes of `n` units of `unit` bytes that rank `r` of `p` owns.
@@ -1289,28 +1231,6 @@ impl ThreadsComm {
         Ok(())
     }
 
-    fn reduction_args(
-        &self,
-        send: &[u8],
-        recv_len: Option<usize>,
-        dtype: DType,
-        op: ReduceOp,
-        what: &str,
-    ) -> (usize, Option<DtlError>) {
-        let count = send.len() / ops::unit_size(dtype, op);
-        let err = ops::check_op(dtype, op)
-            .and_then(|_| ops::unit_count(send.len(), dtype, op))
-            .and_then(|_| match recv_len {
-                Some(r) if r != send.len() => Err(DtlError::invalid(format!(
-                    "{what}: send buffer of {} bytes but receive buffer of {r} bytes",
-                    send.len()
-                ))),
-                _ => Ok(()),
-            })
-            .err();
-        (count, err)
-    }
-
     fn p2p_wait_desc(&self, verb: &str, source: Source, tag: TagSel) -> String {
         let s = match source {
             Source::Rank(r) => format!("rank {r}"),
@@ -1325,16 +1245,10 @@ impl ThreadsComm {
 
     fn check_source(&self, source: Source, tag: TagSel) -> Result<()> {
         if let Source::Rank(s) = source {
-            DtlError::check_rank(
-                i64::try_from(s).unwrap_or(i64::MAX),
-                self.size(),
-                "source rank",
-            )?;
+            check::rank(s, self.size(), "source rank")?;
         }
-        if let TagSel::Tag(t) = tag
-            && t < 0
-        {
-            return Err(DtlError::invalid(format!("tag {t} is negative")));
+        if let TagSel::Tag(t) = tag {
+            check::tag(t)?;
         }
         Ok(())
     }
@@ -1395,13 +1309,7 @@ impl ThreadsComm {
             };
             if let Some(b) = buf.as_deref_mut() {
                 if m.data.len() > b.len() {
-                    return Poll::Fail(DtlError::invalid(format!(
-                        "message of {} bytes from rank {} (tag {}) does not fit a receive buffer of {} bytes",
-                        m.data.len(),
-                        m.source,
-                        m.tag,
-                        b.len()
-                    )));
+                    return Poll::Fail(check::too_long(m.data.len(), m.source, m.tag, b.len()));
                 }
                 b[..m.data.len()].copy_from_slice(&m.data);
                 q.remove(i);
@@ -1489,7 +1397,7 @@ impl Comm for ThreadsComm {
         sig.count = Some(buf.len() / dtype.size());
         let err = self
             .check_root(root)
-            .or_else(|| whole(buf.len(), dtype, "broadcast").err());
+            .or_else(|| check::whole(buf.len(), dtype, "broadcast").err());
         let len = buf.len();
         let ptr = buf.as_mut_ptr();
         let mut d = SlotData::new(sig).with_recv(ptr, len);
@@ -1530,7 +1438,7 @@ impl Comm for ThreadsComm {
     ) -> Result<()> {
         let is_root = self.rank == root;
         let (count, err) =
-            self.reduction_args(send, is_root.then_some(recv.len()), dtype, op, "reduce");
+            check::reduction(send, is_root.then_some(recv.len()), dtype, op, "reduce");
         let err = self.check_root(root).or(err);
         let mut sig = self.sig(CollKind::Reduce, site);
         sig.dtype = Some(dtype);
@@ -1570,7 +1478,7 @@ impl Comm for ThreadsComm {
         op: ReduceOp,
         site: Site,
     ) -> Result<()> {
-        let (count, err) = self.reduction_args(send, Some(recv.len()), dtype, op, "allreduce");
+        let (count, err) = check::reduction(send, Some(recv.len()), dtype, op, "allreduce");
         let mut sig = self.sig(CollKind::Allreduce, site);
         sig.dtype = Some(dtype);
         sig.op = Some(op);
@@ -1634,7 +1542,7 @@ impl Comm for ThreadsComm {
         let size = self.size();
         let err = self
             .check_root(root)
-            .or_else(|| whole(send.len(), dtype, "gatherv").err())
+            .or_else(|| check::whole(send.len(), dtype, "gatherv").err())
             .or_else(|| {
                 is_root
                     .then(|| {
@@ -1686,7 +1594,7 @@ impl Comm for ThreadsComm {
         let size = self.size();
         let err = self
             .check_root(root)
-            .or_else(|| whole(recv.len(), dtype, "scatterv").err())
+            .or_else(|| check::whole(recv.len(), dtype, "scatterv").err())
             .or_else(|| {
                 is_root
                     .then(|| root_counts_error(counts, size, dtype, send.len(), "scatterv", "send"))
@@ -1730,30 +1638,10 @@ impl Comm for ThreadsComm {
     ) -> Result<()> {
         let size = self.size();
         let sz = dtype.size();
-        let err = if counts.len() != size {
-            Some(DtlError::invalid(format!(
-                "allgatherv: {} counts for {size} ranks",
-                counts.len()
-            )))
-        } else {
-            match total_bytes(counts, sz, "allgatherv counts") {
-                Ok(t) if t != recv.len() => Some(DtlError::invalid(format!(
-                    "allgatherv: counts total {t} bytes but the receive buffer has {}",
-                    recv.len()
-                ))),
-                Ok(_) if counts[self.rank].checked_mul(sz) != Some(send.len()) => {
-                    Some(DtlError::invalid(format!(
-                        "allgatherv: rank {} sends {} bytes but counts[{}] = {}",
-                        self.rank,
-                        send.len(),
-                        self.rank,
-                        counts[self.rank]
-                    )))
-                }
-                Ok(_) => None,
-                Err(e) => Some(e),
-            }
-        };
+        let err = check::counts(counts, size, recv.len(), "allgatherv", "receive", || {
+            total_bytes(counts, sz, "allgatherv counts")
+        })
+        .or_else(|| check::allgatherv_own(self.rank, counts, dtype, send.len()));
         let mut sig = self.sig(CollKind::Allgatherv, site);
         sig.dtype = Some(dtype);
         let d = SlotData::new(sig).with_send(send).with_counts(counts);
@@ -1854,7 +1742,7 @@ impl Comm for ThreadsComm {
         } else {
             CollKind::Scan
         };
-        let (count, err) = self.reduction_args(send, Some(recv.len()), dtype, op, "scan");
+        let (count, err) = check::reduction(send, Some(recv.len()), dtype, op, "scan");
         let mut sig = self.sig(kind, site);
         sig.dtype = Some(dtype);
         sig.op = Some(op);
@@ -1883,14 +1771,8 @@ impl Comm for ThreadsComm {
     }
 
     fn send(&self, buf: &[u8], dest: usize, tag: i32) -> Result<()> {
-        let dest = DtlError::check_rank(
-            i64::try_from(dest).unwrap_or(i64::MAX),
-            self.size(),
-            "destination rank",
-        )?;
-        if tag < 0 {
-            return Err(DtlError::invalid(format!("tag {tag} is negative")));
-        }
+        let dest = check::rank(dest, self.size(), "destination rank")?;
+        check::tag(tag)?;
         let msg = Msg {
             source: self.rank,
             tag,
@@ -1936,8 +1818,7 @@ impl Comm for ThreadsComm {
         let mut d = SlotData::new(self.sig(CollKind::WinCreate, site));
         d.recv = base;
         d.recv_len = len_bytes;
-        let err = (base.is_null() && len_bytes > 0)
-            .then(|| DtlError::invalid("win_create: null base with a nonzero length"));
+        let err = check::win_create(base, len_bytes);
         let (_busy, view) = self.arrive(d, err)?;
         let g = &*self.group;
         let e = self.slot().epoch.load(Ordering::Relaxed);
@@ -2059,11 +1940,7 @@ impl Comm for ThreadsComm {
         // One-sided operations complete before they return, so a flush only validates.
         self.group.window(win)?;
         if let Some(t) = target {
-            DtlError::check_rank(
-                i64::try_from(t).unwrap_or(i64::MAX),
-                self.size(),
-                "target rank",
-            )?;
+            check::rank(t, self.size(), "target rank")?;
         }
         Ok(())
     }
@@ -2095,17 +1972,7 @@ fn root_counts_error(
     what: &str,
     buf_name: &str,
 ) -> Option<DtlError> {
-    if counts.len() != size {
-        return Some(DtlError::invalid(format!(
-            "{what}: {} counts for {size} ranks",
-            counts.len()
-        )));
-    }
-    match total_bytes(counts, dtype.size(), what) {
-        Ok(t) if t == buf_len => None,
-        Ok(t) => Some(DtlError::invalid(format!(
-            "{what}: counts total {t} bytes but the {buf_name} buffer has {buf_len}"
-        ))),
-        Err(e) => Some(e),
-    }
+    check::counts(counts, size, buf_len, what, buf_name, || {
+        total_bytes(counts, dtype.size(), what)
+    })
 }
