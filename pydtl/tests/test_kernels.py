@@ -90,8 +90,8 @@ def test_unsupported_construct_is_e0501_at_the_construct() -> None:
     e = info.value
     assert "not supported yet" in str(e)
     assert "internal compiler error" not in str(e)
-    assert e.code == "E0501"  # type: ignore[attr-defined]
-    [d] = e.diagnostics  # type: ignore[attr-defined]
+    assert e.code == "E0501"
+    [d] = e.diagnostics
     assert (d.code, d.line, d.column) == ("E0501", 3, 14)
 
 
