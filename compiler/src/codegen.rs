@@ -698,15 +698,25 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             .ins()
             .load(types::I64, ro_flags(), self.cx, abi::cx_offsets::STOP);
         let w = self.b.ins().atomic_load(types::I64, flags(), p);
-        let stopb = self.b.create_block();
-        self.b.set_cold_block(stopb);
+        self.fail_path_if(w, "dtl_poll_stop", |g| Ok(vec![g.cx, g.i32c(site)]))
+    }
+
+    /// Where `bad` is set, branches to a cold block that calls the runtime entry `entry` with
+    /// the arguments `args` emits there, then takes the failure exit; otherwise goes on.
+    fn fail_path_if(
+        &mut self,
+        bad: Value,
+        entry: &str,
+        args: impl FnOnce(&mut Self) -> CResult<Vec<Value>>,
+    ) -> CResult<()> {
+        let failb = self.b.create_block();
+        self.b.set_cold_block(failb);
         let cont = self.b.create_block();
-        self.b.ins().brif(w, stopb, &[], cont, &[]);
-        self.b.switch_to_block(stopb);
-        self.b.seal_block(stopb);
-        let s = self.i32c(site);
-        let cx = self.cx;
-        self.rt("dtl_poll_stop", &[cx, s], false)?;
+        self.b.ins().brif(bad, failb, &[], cont, &[]);
+        self.b.switch_to_block(failb);
+        self.b.seal_block(failb);
+        let args = args(self)?;
+        self.rt(entry, &args, false)?;
         self.b.ins().jump(self.fail, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
@@ -723,37 +733,17 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
 
     /// Emits a call of `dtl_fail_bounds` and the jump to the failure exit when `bad` is set.
     fn bounds_fail_if(&mut self, bad: Value, index: Value, len: Value, span: &Span) -> CResult<()> {
-        let failb = self.b.create_block();
-        self.b.set_cold_block(failb);
-        let cont = self.b.create_block();
-        self.b.ins().brif(bad, failb, &[], cont, &[]);
-        self.b.switch_to_block(failb);
-        self.b.seal_block(failb);
-        let s = self.site(span);
-        let cx = self.cx;
-        self.rt("dtl_fail_bounds", &[cx, index, len, s], false)?;
-        self.b.ins().jump(self.fail, &[]);
-        self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
-        Ok(())
+        self.fail_path_if(bad, "dtl_fail_bounds", |g| {
+            Ok(vec![g.cx, index, len, g.site(span)])
+        })
     }
 
     /// Fails with `dtl_fail(what)` when `bad` is set.
     fn fail_if(&mut self, bad: Value, what: i64, span: &Span) -> CResult<()> {
-        let failb = self.b.create_block();
-        self.b.set_cold_block(failb);
-        let cont = self.b.create_block();
-        self.b.ins().brif(bad, failb, &[], cont, &[]);
-        self.b.switch_to_block(failb);
-        self.b.seal_block(failb);
-        let s = self.site(span);
-        let w = self.i64c(what);
-        let cx = self.cx;
-        self.rt("dtl_fail", &[cx, w, s], false)?;
-        self.b.ins().jump(self.fail, &[]);
-        self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
-        Ok(())
+        self.fail_path_if(bad, "dtl_fail", |g| {
+            let s = g.site(span);
+            Ok(vec![g.cx, g.i64c(what), s])
+        })
     }
 
     /// `0 <= i < n` fails (unless unchecked).
@@ -916,23 +906,14 @@ impl<'g, 'a, M: Module> FnGen<'g, 'a, M> {
             let none = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, left, 0);
             bad = self.b.ins().bor(bad, none);
         }
-        let failb = self.b.create_block();
-        self.b.set_cold_block(failb);
-        let cont = self.b.create_block();
-        self.b.ins().brif(bad, failb, &[], cont, &[]);
-        self.b.switch_to_block(failb);
-        self.b.seal_block(failb);
-        let bytes: Box<[u8]> = f.name.as_bytes().into();
-        let p = self.i64c(bytes.as_ptr() as i64);
-        let n = self.i64c(bytes.len() as i64);
-        self.g.strings.push(bytes);
-        let s = self.site(&f.span);
-        let cx = self.cx;
-        self.rt("dtl_stack_overflow", &[cx, p, n, s], false)?;
-        self.b.ins().jump(self.fail, &[]);
-        self.b.switch_to_block(cont);
-        self.b.seal_block(cont);
-        Ok(())
+        self.fail_path_if(bad, "dtl_stack_overflow", |g| {
+            let bytes: Box<[u8]> = f.name.as_bytes().into();
+            let p = g.i64c(bytes.as_ptr() as i64);
+            let n = g.i64c(bytes.len() as i64);
+            g.g.strings.push(bytes);
+            let s = g.site(&f.span);
+            Ok(vec![g.cx, p, n, s])
+        })
     }
 
     /// Declares a variable, zero at the start, for every local with a value that has none

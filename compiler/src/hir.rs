@@ -461,6 +461,34 @@ pub enum Stmt {
     Block(Block),
 }
 
+impl Stmt {
+    /// The blocks nested directly in this statement, in source order (`then` before `else`).
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        let (a, b) = match self {
+            Stmt::If { then, els, .. } => (Some(then), els.as_ref()),
+            Stmt::While { body, .. } | Stmt::For { body, .. } | Stmt::Forall { body, .. } => {
+                (Some(body), None)
+            }
+            Stmt::Block(b) => (Some(b), None),
+            _ => (None, None),
+        };
+        a.into_iter().chain(b)
+    }
+
+    /// [`Stmt::blocks`], mutably.
+    pub fn blocks_mut(&mut self) -> impl Iterator<Item = &mut Block> {
+        let (a, b) = match self {
+            Stmt::If { then, els, .. } => (Some(then), els.as_mut()),
+            Stmt::While { body, .. } | Stmt::For { body, .. } | Stmt::Forall { body, .. } => {
+                (Some(body), None)
+            }
+            Stmt::Block(b) => (Some(b), None),
+            _ => (None, None),
+        };
+        a.into_iter().chain(b)
+    }
+}
+
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {

@@ -209,28 +209,7 @@ pub fn spmd(m: &mut Module, diags: &mut Diagnostics) {
     let mut work: std::collections::VecDeque<usize> = (0..n).collect();
     while let Some(i) = work.pop_front() {
         queued[i] = false;
-        let mut body = std::mem::take(&mut m.functions[i].body);
-        let ru = {
-            let mut w = Walker::new(
-                &facts,
-                &m.functions[i].locals,
-                &global_consts,
-                &mut scratch,
-                false,
-            );
-            w.locals = std::mem::take(&mut states[i]);
-            loop {
-                w.changed = false;
-                w.ret_varying = false;
-                w.block(&mut body);
-                if !w.changed {
-                    break;
-                }
-            }
-            states[i] = std::mem::take(&mut w.locals);
-            !w.ret_varying
-        };
-        m.functions[i].body = body;
+        let (ru, _) = settle(m, i, &facts, &global_consts, &mut states[i], &mut scratch);
         if ru != facts[i].ret_uniform {
             facts[i].ret_uniform = ru;
             for &c in &callers[i] {
@@ -247,27 +226,7 @@ pub fn spmd(m: &mut Module, diags: &mut Diagnostics) {
     loop {
         let mut changed = false;
         for i in 0..n {
-            let mut body = std::mem::take(&mut m.functions[i].body);
-            let calls = {
-                let mut w = Walker::new(
-                    &facts,
-                    &m.functions[i].locals,
-                    &global_consts,
-                    &mut scratch,
-                    false,
-                );
-                w.locals = std::mem::take(&mut states[i]);
-                loop {
-                    w.changed = false;
-                    w.block(&mut body);
-                    if !w.changed {
-                        break;
-                    }
-                }
-                states[i] = std::mem::take(&mut w.locals);
-                std::mem::take(&mut w.param_calls)
-            };
-            m.functions[i].body = body;
+            let (_, calls) = settle(m, i, &facts, &global_consts, &mut states[i], &mut scratch);
             for (f, k, origin) in calls {
                 let Some(&p) = m.functions[f.0 as usize].params.get(k) else {
                     continue;
@@ -300,6 +259,35 @@ pub fn spmd(m: &mut Module, diags: &mut Diagnostics) {
             d.uniform = s.is_none();
         }
     }
+}
+
+/// Walks function `i` until its locals' uniformity (`state`, varying ones with the span that
+/// made them so) stops changing. Returns whether its return value stayed uniform, and the
+/// calls that pass a varying argument to a parameter.
+fn settle(
+    m: &mut Module,
+    i: usize,
+    facts: &[FnFacts],
+    global_consts: &[Option<i64>],
+    state: &mut Vec<Option<Span>>,
+    scratch: &mut Diagnostics,
+) -> (bool, Vec<(FnId, usize, Span)>) {
+    let mut body = std::mem::take(&mut m.functions[i].body);
+    let mut w = Walker::new(facts, &m.functions[i].locals, global_consts, scratch, false);
+    w.locals = std::mem::take(state);
+    loop {
+        w.changed = false;
+        w.ret_varying = false;
+        w.block(&mut body);
+        if !w.changed {
+            break;
+        }
+    }
+    *state = std::mem::take(&mut w.locals);
+    let out = (!w.ret_varying, std::mem::take(&mut w.param_calls));
+    drop(w);
+    m.functions[i].body = body;
+    out
 }
 
 /// Collects direct collectives and callees of a function.

@@ -414,18 +414,8 @@ fn insert_into(
         if plan.is_empty() {
             break;
         }
-        match s {
-            Stmt::If { then, els, .. } => {
-                insert_into(then, plan, records);
-                if let Some(e) = els {
-                    insert_into(e, plan, records);
-                }
-            }
-            Stmt::While { body, .. } | Stmt::For { body, .. } | Stmt::Forall { body, .. } => {
-                insert_into(body, plan, records)
-            }
-            Stmt::Block(b) => insert_into(b, plan, records),
-            _ => {}
+        for inner in s.blocks_mut() {
+            insert_into(inner, plan, records);
         }
     }
     if let Some(mut ins) = plan.remove(&key) {
@@ -636,17 +626,11 @@ fn aliases(b: &Block, f: &Function, uf: &mut [u32]) {
                     }
                 }
             }
-            Stmt::If { then, els, .. } => {
-                aliases(then, f, uf);
-                if let Some(e) = els {
-                    aliases(e, f, uf);
+            _ => {
+                for inner in s.blocks() {
+                    aliases(inner, f, uf);
                 }
             }
-            Stmt::While { body, .. } | Stmt::For { body, .. } | Stmt::Forall { body, .. } => {
-                aliases(body, f, uf)
-            }
-            Stmt::Block(b) => aliases(b, f, uf),
-            _ => {}
         }
     }
 }

@@ -87,21 +87,10 @@ static UNIVERSE: Mutex<Option<mpi::environment::Universe>> = Mutex::new(None);
 static FINALIZED: AtomicBool = AtomicBool::new(false);
 
 /// Whether the process environment says it was started by an MPI launcher (`mpirun`,
-/// `mpiexec`, `srun` with more than one task, a PMI/PMIx process manager).
+/// `mpiexec`, `srun` with more than one task, a PMI/PMIx process manager); see
+/// [`crate::sys::launched_under_mpi`], which needs no MPI library.
 pub fn launched_under_mpi() -> bool {
-    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    let num = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    set("PMI_RANK")
-        || set("PMI_SIZE")
-        || set("PMIX_RANK")
-        || set("OMPI_COMM_WORLD_SIZE")
-        || set("MPI_LOCALNRANKS")
-        || set("HYDRA_CONTROL_FD")
-        || (set("SLURM_PROCID") && num("SLURM_NTASKS").is_some_and(|n| n > 1))
+    crate::sys::launched_under_mpi()
 }
 
 /// Initialises MPI with `MPI_THREAD_MULTIPLE` unless it already is (then it is left as its
@@ -522,6 +511,22 @@ static WATCH: Mutex<Watch> = Mutex::new(Watch {
     changed: None,
 });
 
+/// Makes a freshly created window return errors (not abort) and opens a passive-target epoch
+/// to every rank for the window's life.
+fn begin_passive_epoch(win: MPI_Win) -> Result<()> {
+    // SAFETY: `win` was just created by the caller and is not freed while this runs.
+    unsafe {
+        check(
+            ffi::MPI_Win_set_errhandler(win, ffi::RSMPI_ERRORS_RETURN),
+            "MPI_Win_set_errhandler",
+        )?;
+        check(
+            ffi::MPI_Win_lock_all(ffi::MPI_MODE_NOCHECK as c_int, win),
+            "MPI_Win_lock_all",
+        )
+    }
+}
+
 /// Creates the progress window over `comm` (a duplicate of the world; collective) unless it
 /// exists. Without it (a host that only passed us its own communicator) a wait's watchdog
 /// knows only its own process and reports after `DTL_WATCHDOG_SECS` of waiting.
@@ -547,15 +552,8 @@ fn open_progress_window(comm: MPI_Comm, rank: usize, size: usize) -> Result<()> 
             ),
             "MPI_Win_create (progress window)",
         )?;
-        check(
-            ffi::MPI_Win_set_errhandler(win, ffi::RSMPI_ERRORS_RETURN),
-            "MPI_Win_set_errhandler",
-        )?;
-        check(
-            ffi::MPI_Win_lock_all(ffi::MPI_MODE_NOCHECK as c_int, win),
-            "MPI_Win_lock_all",
-        )?;
     }
+    begin_passive_epoch(win)?;
     let now = Instant::now();
     w.win = Some(win);
     w.rank = rank;
@@ -2964,17 +2962,7 @@ impl Comm for MpiComm {
             },
             "MPI_Win_create",
         )?;
-        // SAFETY: `win` was just created; a passive-target epoch to every rank for its life.
-        unsafe {
-            check(
-                ffi::MPI_Win_set_errhandler(win, ffi::RSMPI_ERRORS_RETURN),
-                "MPI_Win_set_errhandler",
-            )?;
-            check(
-                ffi::MPI_Win_lock_all(ffi::MPI_MODE_NOCHECK as c_int, win),
-                "MPI_Win_lock_all",
-            )?;
-        }
+        begin_passive_epoch(win)?;
         let id = self.next_win.fetch_add(1, Ordering::Relaxed);
         lock(&self.windows).insert(
             id,
